@@ -1,0 +1,87 @@
+// The asynchronous handler interface: what a connector author implements.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+
+#include "fxconnect/error.h"
+#include "fxconnect/message.h"
+
+namespace fxconnect {
+
+// One request being handled. The handler keeps the shared_ptr for as long as it works on the
+// request (across timers and I/O) and finishes it with exactly one call to reply() or fail().
+// Dropping the last reference without finishing becomes an `internal` error reply: a request is
+// never left without an answer. reply()/fail() may be called from any thread.
+class Call {
+ public:
+  virtual ~Call() = default;
+
+  virtual const Request& request() const = 0;
+  // Where to run timers and I/O; waiting on it holds no thread.
+  virtual boost::asio::any_io_executor executor() const = 0;
+  // After this point the runtime has already answered with `deadline_exceeded`.
+  virtual std::chrono::steady_clock::time_point deadline() const = 0;
+  // Emits boost::asio::cancellation_type::terminal when the deadline passes or the connector
+  // stops; bind it to async operations (boost::asio::bind_cancellation_slot).
+  virtual boost::asio::cancellation_slot cancellation_slot() = 0;
+
+  virtual void reply(Reply reply) = 0;
+  virtual void fail(Error error) = 0;
+  void finish(Result<Reply> result) {
+    if (result) {
+      reply(std::move(result).value());
+    } else {
+      fail(result.error());
+    }
+  }
+};
+
+// A connector's business logic. One instance serves all requests concurrently: it is built once
+// (shared read-only state) and handle() is called per request on the runtime's executor. handle()
+// must not block: start the work and return.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void handle(std::shared_ptr<Call> call) = 0;
+};
+
+// `handler.options` from the connector's config, with the place each value came from, so a
+// handler's factory can refuse a bad option the way the config loader does (file:line:column).
+class HandlerOptions {
+ public:
+  struct Value {
+    std::string text;
+    std::string where;  // "connector.yaml:12:14"
+  };
+
+  HandlerOptions() = default;
+  explicit HandlerOptions(std::map<std::string, Value> values) : values_(std::move(values)) {}
+
+  bool has(const std::string& key) const { return values_.count(key) != 0; }
+  std::string get(const std::string& key, const std::string& fallback) const;
+  // A duration such as `50ms`, `2s`, `1m`; throws ConfigError naming the place when invalid.
+  std::chrono::milliseconds duration(const std::string& key, std::chrono::milliseconds fallback) const;
+  // Throws ConfigError for any key not in `known`, naming it and listing the valid ones.
+  void allow_only(std::initializer_list<std::string> known) const;
+  const std::map<std::string, Value>& values() const { return values_; }
+
+ private:
+  std::map<std::string, Value> values_;
+};
+
+// Refusal of a configuration at startup (the only place fxconnect uses exceptions).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using HandlerFactory = std::function<std::unique_ptr<Handler>(const HandlerOptions&)>;
+
+}  // namespace fxconnect

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# scripts/setup.sh -- prepare a Debian 12 machine to build and test fxconnect.
+# Idempotent; safe to re-run (each step is skipped when already done):
+#   1. installs the missing apt packages listed in scripts/versions.sh
+#      (apt-get update runs once, only if something is missing; sudo if not root);
+#   2. downloads the Apache Kafka broker jars (Maven Central, via scripts/kafka/pom.xml)
+#      into $KAFKA_LIBS, marked complete by $KAFKA_LIBS/.complete;
+#   3. configures and builds with `cmake --preset release` / `cmake --build --preset release`.
+#
+# Env vars:
+#   FXC_SETUP_NO_BUILD=1  skip step 3 (only install packages and fetch Kafka jars)
+#   FXC_CACHE             download cache (default: $HOME/.cache/fxconnect)
+#   FXC_BUILD             build dir used by the other scripts (default: <repo>/build)
+# All progress messages go to stderr.
+set -euo pipefail
+
+# shellcheck source=scripts/versions.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/versions.sh"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 1. apt packages
+install_packages() {
+  command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script expects Debian 12"
+  local missing=() pkg status
+  for pkg in "${FXC_APT_PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "apt packages: all ${#FXC_APT_PACKAGES[@]} already installed"
+    return
+  fi
+  local sudo=()
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null 2>&1 || die "not root and sudo not found; install as root: ${missing[*]}"
+    sudo=(sudo)
+  fi
+  log "apt packages: installing ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+}
+
+# ---------------------------------------------------------------- 2. Kafka jars
+fetch_kafka_jars() {
+  if [[ -f "$KAFKA_LIBS/.complete" ]]; then
+    log "Kafka $KAFKA_VERSION jars: already in $KAFKA_LIBS"
+    return
+  fi
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (apt package 'maven')"
+  mkdir -p "$FXC_CACHE"
+  # Serialise concurrent setups sharing the same cache.
+  exec 8>"$FXC_CACHE/.setup.lock"
+  flock -w 600 8 || die "timed out waiting for $FXC_CACHE/.setup.lock"
+  if [[ -f "$KAFKA_LIBS/.complete" ]]; then
+    log "Kafka $KAFKA_VERSION jars: already in $KAFKA_LIBS (fetched concurrently)"
+    exec 8>&-
+    return
+  fi
+  local parent tmp
+  parent="$(dirname -- "$KAFKA_LIBS")"
+  mkdir -p "$parent"
+  # Temp dir on the same filesystem so that the final rename is atomic.
+  tmp="$(mktemp -d "$parent/.libs.tmp.XXXXXX")"
+  # shellcheck disable=SC2064
+  trap "rm -rf -- '$tmp'" EXIT
+  log "Kafka $KAFKA_VERSION jars: resolving from Maven Central (log4j $LOG4J_VERSION) ..."
+  # mvn's output is kept aside (Debian's Maven 3.8 prints stray colour codes even
+  # with -q -B) and shown only on failure.
+  if ! mvn -q -B -f "$FXC_ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$tmp/libs" \
+      -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$LOG4J_VERSION" \
+      </dev/null >"$tmp/mvn.log" 2>&1; then
+    sed 's/\x1b\[[0-9;]*m//g' "$tmp/mvn.log" >&2
+    die "mvn dependency:copy-dependencies failed"
+  fi
+  [[ -f "$tmp/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] \
+    || die "mvn did not produce kafka_2.13-$KAFKA_VERSION.jar in $tmp/libs"
+  touch "$tmp/libs/.complete"
+  # A leftover incomplete dir (no .complete) from an interrupted older run: discard.
+  if [[ -e "$KAFKA_LIBS" ]]; then
+    log "removing incomplete $KAFKA_LIBS"
+    rm -rf -- "$KAFKA_LIBS"
+  fi
+  mv -T -- "$tmp/libs" "$KAFKA_LIBS"
+  rm -rf -- "$tmp"
+  trap - EXIT
+  exec 8>&-
+  log "Kafka $KAFKA_VERSION jars: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS"
+}
+
+# ---------------------------------------------------------------- 3. build
+build() {
+  if [[ "${FXC_SETUP_NO_BUILD:-0}" == 1 ]]; then
+    log "build: skipped (FXC_SETUP_NO_BUILD=1)"
+    return
+  fi
+  log "build: cmake --preset release && cmake --build --preset release"
+  (cd "$FXC_ROOT" && cmake --preset release >&2 && cmake --build --preset release >&2) \
+    || die "build failed"
+}
+
+install_packages
+fetch_kafka_jars
+build
+
+cli="$FXC_ROOT/build/bin/fxconnect"
+if [[ "${FXC_SETUP_NO_BUILD:-0}" == 1 ]]; then
+  log "done (build skipped). The CLI, once built, is at: $cli"
+elif [[ -x "$cli" ]]; then
+  log "done. CLI: $cli"
+else
+  die "build finished but $cli was not found"
+fi

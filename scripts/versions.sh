@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# scripts/versions.sh -- pinned versions and shared paths for fxconnect's scripts.
+# Sourced (not executed) by scripts/setup.sh and scripts/kafka.sh; it sets no shell
+# options of its own so that it is also safe to source from an interactive shell.
+#
+# Env vars (all optional, read here):
+#   FXC_CACHE  download cache (default: $HOME/.cache/fxconnect)
+#   FXC_BUILD  build / runtime-state dir (default: <repo root>/build)
+# Sets: KAFKA_VERSION, LOG4J_VERSION, FXC_ROOT (repo root, from this file's
+#   location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars), and the
+#   array FXC_APT_PACKAGES (Debian 12 packages needed to build and test).
+
+KAFKA_VERSION=4.1.1
+LOG4J_VERSION=2.24.3
+
+FXC_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+FXC_CACHE="${FXC_CACHE:-$HOME/.cache/fxconnect}"
+FXC_BUILD="${FXC_BUILD:-$FXC_ROOT/build}"
+KAFKA_LIBS="$FXC_CACHE/kafka-$KAFKA_VERSION/libs"
+
+# shellcheck disable=SC2034  # used by scripts that source this file
+FXC_APT_PACKAGES=(
+  librdkafka-dev
+  libboost1.81-dev
+  libboost-json1.81-dev
+  libboost-url1.81-dev
+  libyaml-cpp-dev
+  libcli11-dev
+  libspdlog-dev
+  libfmt-dev
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  ninja-build
+  cmake
+  g++
+  maven
+  default-jre-headless
+  python3
+  procps
+)
+
+export KAFKA_VERSION LOG4J_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS

@@ -1,0 +1,104 @@
+#include "fxconnect/app.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "config/spec.h"
+#include "kafka/client.h"
+#include "runtime/runtime.h"
+
+namespace fxconnect {
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("fxconnect");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Everything `lint` checks, in the order `run` needs it. Throws ConfigError with every problem.
+struct Checked {
+  config::ConnectorConfig config;
+  std::unique_ptr<Handler> handler;
+};
+Checked check(const std::string& path, const Registry& registry) {
+  Checked out{config::load(path), nullptr};
+  std::vector<std::string> problems = kafka::check_properties(out.config);
+  try {
+    out.handler = registry.create(out.config.handler.name, out.config.handler.options);
+  } catch (const ConfigError& e) {
+    problems.push_back(fmt::format("{}: handler: {}", path, e.what()));
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += (all.empty() ? "" : "\n") + p;
+    throw ConfigError(all);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, Registry registry) {
+  CLI::App app{"fxconnect: connectors between a process engine and legacy systems, over Kafka"};
+  app.set_version_flag("--version", std::string("fxconnect ") + FXC_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_path;
+  auto* run = app.add_subcommand("run", "Run a connector until SIGTERM/SIGINT");
+  run->add_option("config", config_path, "Connector config (YAML); see docs/config.md")->required();
+  auto* lint = app.add_subcommand("lint", "Check a connector config without connecting; non-zero on any problem");
+  lint->add_option("config", config_path, "Connector config (YAML)")->required();
+  auto* handlers = app.add_subcommand("handlers", "List the handlers this program offers");
+  auto* reference = app.add_subcommand("config-reference", "Print the config reference (docs/config.md)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*handlers) {
+    for (const auto& name : registry.names()) std::cout << name << "\t" << registry.description(name) << "\n";
+    return 0;
+  }
+  if (*reference) {
+    std::cout << config::markdown_reference();
+    return 0;
+  }
+  if (*lint) {
+    try {
+      check(config_path, registry);
+    } catch (const ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      return runtime::exit_config;
+    }
+    std::cout << config_path << ": ok\n";
+    return 0;
+  }
+
+  // run
+  Checked checked;
+  try {
+    checked = check(config_path, registry);
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return runtime::exit_config;
+  }
+  setup_logging(checked.config.log.level);
+  try {
+    runtime::Runtime rt(std::move(checked.config), std::move(checked.handler));
+    return rt.run();
+  } catch (const ConfigError& e) {
+    spdlog::critical("{}", e.what());
+    return runtime::exit_config;
+  }
+}
+
+}  // namespace fxconnect

@@ -1,0 +1,132 @@
+#include "config/spec.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+namespace fxconnect::config {
+namespace {
+
+constexpr std::array kFields = {
+    Field{"kafka", Kind::section, "", true, "Where the connector's Kafka cluster is and how to talk to it."},
+    Field{"kafka.bootstrap", Kind::string, "", true,
+          "Bootstrap servers, `host:port[,host:port...]` (librdkafka `bootstrap.servers`)."},
+    Field{"kafka.group_id", Kind::string, "", true,
+          "Consumer group; instances with the same group share the input partitions."},
+    Field{"kafka.properties", Kind::map, "", false,
+          "librdkafka properties for both the consumer and the producer, passed through "
+          "(e.g. `security.protocol`, `auto.offset.reset`). Properties that would break delivery "
+          "guarantees are refused; see the list below."},
+    Field{"kafka.consumer_properties", Kind::map, "", false,
+          "librdkafka properties for the consumer only; they override `kafka.properties`."},
+    Field{"kafka.producer_properties", Kind::map, "", false,
+          "librdkafka properties for the producer only; they override `kafka.properties`. "
+          "fxconnect sets `message.timeout.ms` to 120000 unless given here."},
+
+    Field{"input", Kind::section, "", true, "What the connector consumes: set exactly one of `topic`, `pattern`."},
+    Field{"input.topic", Kind::string, "", false, "The topic the engine's message send node writes to."},
+    Field{"input.pattern", Kind::regex, "", false,
+          "A regular expression; every topic whose whole name matches is consumed (new ones too)."},
+
+    Field{"reply", Kind::section, "", true, "Where replies go."},
+    Field{"reply.topic", Kind::string, "", true,
+          "The topic the engine's receive message node listens to. Must match `engine_pattern`."},
+    Field{"reply.engine_pattern", Kind::regex, "ai.flowx.dev.engine.receive.*", false,
+          "The engine's `KAFKA_TOPIC_PATTERN`. A reply topic outside it would strand every "
+          "process, so fxconnect refuses to start."},
+
+    Field{"handler", Kind::section, "", true, "The business logic that turns a request into a reply."},
+    Field{"handler.name", Kind::string, "", true,
+          "A handler registered in this program (`fxconnect handlers` lists them; built in: `echo`)."},
+    Field{"handler.options", Kind::map, "", false, "Options of that handler (see its documentation)."},
+
+    Field{"processing", Kind::section, "", false, "Concurrency, ordering and time limits."},
+    Field{"processing.ordering", Kind::enumeration, "key", false,
+          "`key`: messages with the same record key (process instance) run one after another, "
+          "different keys concurrently; `partition`: one at a time per partition; `none`: all "
+          "concurrently.",
+          "key|partition|none"},
+    Field{"processing.max_in_flight", Kind::integer, "1000", false,
+          "Messages consumed and not yet finished (handled, replied, acknowledged). At the limit "
+          "the consumer pauses its partitions instead of buffering more.",
+          {}, 1, 1'000'000},
+    Field{"processing.deadline", Kind::duration, "30s", false,
+          "Time from consumption to reply. Past it the request gets a `deadline_exceeded` error "
+          "reply and the handler's cancellation slot fires."},
+    Field{"processing.shutdown_grace", Kind::duration, "25s", false,
+          "On SIGTERM/SIGINT or a partition revoke, how long in-flight work may take to finish "
+          "before the connector stops anyway (unfinished requests are redelivered, not lost)."},
+    Field{"processing.commit_interval", Kind::duration, "1s", false,
+          "How often acknowledged offsets are committed. Shorter means fewer duplicates after a "
+          "crash, at the cost of more commit requests."},
+
+    Field{"errors", Kind::section, "", false, "What happens besides the error reply when a request fails."},
+    Field{"errors.dlq_topic", Kind::string, "", false,
+          "When set, every failed request is also written here: original key, headers and bytes, "
+          "plus `fxconnect-error-*` headers. Must not match `reply.engine_pattern`."},
+
+    Field{"log", Kind::section, "", false, "Logging to standard error."},
+    Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.",
+          "trace|debug|info|warn|error"},
+};
+
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::section: return "section";
+    case Kind::string: return "string";
+    case Kind::integer: return "integer";
+    case Kind::duration: return "duration";
+    case Kind::enumeration: return "enum";
+    case Kind::regex: return "regex";
+    case Kind::map: return "map";
+  }
+  return "string";
+}
+
+}  // namespace
+
+std::span<const Field> connector_fields() { return kFields; }
+
+const Field* find_field(std::string_view path) {
+  for (const auto& f : kFields) {
+    if (f.path == path) return &f;
+  }
+  return nullptr;
+}
+
+std::string markdown_reference() {
+  std::string out =
+      "# Connector configuration reference\n\n"
+      "<!-- Generated by `fxconnect config-reference` from src/config/spec.cc; a test fails when "
+      "this file is stale. -->\n\n"
+      "A connector is configured by one YAML file, given to `fxconnect run` and `fxconnect lint`.\n"
+      "Any scalar may use `${VAR}` (the environment variable; an error when unset) or\n"
+      "`${VAR:-default}` (the default when unset or empty); `$${` stands for a literal `${`.\n"
+      "Unknown keys, wrong types and bad values are refused with `file:line:column`.\n\n"
+      "Durations are a whole number with a unit: `ms`, `s`, `m` or `h` (`250ms`, `30s`).\n\n"
+      "| key | type | default | description |\n|---|---|---|---|\n";
+  for (const auto& f : kFields) {
+    std::string type(kind_name(f.kind));
+    if (f.kind == Kind::enumeration) type = fmt::format("`{}`", f.choices);
+    if (f.kind == Kind::integer) type = fmt::format("integer {}..{}", f.min, f.max);
+    std::string def = f.required ? "required" : f.default_value.empty() ? "unset" : fmt::format("`{}`", f.default_value);
+    if (f.kind == Kind::section) def = f.required ? "required" : "";
+    out += fmt::format("| `{}` | {} | {} | {} |\n", f.path, type, def, f.description);
+  }
+  out +=
+      "\n## Cross-field rules\n\n"
+      "- `input.topic` and `input.pattern`: exactly one is set.\n"
+      "- `reply.topic` must match `reply.engine_pattern` (whole name).\n"
+      "- `errors.dlq_topic` must not match `reply.engine_pattern` (dead letters are not replies).\n"
+      "- `reply.topic` and `errors.dlq_topic` must not be the input topic or match the input pattern.\n"
+      "\n## librdkafka properties fxconnect owns\n\n"
+      "These are set by fxconnect and refused in `kafka.*properties`, because the delivery\n"
+      "guarantees depend on them: `bootstrap.servers` and `group.id` (use `kafka.bootstrap`,\n"
+      "`kafka.group_id`), `enable.auto.commit=false` and `enable.auto.offset.store=false` (offsets are\n"
+      "committed only after the reply is acknowledged), `partition.assignment.strategy=cooperative-sticky`\n"
+      "(revoked partitions are drained before release), `enable.idempotence=true` and `acks=all`\n"
+      "(replies are neither lost nor reordered by producer retries).\n";
+  return out;
+}
+
+}  // namespace fxconnect::config

@@ -1,0 +1,22 @@
+// Durations in config files: an integer and a unit (`250ms`, `30s`, `2m`, `1h`).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fxconnect::core {
+
+// The duration, or nullopt when `text` is not `<digits><unit>` with unit ms, s, m or h.
+// Negative values and missing units are refused: `30` could mean seconds or milliseconds.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// What parse_duration accepts, for error messages.
+inline constexpr std::string_view duration_syntax =
+    "a whole number with a unit: ms, s, m or h (e.g. 250ms, 30s, 2m)";
+
+// `1500ms` → "1500ms", `30000ms` → "30s": the shortest exact form, for docs and logs.
+std::string format_duration(std::chrono::milliseconds d);
+
+}  // namespace fxconnect::core

@@ -1,0 +1,162 @@
+#include "kafka/client.h"
+
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace fxconnect::kafka {
+namespace {
+
+// Properties whose values the delivery guarantees depend on (docs/config.md explains each).
+struct Owned {
+  std::string_view name;
+  std::string_view why;
+};
+constexpr std::array kOwned = {
+    Owned{"bootstrap.servers", "use kafka.bootstrap"},
+    Owned{"metadata.broker.list", "use kafka.bootstrap"},
+    Owned{"group.id", "use kafka.group_id"},
+    Owned{"enable.auto.commit", "offsets are committed only after the reply is acknowledged"},
+    Owned{"enable.auto.offset.store", "offsets are stored only after the reply is acknowledged"},
+    Owned{"partition.assignment.strategy", "cooperative-sticky lets revoked partitions drain"},
+    Owned{"enable.idempotence", "producer retries must not duplicate or reorder replies"},
+    Owned{"acks", "replies are acknowledged by all in-sync replicas"},
+    Owned{"request.required.acks", "replies are acknowledged by all in-sync replicas"},
+    Owned{"dr_msg_cb", "set by fxconnect"},
+};
+
+enum class Role { consumer, producer };
+
+void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
+         const std::string& where, std::vector<std::string>& errors) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    errors.push_back(fmt::format("{}: {}: {}", where, name, err));
+  }
+}
+
+ConfPtr build(const config::ConnectorConfig& c, Role role, std::vector<std::string>& errors) {
+  ConfPtr conf(rd_kafka_conf_new());
+  auto own = [&](const char* name, const std::string& value) {
+    set(conf.get(), name, value, c.source + " (set by fxconnect)", errors);
+  };
+  own("bootstrap.servers", c.kafka.bootstrap);
+  own("client.id", "fxconnect-" + c.kafka.group_id);
+  if (role == Role::consumer) {
+    own("group.id", c.kafka.group_id);
+    own("enable.auto.commit", "false");
+    own("enable.auto.offset.store", "false");
+    own("partition.assignment.strategy", "cooperative-sticky");
+  } else {
+    own("enable.idempotence", "true");
+    own("acks", "all");
+    own("message.timeout.ms", "120000");
+  }
+  auto apply = [&](const std::vector<config::Property>& props, std::string_view section) {
+    for (const auto& p : props) {
+      bool owned = false;
+      for (const auto& o : kOwned) {
+        if (o.name == p.name) {
+          errors.push_back(fmt::format("{}: {}.{}: set by fxconnect and not configurable ({})",
+                                       p.where, section, p.name, o.why));
+          owned = true;
+        }
+      }
+      if (!owned) set(conf.get(), p.name, p.value, p.where, errors);
+    }
+  };
+  apply(c.kafka.properties, "kafka.properties");
+  apply(role == Role::consumer ? c.kafka.consumer_properties : c.kafka.producer_properties,
+        role == Role::consumer ? "kafka.consumer_properties" : "kafka.producer_properties");
+  return conf;
+}
+
+ConfPtr build_or_throw(const config::ConnectorConfig& c, Role role) {
+  std::vector<std::string> errors;
+  auto conf = build(c, role, errors);
+  if (!errors.empty()) throw ConfigError(fmt::format("{}", fmt::join(errors, "\n")));
+  return conf;
+}
+
+}  // namespace
+
+ConfPtr consumer_conf(const config::ConnectorConfig& config) { return build_or_throw(config, Role::consumer); }
+ConfPtr producer_conf(const config::ConnectorConfig& config) { return build_or_throw(config, Role::producer); }
+
+std::vector<std::string> check_properties(const config::ConnectorConfig& config) {
+  std::vector<std::string> errors;
+  build(config, Role::consumer, errors);
+  std::vector<std::string> producer_errors;
+  build(config, Role::producer, producer_errors);
+  for (auto& e : producer_errors) {
+    if (std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(std::move(e));
+  }
+  return errors;
+}
+
+Request to_request(const rd_kafka_message_t& m) {
+  Request r;
+  r.topic = rd_kafka_topic_name(m.rkt);
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (m.key) r.key.emplace(static_cast<const char*>(m.key), m.key_len);
+  if (m.payload) r.body.assign(static_cast<const char*>(m.payload), m.len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  // The headers stay owned by the message; detach would cost a copy we don't need.
+  if (rd_kafka_message_headers(&m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+    std::size_t count = rd_kafka_header_cnt(hdrs);
+    r.headers.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      std::size_t size = 0;
+      if (rd_kafka_header_get_all(hdrs, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      Header h{name, std::nullopt};
+      if (value) h.value.emplace(static_cast<const char*>(value), size);
+      r.headers.push_back(std::move(h));
+    }
+  }
+  return r;
+}
+
+HeadersPtr to_kafka_headers(const Headers& headers) {
+  HeadersPtr out(rd_kafka_headers_new(headers.size()));
+  for (const auto& h : headers) {
+    rd_kafka_header_add(out.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                        h.value ? h.value->data() : nullptr,
+                        h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+  }
+  return out;
+}
+
+rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque) {
+  HeadersPtr headers = to_kafka_headers(record.headers);
+  const void* key = record.key ? record.key->data() : nullptr;
+  std::size_t key_size = record.key ? record.key->size() : 0;
+  void* value = const_cast<char*>(record.value.data());  // copied (RD_KAFKA_MSG_F_COPY)
+  std::size_t value_size = record.value.size();
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
+      RD_KAFKA_V_VALUE(value, value_size),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers.get()),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) headers.release();  // librdkafka owns them now
+  return err;
+}
+
+bool is_retriable_produce_error(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace fxconnect::kafka

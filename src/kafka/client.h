@@ -1,0 +1,57 @@
+// RAII over librdkafka handles, and the client configurations fxconnect builds from a connector
+// config. Every C handle lives in a unique_ptr with its deleter.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config/config.h"
+#include "core/records.h"
+#include "fxconnect/message.h"
+
+namespace fxconnect::kafka {
+
+struct Deleter {
+  void operator()(rd_kafka_t* p) const { rd_kafka_destroy(p); }
+  void operator()(rd_kafka_conf_t* p) const { rd_kafka_conf_destroy(p); }
+  void operator()(rd_kafka_topic_partition_list_t* p) const { rd_kafka_topic_partition_list_destroy(p); }
+  void operator()(rd_kafka_headers_t* p) const { rd_kafka_headers_destroy(p); }
+  void operator()(rd_kafka_queue_t* p) const { rd_kafka_queue_destroy(p); }
+  void operator()(rd_kafka_message_t* p) const { rd_kafka_message_destroy(p); }
+  void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
+};
+using KafkaPtr = std::unique_ptr<rd_kafka_t, Deleter>;
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, Deleter>;
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, Deleter>;
+using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, Deleter>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, Deleter>;
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, Deleter>;
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, Deleter>;
+
+// librdkafka configurations for the connector's consumer and producer: fxconnect's own settings
+// (see docs/config.md) plus the user's properties. Throws ConfigError naming the property, its
+// place and librdkafka's reason when a property is unknown, invalid or owned by fxconnect.
+ConfPtr consumer_conf(const config::ConnectorConfig& config);
+ConfPtr producer_conf(const config::ConnectorConfig& config);
+
+// The same checks without building anything to keep: every problem, one string each.
+std::vector<std::string> check_properties(const config::ConnectorConfig& config);
+
+// A consumed record as a Request (copied: the librdkafka message can be released at once).
+// `json` is left null; the runtime parses the body.
+Request to_request(const rd_kafka_message_t& message);
+
+// librdkafka headers for a record, in order, null values kept as null.
+HeadersPtr to_kafka_headers(const Headers& headers);
+
+// Produces `record` with `opaque` for its delivery report. Returns librdkafka's immediate error
+// (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
+rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque);
+
+// Whether a failed produce may succeed when tried again later.
+bool is_retriable_produce_error(rd_kafka_resp_err_t err);
+
+}  // namespace fxconnect::kafka

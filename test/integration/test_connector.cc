@@ -1,0 +1,49 @@
+// A connector program for the integration tests, built against the SDK like a user's would be.
+// Besides the built-in `echo` it offers `scripted`, whose behaviour each request chooses:
+//   {"fail": "why"}          → handler error (retriable when "retriable": true)
+//   {"sleep_ms": N}          → replies after N ms (on a timer), to overrun a deadline
+//   {"reply_bytes": N}       → replies with a JSON string of about N bytes
+//   anything else            → replies with the request body
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+
+#include "fxconnect/fxconnect.h"
+
+namespace {
+
+class Scripted final : public fxconnect::Handler {
+ public:
+  void handle(std::shared_ptr<fxconnect::Call> call) override {
+    const auto* obj = call->request().json.if_object();
+    if (obj && obj->contains("fail")) {
+      bool retriable = obj->contains("retriable") && obj->at("retriable").is_bool() && obj->at("retriable").as_bool();
+      call->fail(fxconnect::handler_error(std::string(obj->at("fail").as_string()), retriable));
+      return;
+    }
+    if (obj && obj->contains("reply_bytes")) {
+      auto n = static_cast<std::size_t>(obj->at("reply_bytes").to_number<std::int64_t>());
+      call->reply(fxconnect::Reply::json(boost::json::string(n, 'x')));
+      return;
+    }
+    if (obj && obj->contains("sleep_ms")) {
+      auto ms = obj->at("sleep_ms").to_number<std::int64_t>();
+      auto timer = std::make_shared<boost::asio::steady_timer>(call->executor(), std::chrono::milliseconds(ms));
+      timer->async_wait([call, timer](boost::system::error_code) { call->reply(fxconnect::Reply{call->request().body}); });
+      return;
+    }
+    call->reply(fxconnect::Reply{call->request().body});
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fxconnect::Registry registry;
+  fxconnect::register_builtin_handlers(registry);
+  registry.add("scripted", "test handler: the request picks fail / sleep_ms / reply_bytes / echo",
+               [](const fxconnect::HandlerOptions& options) -> std::unique_ptr<fxconnect::Handler> {
+                 options.allow_only({});
+                 return std::make_unique<Scripted>();
+               });
+  return fxconnect::run_cli(argc, argv, std::move(registry));
+}

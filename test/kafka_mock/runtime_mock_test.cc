@@ -1,0 +1,191 @@
+// The runtime against librdkafka's mock cluster, with broker errors injected: what happens to a
+// reply whose produce fails, and what gets committed meanwhile. No broker needed.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <set>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "fxconnect/registry.h"
+#include "kafka/client.h"
+#include "kafka_test_client.h"
+#include "runtime/runtime.h"
+
+namespace fxconnect::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Kafka protocol API key of Produce requests (librdkafka keeps its names in a private header).
+constexpr int16_t kProduceApiKey = 0;
+
+class MockCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kafka::ConfPtr conf(rd_kafka_conf_new());
+    char err[512];
+    rd_kafka_conf_set(conf.get(), "log_level", "3", err, sizeof err);
+    owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), err, sizeof err));
+    ASSERT_TRUE(owner_) << err;
+    cluster_ = rd_kafka_mock_cluster_new(owner_.get(), 1);
+    ASSERT_TRUE(cluster_);
+    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+    suffix_ = unique_suffix();
+    in_ = "in." + suffix_;
+    out_ = "ai.flowx.dev.engine.receive.out." + suffix_;
+    group_ = "g." + suffix_;
+    rd_kafka_mock_topic_create(cluster_, in_.c_str(), 1, 1);
+    rd_kafka_mock_topic_create(cluster_, out_.c_str(), 1, 1);
+    client_ = std::make_unique<TestKafka>(bootstrap_);
+  }
+  void TearDown() override {
+    client_.reset();
+    if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
+  }
+
+  config::ConnectorConfig config(const std::string& extra_producer_props = "", const std::string& processing = "") {
+    std::string yaml = "kafka:\n  bootstrap: " + bootstrap_ + "\n  group_id: " + group_ +
+                       "\n  properties: { auto.offset.reset: earliest, log_level: '3' }\n" +
+                       "  producer_properties: { retry.backoff.ms: '50'" + extra_producer_props + " }\n" +
+                       "input:\n  topic: " + in_ + "\nreply:\n  topic: " + out_ + "\nhandler:\n  name: echo\n" +
+                       "processing:\n  commit_interval: 100ms\n  shutdown_grace: 5s\n" + processing;
+    return config::parse(yaml, "mock.yaml", config::process_env());
+  }
+
+  std::unique_ptr<Handler> echo(const std::string& delay = "0ms") {
+    Registry r;
+    register_builtin_handlers(r);
+    return r.create("echo", HandlerOptions({{"delay", {delay, "test"}}}));
+  }
+
+  void produce_requests(int n) {
+    std::vector<core::OutgoingRecord> records;
+    for (int i = 0; i < n; ++i) {
+      std::string uuid = "uuid-" + std::to_string(i);
+      records.push_back({in_, uuid, {{"processInstanceUuid", uuid}}, R"({"n":)" + std::to_string(i) + "}"});
+    }
+    client_->produce(records);
+  }
+
+  std::int64_t committed() { return client_->committed(group_, in_, 1)[0]; }
+
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  kafka::KafkaPtr owner_;
+  std::string bootstrap_, suffix_, in_, out_, group_;
+  std::unique_ptr<TestKafka> client_;
+};
+
+// Runs a runtime on its own thread until stop() is called.
+class RunningConnector {
+ public:
+  RunningConnector(config::ConnectorConfig c, std::unique_ptr<Handler> h)
+      : rt_(std::move(c), std::move(h)), thread_([this] { code_ = rt_.run(false); }) {}
+  ~RunningConnector() { stop(); }
+  int stop() {
+    if (thread_.joinable()) {
+      rt_.request_stop();
+      thread_.join();
+    }
+    return code_;
+  }
+  runtime::RunStats stats() const { return rt_.stats(); }
+
+ private:
+  runtime::Runtime rt_;
+  int code_ = -1;
+  std::thread thread_;
+};
+
+TEST_F(MockCluster, TransientProduceErrorsAreRetriedAndTheReplyArrives) {
+  produce_requests(5);
+  // The next produce requests (the connector's replies) fail with a retriable broker error.
+  rd_kafka_mock_push_request_errors(cluster_, kProduceApiKey, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  RunningConnector connector(config(), echo());
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(5, seconds(30)));
+  EXPECT_EQ(connector.stop(), runtime::exit_clean);
+  auto records = replies.records();
+  std::set<std::string> keys;
+  for (const auto& r : records) {
+    EXPECT_EQ(r.value.find("errorMessage"), std::string::npos) << "a retried reply is the real reply: " << r.value;
+    keys.insert(*r.key);
+  }
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_EQ(committed(), 5);
+  EXPECT_EQ(connector.stats().replied_ok, 5u);
+}
+
+TEST_F(MockCluster, APermanentlyFailedReplyBecomesAnErrorReplyBeforeItsOffsetIsCommitted) {
+  produce_requests(1);
+  rd_kafka_mock_push_request_errors(cluster_, kProduceApiKey, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  RunningConnector connector(config(), echo());
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(1, seconds(30)));
+  EXPECT_EQ(connector.stop(), runtime::exit_clean);
+  auto records = replies.records();
+  ASSERT_EQ(records.size(), 1u) << "one terminal outcome, not the reply and the error reply";
+  auto body = boost::json::parse(records[0].value);
+  EXPECT_EQ(body.at("error").at("code").as_string(), "reply_too_large");
+  EXPECT_THAT(std::string(body.at("errorMessage").as_string()), ::testing::HasSubstr("could not be produced"));
+  EXPECT_EQ(records[0].key, "uuid-0");
+  EXPECT_EQ(committed(), 1);
+  EXPECT_EQ(connector.stats().replied_error, 1u);
+}
+
+TEST_F(MockCluster, AnOutcomeThatCannotBeProducedIsRetriedAndNeverCommittedPast) {
+  produce_requests(1);
+  // Every produce fails for a while: the reply times out, then the error reply does, and is
+  // retried with backoff until the broker accepts it.
+  constexpr int kFailures = 60;
+  std::vector<rd_kafka_resp_err_t> errors(kFailures, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors_array(cluster_, kProduceApiKey, errors.size(), errors.data());
+  RunningConnector connector(config(", message.timeout.ms: '600'"), echo());
+  TopicReader replies(bootstrap_, out_);
+  // Samples of the committed offset, each with a time by which that commit had happened.
+  std::vector<std::pair<std::int64_t, std::int64_t>> samples;  // (offset, unix ms)
+  auto end = std::chrono::steady_clock::now() + seconds(60);
+  while (replies.count() == 0 && std::chrono::steady_clock::now() < end) {
+    auto c = committed();
+    auto now_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    samples.emplace_back(c, now_ms);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(replies.wait_for(1, seconds(1))) << "the error reply never arrived";
+  auto reply_ts = replies.records()[0].timestamp_ms;  // when the delivered error reply was produced
+  int before_reply = 0;
+  for (auto [offset, at] : samples) {
+    if (at < reply_ts) {
+      ++before_reply;
+      EXPECT_LE(offset, 0) << "committed past a request whose outcome was not yet on Kafka";
+    }
+  }
+  EXPECT_GT(before_reply, 3) << "the test never saw the failing period";
+  EXPECT_EQ(connector.stop(), runtime::exit_clean);
+  auto records = replies.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(boost::json::parse(records[0].value).at("error").at("code").as_string(), "reply_failed");
+  EXPECT_EQ(committed(), 1);
+  EXPECT_GE(connector.stats().produce_retries, 1u);
+}
+
+TEST_F(MockCluster, AtTheInFlightLimitIntakePausesInsteadOfBuffering) {
+  produce_requests(200);
+  RunningConnector connector(config("", "  max_in_flight: 10\n"), echo("100ms"));
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(200, seconds(60)));
+  EXPECT_EQ(connector.stop(), runtime::exit_clean);
+  auto stats = connector.stats();
+  EXPECT_LE(stats.max_in_flight, 10u) << "consumed beyond max_in_flight";
+  EXPECT_EQ(stats.consumed, 200u);
+  EXPECT_EQ(committed(), 200);
+}
+
+}  // namespace
+}  // namespace fxconnect::testing

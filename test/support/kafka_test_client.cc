@@ -1,0 +1,223 @@
+#include "kafka_test_client.h"
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+#include "kafka/client.h"
+
+namespace fxconnect::testing {
+
+using kafka::Deleter;
+
+struct TestKafka::Handles {
+  kafka::KafkaPtr producer;
+};
+
+namespace {
+
+kafka::ConfPtr base_conf(const std::string& bootstrap) {
+  kafka::ConfPtr conf(rd_kafka_conf_new());
+  char err[512];
+  rd_kafka_conf_set(conf.get(), "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf.get(), "log_level", "3", err, sizeof err);
+  return conf;
+}
+
+void set(rd_kafka_conf_t* conf, const char* k, const char* v) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
+}
+
+kafka::KafkaPtr make(rd_kafka_type_t type, kafka::ConfPtr conf) {
+  char err[512];
+  kafka::KafkaPtr rk(rd_kafka_new(type, conf.get(), err, sizeof err));
+  if (!rk) throw std::runtime_error(err);
+  conf.release();
+  return rk;
+}
+
+std::atomic<int> g_failed_deliveries{0};
+
+void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  if (m->err) ++g_failed_deliveries;
+}
+
+}  // namespace
+
+TestKafka::TestKafka(std::string bootstrap) : bootstrap_(std::move(bootstrap)), h_(new Handles) {
+  auto conf = base_conf(bootstrap_);
+  set(conf.get(), "linger.ms", "5");
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), dr_cb);
+  h_->producer = make(RD_KAFKA_PRODUCER, std::move(conf));
+}
+
+TestKafka::~TestKafka() { delete h_; }
+
+void TestKafka::create_topic(const std::string& topic, int partitions) {
+  char err[512];
+  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> nt(
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err), rd_kafka_NewTopic_destroy);
+  kafka::QueuePtr q(rd_kafka_queue_new(h_->producer.get()));
+  rd_kafka_NewTopic_t* arr[] = {nt.get()};
+  rd_kafka_CreateTopics(h_->producer.get(), arr, 1, nullptr, q.get());
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(rd_kafka_queue_poll(q.get(), 30'000),
+                                                                          rd_kafka_event_destroy);
+  if (!ev) throw std::runtime_error("CreateTopics timed out");
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(res[i]);
+    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      throw std::runtime_error(fmt::format("create {}: {}", topic, rd_kafka_topic_result_error_string(res[i])));
+    }
+  }
+  // Wait until the leader of every partition is known.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> t(
+        rd_kafka_topic_new(h_->producer.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
+    const struct rd_kafka_metadata* md = nullptr;
+    if (rd_kafka_metadata(h_->producer.get(), 0, t.get(), &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      bool ready = md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt == partitions;
+      for (int p = 0; ready && p < md->topics[0].partition_cnt; ++p) ready = md->topics[0].partitions[p].leader >= 0;
+      rd_kafka_metadata_destroy(md);
+      if (ready) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("topic " + topic + " did not become ready");
+}
+
+void TestKafka::produce(const std::vector<core::OutgoingRecord>& records) {
+  g_failed_deliveries = 0;
+  for (const auto& r : records) {
+    for (;;) {
+      auto err = kafka::produce(h_->producer.get(), r, nullptr);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(h_->producer.get(), 50);
+        continue;
+      }
+      if (err) throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
+      break;
+    }
+    rd_kafka_poll(h_->producer.get(), 0);
+  }
+  if (rd_kafka_flush(h_->producer.get(), 60'000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error("flush timed out");
+  }
+  if (g_failed_deliveries) throw std::runtime_error(fmt::format("{} deliveries failed", g_failed_deliveries.load()));
+}
+
+std::vector<ConsumedRecord> TestKafka::consume(const std::string& topic, std::size_t count,
+                                               std::chrono::milliseconds timeout) {
+  auto conf = base_conf(bootstrap_);
+  set(conf.get(), "group.id", ("fxc-test-reader-" + unique_suffix()).c_str());
+  set(conf.get(), "auto.offset.reset", "earliest");
+  set(conf.get(), "enable.auto.commit", "false");
+  auto consumer = make(RD_KAFKA_CONSUMER, std::move(conf));
+  rd_kafka_poll_set_consumer(consumer.get());
+  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(consumer.get(), topics.get());
+  std::vector<ConsumedRecord> out;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < count && std::chrono::steady_clock::now() < end) {
+    kafka::MessagePtr m(rd_kafka_consumer_poll(consumer.get(), 100));
+    if (!m || m->err) continue;
+    Request r = kafka::to_request(*m);
+    rd_kafka_timestamp_type_t tstype;
+    out.push_back(ConsumedRecord{r.topic, r.partition, r.offset, rd_kafka_message_timestamp(m.get(), &tstype),
+                                 r.key, std::move(r.headers), std::move(r.body)});
+  }
+  rd_kafka_consumer_close(consumer.get());
+  return out;
+}
+
+std::vector<std::int64_t> TestKafka::committed(const std::string& group, const std::string& topic, int partitions) {
+  auto conf = base_conf(bootstrap_);
+  set(conf.get(), "group.id", group.c_str());
+  auto consumer = make(RD_KAFKA_CONSUMER, std::move(conf));
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  auto err = rd_kafka_committed(consumer.get(), list.get(), 10'000);
+  if (err) throw std::runtime_error(std::string("committed: ") + rd_kafka_err2str(err));
+  std::vector<std::int64_t> out;
+  for (int p = 0; p < partitions; ++p) out.push_back(list->elems[p].offset);
+  rd_kafka_consumer_close(consumer.get());
+  return out;
+}
+
+struct TopicReader::State {
+  mutable std::mutex mutex;
+  std::vector<ConsumedRecord> records;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+TopicReader::TopicReader(const std::string& bootstrap, const std::string& topic) : s_(new State) {
+  auto conf = base_conf(bootstrap);
+  set(conf.get(), "group.id", ("fxc-test-reader-" + unique_suffix()).c_str());
+  set(conf.get(), "auto.offset.reset", "earliest");
+  set(conf.get(), "enable.auto.commit", "false");
+  auto consumer = make(RD_KAFKA_CONSUMER, std::move(conf));
+  rd_kafka_poll_set_consumer(consumer.get());
+  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(consumer.get(), topics.get());
+  s_->thread = std::thread([s = s_, c = consumer.release()] {
+    kafka::KafkaPtr consumer(c);
+    while (!s->stop) {
+      kafka::MessagePtr m(rd_kafka_consumer_poll(consumer.get(), 100));
+      if (!m || m->err) continue;
+      Request r = kafka::to_request(*m);
+      rd_kafka_timestamp_type_t tstype;
+      std::lock_guard lock(s->mutex);
+      s->records.push_back(ConsumedRecord{r.topic, r.partition, r.offset, rd_kafka_message_timestamp(m.get(), &tstype),
+                                          r.key, std::move(r.headers), std::move(r.body)});
+    }
+    rd_kafka_consumer_close(consumer.get());
+  });
+}
+
+TopicReader::~TopicReader() {
+  s_->stop = true;
+  s_->thread.join();
+  delete s_;
+}
+
+std::size_t TopicReader::count() const {
+  std::lock_guard lock(s_->mutex);
+  return s_->records.size();
+}
+
+std::vector<ConsumedRecord> TopicReader::records() const {
+  std::lock_guard lock(s_->mutex);
+  return s_->records;
+}
+
+bool TopicReader::wait_for(std::size_t n, std::chrono::milliseconds timeout) const {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (count() < n) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::string unique_suffix() {
+  static std::atomic<int> counter{0};
+  static const auto seed = std::random_device{}();
+  return fmt::format("{:x}-{}-{}", seed, ::getpid(), counter++);
+}
+
+std::string bootstrap_from_env() {
+  const char* b = std::getenv("FXC_KAFKA_BOOTSTRAP");
+  return b ? b : "";
+}
+
+}  // namespace fxconnect::testing

@@ -1,0 +1,174 @@
+#include "config/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/spec.h"
+
+namespace fxconnect::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The config from the issue, exactly as written.
+const char* kExample = R"(kafka:
+  bootstrap: ${FXC_KAFKA_BOOTSTRAP:-127.0.0.1:9092}
+  group_id: echo-connector
+  properties: { auto.offset.reset: earliest }   # any librdkafka property, passed through
+input:
+  topic: ai.flowx.dev.plugin.echo.in.v1         # or `pattern:` with a regex
+reply:
+  topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1
+  engine_pattern: "ai.flowx.dev.engine.receive.*"
+handler:
+  name: echo
+  options: { delay: 50ms }
+processing:
+  ordering: key          # key | partition | none
+  max_in_flight: 5000
+  deadline: 30s          # per message; past it the message gets an error reply
+errors:
+  dlq_topic: ai.flowx.dev.plugin.echo.dlq.v1      # optional
+)";
+
+EnvLookup env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return text.replace(pos, from.size(), to);
+}
+
+std::string error_of(const std::string& yaml, const EnvLookup& e = env({})) {
+  try {
+    parse(yaml, "c.yaml", e);
+  } catch (const ConfigError& err) {
+    return err.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Config, TheIssueExampleLoadsAsWritten) {
+  auto c = parse(kExample, "c.yaml", env({}));
+  EXPECT_EQ(c.kafka.bootstrap, "127.0.0.1:9092");
+  EXPECT_EQ(c.kafka.group_id, "echo-connector");
+  ASSERT_EQ(c.kafka.properties.size(), 1u);
+  EXPECT_EQ(c.kafka.properties[0].name, "auto.offset.reset");
+  EXPECT_EQ(c.kafka.properties[0].value, "earliest");
+  EXPECT_EQ(c.input.topic, "ai.flowx.dev.plugin.echo.in.v1");
+  EXPECT_EQ(c.reply.topic, "ai.flowx.dev.engine.receive.plugin.echo.out.v1");
+  EXPECT_EQ(c.handler.name, "echo");
+  EXPECT_EQ(c.handler.options.get("delay", ""), "50ms");
+  EXPECT_EQ(c.processing.ordering, Ordering::key);
+  EXPECT_EQ(c.processing.max_in_flight, 5000);
+  EXPECT_EQ(c.processing.deadline, std::chrono::seconds(30));
+  EXPECT_EQ(c.processing.shutdown_grace, std::chrono::seconds(25)) << "default";
+  EXPECT_EQ(c.errors.dlq_topic, "ai.flowx.dev.plugin.echo.dlq.v1");
+}
+
+TEST(Config, InterpolatesTheEnvironment) {
+  auto c = parse(kExample, "c.yaml", env({{"FXC_KAFKA_BOOTSTRAP", "10.0.0.1:19092"}}));
+  EXPECT_EQ(c.kafka.bootstrap, "10.0.0.1:19092");
+  auto i = interpolate("a-${X}-${Y:-dflt}-$${literal}", env({{"X", "x"}}));
+  EXPECT_EQ(i.text, "a-x-dflt-${literal}");
+  EXPECT_EQ(interpolate("${E:-d}", env({{"E", ""}})).text, "d") << "empty counts as unset with :-";
+  EXPECT_THAT(interpolate("${MISSING}", env({})).error, HasSubstr("MISSING is not set"));
+  EXPECT_THAT(interpolate("${OPEN", env({})).error, HasSubstr("no closing"));
+  EXPECT_THAT(interpolate("${1X}", env({})).error, HasSubstr("not a variable reference"));
+}
+
+TEST(Config, AnUnsetVariableNamesItsPlace) {
+  auto text = replace(kExample, "group_id: echo-connector", "group_id: ${GROUP}");
+  EXPECT_THAT(error_of(text), HasSubstr("c.yaml:3:13: kafka.group_id: environment variable GROUP is not set"));
+}
+
+TEST(Config, RefusesAnUnknownKeyWithItsPlaceAndTheValidKeys) {
+  auto text = replace(kExample, "  max_in_flight: 5000", "  max_inflight: 5000");
+  auto e = error_of(text);
+  EXPECT_THAT(e, HasSubstr("c.yaml:15:3: processing.max_inflight: unknown key"));
+  EXPECT_THAT(e, HasSubstr("valid keys in processing: ordering, max_in_flight"));
+}
+
+TEST(Config, RefusesAReplyTopicOutsideTheEnginePattern) {
+  auto text = replace(kExample, "topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1", "topic: ai.flowx.dev.plugin.echo.out.v1");
+  auto e = error_of(text);
+  EXPECT_THAT(e, HasSubstr("c.yaml:8:10: reply.topic: 'ai.flowx.dev.plugin.echo.out.v1' does not match"));
+  EXPECT_THAT(e, HasSubstr("c.yaml:9:19"));
+}
+
+TEST(Config, RefusesANegativeMaxInFlight) {
+  auto e = error_of(replace(kExample, "max_in_flight: 5000", "max_in_flight: -5"));
+  EXPECT_THAT(e, HasSubstr("c.yaml:15:18: processing.max_in_flight: -5 is out of range; expected 1..1000000"));
+}
+
+TEST(Config, RefusesWrongTypesAndValues) {
+  EXPECT_THAT(error_of(replace(kExample, "deadline: 30s", "deadline: 30")),
+              HasSubstr("c.yaml:16:13: processing.deadline: '30' is not a duration; expected a whole number with a unit"));
+  EXPECT_THAT(error_of(replace(kExample, "deadline: 30s", "deadline: 0s")), HasSubstr("must be longer than 0"));
+  EXPECT_THAT(error_of(replace(kExample, "ordering: key", "ordering: random")),
+              HasSubstr("processing.ordering: 'random' is not one of key|partition|none"));
+  EXPECT_THAT(error_of(replace(kExample, "max_in_flight: 5000", "max_in_flight: lots")), HasSubstr("is not a whole number"));
+  EXPECT_THAT(error_of(replace(kExample, "group_id: echo-connector", "group_id: [a, b]")),
+              HasSubstr("kafka.group_id: expected a single value"));
+  EXPECT_THAT(error_of(replace(kExample, "engine_pattern: \"ai.flowx.dev.engine.receive.*\"", "engine_pattern: \"(\"")),
+              HasSubstr("is not a valid regular expression"));
+}
+
+TEST(Config, ReportsEveryProblemAtOnce) {
+  auto text = replace(replace(kExample, "max_in_flight: 5000", "max_in_flight: 0"), "deadline: 30s", "deadline: soon");
+  auto e = error_of(text);
+  EXPECT_THAT(e, HasSubstr("processing.max_in_flight"));
+  EXPECT_THAT(e, HasSubstr("processing.deadline"));
+}
+
+TEST(Config, RequiresTheEssentialKeys) {
+  EXPECT_THAT(error_of("kafka: {bootstrap: x, group_id: g}\n"), HasSubstr("input: required key is missing"));
+  EXPECT_THAT(error_of(""), HasSubstr("c.yaml:1:1: the file is empty"));
+  EXPECT_THAT(error_of("kafka: [\n"), HasSubstr("YAML syntax"));
+}
+
+TEST(Config, InputNeedsExactlyOneOfTopicAndPattern) {
+  auto both = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1", "  topic: a\n  pattern: b.*");
+  EXPECT_THAT(error_of(both), HasSubstr("input: set only one of `topic` and `pattern`"));
+  auto pattern = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1", "  pattern: ai[.]flowx[.]dev[.]plugin[.].*[.]in[.]v1");
+  EXPECT_EQ(parse(pattern, "c.yaml", env({})).input.pattern, "ai[.]flowx[.]dev[.]plugin[.].*[.]in[.]v1");
+}
+
+TEST(Config, RefusesADeadLetterTopicTheEngineWouldRead) {
+  auto text = replace(kExample, "dlq_topic: ai.flowx.dev.plugin.echo.dlq.v1", "dlq_topic: ai.flowx.dev.engine.receive.dlq");
+  EXPECT_THAT(error_of(text), HasSubstr("errors.dlq_topic: 'ai.flowx.dev.engine.receive.dlq' matches reply.engine_pattern"));
+}
+
+TEST(Config, RefusesAReplyTopicThatIsAlsoTheInput) {
+  auto text = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1", "  topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1");
+  EXPECT_THAT(error_of(text), HasSubstr("reply.topic: is also consumed as input"));
+}
+
+TEST(Config, TheReferenceDocIsCurrent) {
+  std::ifstream f(std::string(FXC_SOURCE_DIR) + "/docs/config.md");
+  std::stringstream doc;
+  doc << f.rdbuf();
+  EXPECT_EQ(doc.str(), markdown_reference())
+      << "docs/config.md is stale: run `build/bin/fxconnect config-reference > docs/config.md`";
+}
+
+TEST(Config, EveryFieldIsDocumented) {
+  for (const auto& f : connector_fields()) {
+    EXPECT_FALSE(f.description.empty()) << f.path;
+    if (f.kind == Kind::integer) {
+      EXPECT_LT(f.min, f.max) << f.path;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fxconnect::config

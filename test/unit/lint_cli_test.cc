@@ -1,0 +1,77 @@
+// `fxconnect lint` as a user runs it: the real program, files on disk, exit codes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "child_process.h"
+
+namespace fxconnect::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* kGood = R"(kafka:
+  bootstrap: 127.0.0.1:9
+  group_id: g
+input:
+  topic: ai.flowx.dev.plugin.x.in.v1
+reply:
+  topic: ai.flowx.dev.engine.receive.plugin.x.out.v1
+handler:
+  name: echo
+)";
+
+struct Lint {
+  int code;
+  std::string output;
+};
+
+Lint lint(const std::string& name, const std::string& yaml) {
+  auto path = write_temp_file(name, yaml);
+  ChildProcess p({program_path("fxconnect"), "lint", path}, path + ".log");
+  auto code = p.wait(std::chrono::seconds(30));
+  return Lint{code.value_or(-1), p.log()};
+}
+
+TEST(LintCli, AcceptsAGoodConfig) {
+  auto r = lint("good.yaml", kGood);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("good.yaml: ok"));
+}
+
+TEST(LintCli, RejectsAnUnknownKeyNamingFileAndLine) {
+  auto r = lint("unknown.yaml", std::string(kGood) + "processing:\n  max_inflight: 10\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("unknown.yaml:11:3: processing.max_inflight: unknown key"));
+}
+
+TEST(LintCli, RejectsAReplyTopicOutsideTheEnginePattern) {
+  std::string yaml = kGood;
+  yaml.replace(yaml.find("ai.flowx.dev.engine.receive.plugin.x.out.v1"), 43, "replies.x");
+  auto r = lint("pattern.yaml", yaml);
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("pattern.yaml:7:10: reply.topic: 'replies.x' does not match reply.engine_pattern"));
+}
+
+TEST(LintCli, RejectsANegativeMaxInFlight) {
+  auto r = lint("negative.yaml", std::string(kGood) + "processing:\n  max_in_flight: -1\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("negative.yaml:11:18: processing.max_in_flight: -1 is out of range"));
+}
+
+TEST(LintCli, RejectsBadLibrdkafkaPropertiesAndHandlerOptions) {
+  auto r = lint("props.yaml", std::string(kGood) +
+                                  "  options: { delay: soon, colour: red }\nkafka_extra: 1\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("kafka_extra: unknown key"));
+  auto r2 = lint("props2.yaml", std::string(kGood) + "  options: { colour: red }\n");
+  EXPECT_THAT(r2.output, HasSubstr("handler.options.colour: unknown option; valid options: delay"));
+  std::string yaml = kGood;
+  yaml.insert(yaml.find("input:"), "  properties: { no.such.property: 1, enable.auto.commit: 'true' }\n");
+  auto r3 = lint("props3.yaml", yaml);
+  EXPECT_NE(r3.code, 0);
+  EXPECT_THAT(r3.output, HasSubstr("props3.yaml:4:35: no.such.property: No such configuration property"));
+  EXPECT_THAT(r3.output, HasSubstr("kafka.properties.enable.auto.commit: set by fxconnect"));
+}
+
+}  // namespace
+}  // namespace fxconnect::testing
