@@ -22,6 +22,7 @@ struct Deleter {
   void operator()(rd_kafka_queue_t* p) const { rd_kafka_queue_destroy(p); }
   void operator()(rd_kafka_message_t* p) const { rd_kafka_message_destroy(p); }
   void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
+  void operator()(rd_kafka_topic_t* p) const { rd_kafka_topic_destroy(p); }
 };
 using KafkaPtr = std::unique_ptr<rd_kafka_t, Deleter>;
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, Deleter>;
@@ -30,6 +31,7 @@ using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, Deleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, Deleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, Deleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, Deleter>;
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, Deleter>;
 
 // librdkafka configurations for the connector's consumer and producer: fxconnect's own settings
 // (see docs/config.md) plus the user's properties. Throws ConfigError naming the property, its

@@ -198,6 +198,7 @@ class ConnectorLoop {
     producer_wakeup_.reset();
     consumer_queue_.reset();
     producer_queue_.reset();
+    reply_topics_.clear();
     consumer_.reset();
     producer_.reset();
   }
@@ -239,6 +240,7 @@ class ConnectorLoop {
   void on_delivery(std::uint64_t id, RecordKind kind, rd_kafka_resp_err_t err);
   void complete(Pending& p);
   void account_in_flight();
+  void leave_handling(Pending& p);
 
   kafka::PartitionListPtr assignment_list(bool include_revoking) const;
   void pause_all(const char* why);
@@ -265,6 +267,7 @@ class ConnectorLoop {
   kafka::QueuePtr producer_queue_;
   std::unique_ptr<QueueWakeup> consumer_wakeup_;
   std::unique_ptr<QueueWakeup> producer_wakeup_;
+  std::vector<kafka::TopicPtr> reply_topics_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;
   std::map<PartitionKey, PartitionState> partitions_;
@@ -279,9 +282,12 @@ class ConnectorLoop {
   Clock::time_point last_commit_ = Clock::now();
 
   RunStats stats_;
-  Clock::time_point in_flight_since_;  // last change of pending_.size()
-  std::size_t last_in_flight_ = 0;      // pending_.size() since then
+  std::size_t handling_ = 0;            // requests in Stage::handling
+  Clock::time_point counted_since_;     // last change of pending_.size() or handling_
+  std::size_t last_in_flight_ = 0;      // their values since then
+  std::size_t last_handling_ = 0;
   double in_flight_integral_ = 0;       // Σ in_flight × seconds
+  double handling_integral_ = 0;        // Σ handling × seconds
 };
 
 void deliver_result(ConnectorLoop* loop, std::uint64_t id, Result<Reply> result) {
@@ -305,13 +311,17 @@ int ConnectorLoop::run(bool handle_signals) {
   watch_producer();
   schedule_tick();
   io_.run();
+  account_in_flight();
   double busy = stats_.busy_seconds;
   stats_.mean_in_flight = busy > 0 ? in_flight_integral_ / busy : 0;
+  stats_.mean_handling = busy > 0 ? handling_integral_ / busy : 0;
   spdlog::info(
       "stopped: exit={} consumed={} replied_ok={} replied_error={} dead_lettered={} produce_retries={} "
-      "late_completions={} in_flight_mean={:.1f} in_flight_max={} busy_s={:.3f}",
+      "late_completions={} in_flight_mean={:.1f} in_flight_max={} handling_mean={:.1f} handling_max={} "
+      "busy_s={:.3f}",
       exit_code_, stats_.consumed, stats_.replied_ok, stats_.replied_error, stats_.dead_lettered,
-      stats_.produce_retries, stats_.late_completions, stats_.mean_in_flight, stats_.max_in_flight, busy);
+      stats_.produce_retries, stats_.late_completions, stats_.mean_in_flight, stats_.max_in_flight,
+      stats_.mean_handling, stats_.max_handling, busy);
   return exit_code_;
 }
 
@@ -340,6 +350,12 @@ void ConnectorLoop::connect() {
   producer_queue_.reset(rd_kafka_queue_get_main(producer_.get()));
   consumer_wakeup_ = std::make_unique<QueueWakeup>(io_, consumer_queue_.get());
   producer_wakeup_ = std::make_unique<QueueWakeup>(io_, producer_queue_.get());
+
+  // Fetch the reply (and DLQ) topic metadata now, not at the first reply: a request should not
+  // wait for a metadata round trip. The handles live as long as the producer.
+  for (const auto* topic : {&config_.reply.topic, &config_.errors.dlq_topic}) {
+    if (!topic->empty()) reply_topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic->c_str(), nullptr));
+  }
 
   std::string subscription = config_.input.topic.empty() ? "^" + config_.input.pattern : config_.input.topic;
   kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
@@ -586,6 +602,8 @@ void ConnectorLoop::on_message(const rd_kafka_message_t& m) {
 
 void ConnectorLoop::start(Pending& p) {
   p.stage = Stage::handling;
+  ++handling_;
+  account_in_flight();
   const Request& req = *p.request;
   if (req.body.empty()) {
     fail(p, Error{ErrorCode::invalid_request, "the request body is empty; expected a JSON document", false, {}});
@@ -627,7 +645,7 @@ void ConnectorLoop::on_handler_result(std::uint64_t id, Result<Reply> result) {
     fail(p, result.error());
     return;
   }
-  p.stage = Stage::replying;
+  leave_handling(p);
   send(p, RecordKind::reply, core::make_reply(*p.request, config_.reply.topic, std::move(result.value().body)));
 }
 
@@ -645,7 +663,7 @@ void ConnectorLoop::on_deadline(std::uint64_t id) {
 }
 
 void ConnectorLoop::fail(Pending& p, Error error) {
-  p.stage = Stage::replying;
+  leave_handling(p);
   p.deadline_timer.cancel();
   spdlog::error("{}: {}: {}", where(p), to_string(error.code), error.message);
   auto body = core::error_reply_body(error);
@@ -742,22 +760,36 @@ void ConnectorLoop::complete(Pending& p) {
     if (auto it = pending_.find(*next); it != pending_.end()) start(*it->second);
   }
   if (paused_ && !stopping_ && static_cast<int>(pending_.size()) <= resume_at_) resume_all();
-  if (!revoking_.empty()) check_revoked(false);
+  if (!revoking_.empty()) {
+    asio::post(io_, [this] { check_revoked(false); });
+  }
   if (stopping_) check_stopped();
 }
 
+// Called after every change of pending_.size() or handling_: the interval since the previous
+// change had the previous counts.
 void ConnectorLoop::account_in_flight() {
   auto now = Clock::now();
-  auto n = pending_.size();
-  if (in_flight_since_ != Clock::time_point{}) {
-    double dt = std::chrono::duration<double>(now - in_flight_since_).count();
-    // The count during [since, now) is the one recorded at `since`.
+  if (counted_since_ != Clock::time_point{}) {
+    double dt = std::chrono::duration<double>(now - counted_since_).count();
     in_flight_integral_ += dt * static_cast<double>(last_in_flight_);
+    handling_integral_ += dt * static_cast<double>(last_handling_);
     if (last_in_flight_ > 0) stats_.busy_seconds += dt;
   }
-  in_flight_since_ = now;
-  last_in_flight_ = n;
-  stats_.max_in_flight = std::max<std::uint64_t>(stats_.max_in_flight, n);
+  counted_since_ = now;
+  last_in_flight_ = pending_.size();
+  last_handling_ = handling_;
+  stats_.max_in_flight = std::max<std::uint64_t>(stats_.max_in_flight, last_in_flight_);
+  stats_.max_handling = std::max<std::uint64_t>(stats_.max_handling, handling_);
+}
+
+void ConnectorLoop::leave_handling(Pending& p) {
+  if (p.stage == Stage::handling) {
+    --handling_;
+    p.stage = Stage::replying;
+    account_in_flight();
+  }
+  p.stage = Stage::replying;
 }
 
 std::string ConnectorLoop::where(const Pending& p) const {
@@ -823,8 +855,14 @@ void ConnectorLoop::begin_stop(const std::string& why) {
   check_stopped();
 }
 
+// May run inside a librdkafka callback (a delivery report): the clients are closed from the
+// loop instead, never re-entrantly from their own poll call.
 void ConnectorLoop::check_stopped() {
-  if (stopping_ && !closing_ && pending_.empty()) finish_stop(true);
+  if (stopping_ && !closing_ && pending_.empty()) {
+    asio::post(io_, [this] {
+      if (!closing_ && pending_.empty()) finish_stop(true);
+    });
+  }
 }
 
 void ConnectorLoop::finish_stop(bool drained) {

@@ -28,8 +28,10 @@ struct RunStats {
   std::uint64_t dead_lettered = 0;
   std::uint64_t produce_retries = 0;
   std::uint64_t late_completions = 0;  // handler finished after its deadline reply
-  std::uint64_t max_in_flight = 0;
+  std::uint64_t max_in_flight = 0;     // consumed, outcome not yet acknowledged
   double mean_in_flight = 0;           // time-weighted, over the time anything was in flight
+  std::uint64_t max_handling = 0;      // in the handler (not waiting behind their key)
+  double mean_handling = 0;            // time-weighted, over the same time
   double busy_seconds = 0;             // time anything was in flight
 };
 

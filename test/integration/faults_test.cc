@@ -1,0 +1,138 @@
+// Crash, graceful stop and concurrency beyond partitions, against a real broker.
+#include <csignal>
+#include <regex>
+
+#include <boost/json/parse.hpp>
+#include <gmock/gmock.h>
+
+#include "connector_fixture.h"
+
+namespace fxconnect::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::vector<core::OutgoingRecord> requests_over_keys(const std::string& topic, int count, int keys) {
+  std::vector<core::OutgoingRecord> out;
+  for (int i = 0; i < count; ++i) {
+    std::string uuid = "uuid-" + std::to_string(i % keys);
+    std::string body = R"({"seq":)" + std::to_string(i) + R"(,"key":")" + uuid + R"("})";
+    // processInstanceId tells requests of one key apart in the replies.
+    out.push_back({topic, uuid, {{"processInstanceUuid", uuid}, {"processInstanceId", std::to_string(i)}}, body});
+  }
+  return out;
+}
+
+// Distinct requests answered (by processInstanceId) and the number of extra (duplicate) replies.
+std::pair<std::size_t, std::size_t> answered(const std::vector<ConsumedRecord>& replies) {
+  std::set<std::string> ids;
+  for (const auto& r : replies) ids.insert(std::string(first_value(r.headers, "processInstanceId").value_or("")));
+  return {ids.size(), replies.size() - ids.size()};
+}
+
+double log_figure(const std::string& log, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex(name + "=([0-9.]+)"))) return -1;
+  return std::stod(m[1]);
+}
+
+// 2,000 requests in flight (100 keys, so lanes keep most of them waiting), echo 50 ms, kill -9
+// mid-run, restart: every request gets a reply; duplicates are counted and printed.
+TEST_F(ConnectorTest, KillNineMidRunLosesNoRequest) {
+  constexpr int kRequests = 2000;
+  kafka_->create_topic(in_, 3);
+  kafka_->create_topic(out_, 3);
+  auto yaml = config("  name: echo\n  options: { delay: 50ms }\n", "  max_in_flight: 5000\n  commit_interval: 200ms\n");
+  // The killed member never leaves the group: a short session lets the restart get its partitions
+  // in seconds instead of the default 45 s.
+  yaml.replace(yaml.find("auto.offset.reset: earliest"), 27, "auto.offset.reset: earliest, session.timeout.ms: '6000'");
+  auto connector = start_connector(yaml, 0);
+  TopicReader replies(bootstrap_, out_);
+  kafka_->produce(requests_over_keys(in_, kRequests, 100));
+  ASSERT_TRUE(replies.wait_for(kRequests / 4, seconds(60))) << connector->log();
+  connector->signal(SIGKILL);
+  ASSERT_EQ(connector->wait(seconds(10)), 128 + SIGKILL);
+  auto at_kill = replies.count();
+  ASSERT_LT(at_kill, static_cast<std::size_t>(kRequests)) << "the kill came too late to be mid-run";
+
+  auto restarted = start_connector(yaml, 1);
+  auto end = std::chrono::steady_clock::now() + seconds(120);
+  while (answered(replies.records()).first < kRequests && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::this_thread::sleep_for(seconds(1));  // let late duplicates arrive, so they are counted
+  auto [distinct, duplicates] = answered(replies.records());
+  std::printf("[ figures  ] kill -9 after %zu of %d replies: %zu requests without a reply, %zu duplicate replies\n",
+              at_kill, kRequests, kRequests - distinct, duplicates);
+  EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests)) << restarted->log();
+  restarted->signal(SIGTERM);
+  EXPECT_EQ(restarted->wait(seconds(60)), 0) << restarted->log();
+}
+
+// SIGTERM mid-load: exit 0, and after a restart nothing is lost and nothing is answered twice.
+TEST_F(ConnectorTest, SigtermMidLoadDrainsCommitsAndExitsZero) {
+  constexpr int kRequests = 2000;
+  kafka_->create_topic(in_, 3);
+  kafka_->create_topic(out_, 3);
+  auto yaml = config("  name: echo\n  options: { delay: 50ms }\n", "  max_in_flight: 5000\n");
+  auto connector = start_connector(yaml, 0);
+  TopicReader replies(bootstrap_, out_);
+  kafka_->produce(requests_over_keys(in_, kRequests, 100));
+  ASSERT_TRUE(replies.wait_for(kRequests / 4, seconds(60))) << connector->log();
+  connector->signal(SIGTERM);
+  auto at_stop = replies.count();
+  auto code = connector->wait(seconds(60));
+  ASSERT_LT(at_stop, static_cast<std::size_t>(kRequests)) << "the SIGTERM came too late to be mid-load";
+  EXPECT_EQ(code, 0) << connector->log();
+  EXPECT_THAT(connector->log(), ::testing::HasSubstr("stopping (SIGTERM)"));
+
+  auto restarted = start_connector(yaml, 1);
+  auto end = std::chrono::steady_clock::now() + seconds(120);
+  while (answered(replies.records()).first < kRequests && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::this_thread::sleep_for(seconds(2));  // a duplicate would arrive within this
+  auto [distinct, duplicates] = answered(replies.records());
+  std::printf("[ figures  ] SIGTERM after %zu of %d replies: %zu requests without a reply, %zu duplicate replies\n",
+              at_stop, kRequests, kRequests - distinct, duplicates);
+  EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests));
+  EXPECT_EQ(duplicates, 0u);
+  restarted->signal(SIGTERM);
+  EXPECT_EQ(restarted->wait(seconds(60)), 0) << restarted->log();
+}
+
+// ONE partition, 2,000 requests over 1,000 keys, echo 50 ms: far more than one request in
+// flight at a time, and the replies of each key in request order.
+TEST_F(ConnectorTest, OnePartitionServesManyKeysConcurrentlyAndEachKeyInOrder) {
+  constexpr int kRequests = 2000;
+  kafka_->create_topic(in_, 1);
+  kafka_->create_topic(out_, 1);
+  kafka_->produce(requests_over_keys(in_, kRequests, 1000));  // all queued before the connector starts
+  auto connector = start_connector(config("  name: echo\n  options: { delay: 50ms }\n", "  ordering: key\n  max_in_flight: 5000\n"));
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(kRequests, seconds(120))) << connector->log();
+  connector->signal(SIGTERM);
+  ASSERT_EQ(connector->wait(seconds(60)), 0) << connector->log();
+
+  // Order per key: the reply topic has one partition, so record order is produce order.
+  std::map<std::string, std::vector<int>> seq_by_key;
+  for (const auto& r : replies.records()) {
+    auto body = boost::json::parse(r.value);
+    seq_by_key[std::string(body.at("key").as_string())].push_back(static_cast<int>(body.at("seq").as_int64()));
+  }
+  ASSERT_EQ(seq_by_key.size(), 1000u);
+  for (const auto& [key, seqs] : seq_by_key) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << key;
+    EXPECT_EQ(seqs.size(), 2u) << key;
+  }
+  auto log = connector->log();
+  double handling = log_figure(log, "handling_mean");
+  double busy = log_figure(log, "busy_s");
+  std::printf("[ figures  ] one partition, 1000 keys, echo 50ms: %.1f requests being handled on average, "
+              "%d requests in %.3f s busy\n", handling, kRequests, busy);
+  EXPECT_GE(handling, 200.0) << log;
+}
+
+}  // namespace
+}  // namespace fxconnect::testing

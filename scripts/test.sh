@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# scripts/test.sh -- every test tier, non-zero on any failure (CI runs this through .ci/run).
+#   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent);
+#   2. a private Kafka broker for the integration tier (state in $FXC_BUILD/kafka-test), stopped
+#      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started;
+#   3. ctest on the release build: unit, mock (librdkafka mock cluster), integration (real broker),
+#      and the example connector's tests;
+#   4. an ASan + UBSan build (preset asan) running the unit and mock tiers.
+# Env vars:
+#   FXC_TEST_LABELS   ctest label regex for step 3 (default: all)
+#   FXC_TEST_NO_ASAN=1  skip step 4 (quick local runs; CI runs it)
+set -euo pipefail
+
+SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+# shellcheck source=scripts/versions.sh
+source "$SCRIPTS/versions.sh"
+cd "$FXC_ROOT"
+
+log() { printf '\ntest: %s\n' "$*" >&2; }
+
+log "setup and release build"
+"$SCRIPTS/setup.sh"
+
+started_kafka=0
+cleanup() {
+  if ((started_kafka)); then
+    FXC_KAFKA_DIR="$FXC_BUILD/kafka-test" "$SCRIPTS/kafka.sh" stop >/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
+  log "starting a Kafka broker for the integration tier"
+  started_kafka=1
+  line="$(FXC_KAFKA_DIR="$FXC_BUILD/kafka-test" "$SCRIPTS/kafka.sh" start | tail -n 1)"
+  export FXC_KAFKA_BOOTSTRAP="${line#bootstrap=}"
+fi
+log "Kafka at $FXC_KAFKA_BOOTSTRAP"
+
+status=0
+log "release build: unit, mock, integration"
+ctest --preset release --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
+
+if [[ "${FXC_TEST_NO_ASAN:-0}" != 1 ]]; then
+  log "ASan + UBSan build: unit and mock"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --preset asan --timeout 600 || status=1
+fi
+
+if ((status)); then
+  log "FAILED"
+else
+  log "all tiers passed"
+fi
+exit "$status"
