@@ -51,6 +51,7 @@ class Loader {
           break;
         case Kind::string:
         case Kind::integer:
+        case Kind::boolean:
         case Kind::duration:
         case Kind::enumeration:
         case Kind::regex:
@@ -148,6 +149,9 @@ class Loader {
         }
         return {};
       }
+      case Kind::boolean:
+        if (text != "true" && text != "false") return fmt::format("'{}' is not a boolean; expected true or false", text);
+        return {};
       case Kind::duration:
         if (!core::parse_duration(text)) {
           return fmt::format("'{}' is not a duration; expected {}", text, core::duration_syntax);
@@ -240,6 +244,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.processing.commit_interval = *core::parse_duration(in.text("processing.commit_interval"));
   c.errors.dlq_topic = in.text("errors.dlq_topic");
   c.log.level = in.text("log.level");
+  c.log.bodies = in.text("log.bodies") == "true";
   return c;
 }
 

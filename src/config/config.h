@@ -54,6 +54,7 @@ struct ConnectorConfig {
   } errors;
   struct {
     std::string level = "info";
+    bool bodies = false;  // request bodies in error lines
   } log;
 };
 

@@ -68,6 +68,9 @@ constexpr std::array kFields = {
     Field{"log", Kind::section, "", false, "Logging to standard error."},
     Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.",
           "trace|debug|info|warn|error"},
+    Field{"log.bodies", Kind::boolean, "false", false,
+          "Add the request body (its first 1 KiB, escaped) to each error line. Off by default: "
+          "bodies carry personal data."},
 };
 
 std::string_view kind_name(Kind kind) {
@@ -75,6 +78,7 @@ std::string_view kind_name(Kind kind) {
     case Kind::section: return "section";
     case Kind::string: return "string";
     case Kind::integer: return "integer";
+    case Kind::boolean: return "boolean";
     case Kind::duration: return "duration";
     case Kind::enumeration: return "enum";
     case Kind::regex: return "regex";

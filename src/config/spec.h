@@ -11,6 +11,7 @@ enum class Kind {
   section,      // a mapping of further keys declared here
   string,
   integer,
+  boolean,      // true | false
   duration,     // `250ms`, `30s`, `2m`, `1h`
   enumeration,  // one of `choices` (separated by `|`)
   regex,        // ECMAScript regular expression, matched against whole topic names

@@ -58,6 +58,21 @@ std::string_view kind_name(RecordKind kind) {
 
 using PartitionKey = std::pair<std::string, std::int32_t>;
 
+// At most `limit` bytes of `bytes` for a log line: printable ASCII as is, the rest as \xHH.
+std::string printable(std::string_view bytes, std::size_t limit) {
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size() && i < limit; ++i) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (bytes.size() > limit) out += fmt::format("...({} bytes)", bytes.size());
+  return out;
+}
+
 // A pipe librdkafka writes to when one of its queues becomes non-empty, watched by asio: the
 // event loop sleeps until Kafka has something for it, and no thread blocks in a poll call.
 class QueueWakeup {
@@ -275,6 +290,8 @@ class ConnectorLoop {
   KeyLanes lanes_;
   std::uint64_t next_id_ = 1;
   bool paused_ = false;
+  std::uint64_t pauses_ = 0;
+  Clock::time_point last_pause_log_{};
   int resume_at_ = 0;
   bool stopping_ = false;  // no new intake; finishing in-flight work
   bool closing_ = false;   // past the drain: closing the clients
@@ -442,7 +459,11 @@ void ConnectorLoop::on_assign(rd_kafka_topic_partition_list_t* parts) {
     spdlog::error("assign failed for {}: {}", names, rd_kafka_error_string(e.get()));
     return;
   }
-  spdlog::info("partitions assigned: {}", names.empty() ? "(none)" : names);
+  if (names.empty()) {
+    spdlog::info("rebalance: no partitions assigned to this member");
+  } else {
+    spdlog::info("partitions assigned: {}", names);
+  }
   if (paused_ || stopping_) rd_kafka_pause_partitions(consumer_.get(), parts);
 }
 
@@ -469,7 +490,9 @@ void ConnectorLoop::on_revoke(rd_kafka_topic_partition_list_t* parts) {
     kafka::ErrorPtr e{rd_kafka_incremental_unassign(consumer_.get(), parts)};
     return;
   }
-  spdlog::info("partitions revoked: {}; draining their in-flight work before release", names);
+  std::size_t draining = 0;
+  for (const auto& key : revoking_) draining += partitions_[key].tracker.pending();
+  spdlog::info("partitions revoked: {}; draining={} in-flight requests before release", names, draining);
   rd_kafka_pause_partitions(consumer_.get(), parts);
   revoke_timer_.expires_after(config_.processing.shutdown_grace);
   revoke_timer_.async_wait([this](auto ec) {
@@ -665,7 +688,11 @@ void ConnectorLoop::on_deadline(std::uint64_t id) {
 void ConnectorLoop::fail(Pending& p, Error error) {
   leave_handling(p);
   p.deadline_timer.cancel();
-  spdlog::error("{}: {}: {}", where(p), to_string(error.code), error.message);
+  if (config_.log.bodies) {
+    spdlog::error("{}: {}: {} body={}", where(p), to_string(error.code), error.message, printable(p.request->body, 1024));
+  } else {
+    spdlog::error("{}: {}: {}", where(p), to_string(error.code), error.message);
+  }
   auto body = core::error_reply_body(error);
   if (!config_.errors.dlq_topic.empty()) {
     send(p, RecordKind::dead_letter, core::make_dead_letter(*p.request, config_.errors.dlq_topic, error));
@@ -813,14 +840,19 @@ void ConnectorLoop::pause_all(const char* why) {
   paused_ = true;
   auto list = assignment_list(true);
   if (list->cnt > 0) rd_kafka_pause_partitions(consumer_.get(), list.get());
-  spdlog::info("intake paused ({}): {} in flight, {} partitions", why, pending_.size(), list->cnt);
+  // At saturation this toggles several times a second: one info line per 10 s, the rest at debug.
+  auto now = Clock::now();
+  auto level = now - last_pause_log_ >= std::chrono::seconds(10) ? spdlog::level::info : spdlog::level::debug;
+  if (level == spdlog::level::info) last_pause_log_ = now;
+  spdlog::log(level, "intake paused ({}): {} in flight, {} partitions; paused {} times so far", why, pending_.size(),
+              list->cnt, ++pauses_);
 }
 
 void ConnectorLoop::resume_all() {
   paused_ = false;
   auto list = assignment_list(false);
   if (list->cnt > 0) rd_kafka_resume_partitions(consumer_.get(), list.get());
-  spdlog::info("intake resumed: {} in flight", pending_.size());
+  spdlog::debug("intake resumed: {} in flight", pending_.size());
 }
 
 void ConnectorLoop::commit(bool sync, const std::vector<PartitionKey>* only) {

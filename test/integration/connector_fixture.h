@@ -46,7 +46,7 @@ class ConnectorTest : public ::testing::Test {
     auto path = write_temp_file(name_ + ".yaml", yaml);
     auto log = write_temp_file(name_ + "." + std::to_string(run) + ".log", "");
     auto p = std::make_unique<ChildProcess>(std::vector<std::string>{program_path("fxc_test_connector"), "run", path}, log);
-    EXPECT_TRUE(p->wait_for_log("partitions assigned", std::chrono::seconds(60))) << p->log();
+    EXPECT_TRUE(p->wait_for_log("partitions assigned: " + in_, std::chrono::seconds(60))) << p->log();
     return p;
   }
 

@@ -72,7 +72,7 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
   kafka_->create_topic(dlq_, 1);
-  auto connector = start_connector(config("  name: scripted\n", "  deadline: 1s\n", true));
+  auto connector = start_connector(config("  name: scripted\n", "  deadline: 1s\n", true) + "log:\n  bodies: true\n");
 
   std::vector<BadCase> cases = {
       {"not-json", "this is not JSON", "invalid_request"},
@@ -115,6 +115,8 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   ASSERT_EQ(got["good"].size(), 1u);
   EXPECT_EQ(got["good"][0].value, R"({"after":"the bad ones"})") << "still serving after the bad ones";
   EXPECT_TRUE(connector->running());
+  EXPECT_THAT(connector->log(), ::testing::HasSubstr("body=this is not JSON")) << "log.bodies: true";
+  EXPECT_THAT(connector->log(), ::testing::HasSubstr("body={\"name\":\"\\xc3(\"}")) << "bytes escaped";
 
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();

@@ -1,6 +1,7 @@
 // Crash, graceful stop and concurrency beyond partitions, against a real broker.
 #include <csignal>
 #include <regex>
+#include <thread>
 
 #include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
@@ -132,6 +133,62 @@ TEST_F(ConnectorTest, OnePartitionServesManyKeysConcurrentlyAndEachKeyInOrder) {
   std::printf("[ figures  ] one partition, 1000 keys, echo 50ms: %.1f requests being handled on average, "
               "%d requests in %.3f s busy\n", handling, kRequests, busy);
   EXPECT_GE(handling, 200.0) << log;
+}
+
+}  // namespace
+}  // namespace fxconnect::testing
+
+namespace fxconnect::testing {
+namespace {
+
+// A second instance joins mid-load: the first drains and commits the partitions it gives up
+// before releasing them, so the new owner starts exactly after the last answered request.
+TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
+  constexpr int kRequests = 6000;
+  constexpr int kChunks = 6;
+  kafka_->create_topic(in_, 4);
+  kafka_->create_topic(out_, 4);
+  auto yaml = config("  name: echo\n  options: { delay: 50ms }\n", "  max_in_flight: 10000\n");
+  // Members notice a rebalance at their next heartbeat: make that quick.
+  yaml.replace(yaml.find("auto.offset.reset: earliest"), 27, "auto.offset.reset: earliest, heartbeat.interval.ms: '300'");
+  auto first = start_connector(yaml, 0);
+  TopicReader replies(bootstrap_, out_);
+  // The load arrives over ~3 s: at the rebalance the revoked partitions hold requests in flight
+  // (the first member drains them) and more arrive afterwards (the second member serves them).
+  // 100 keys: each key's requests run one after another.
+  auto all = requests_over_keys(in_, kRequests, 100);
+  std::thread load([&] {
+    TestKafka producer(bootstrap_);
+    for (int c = 0; c < kChunks; ++c) {
+      producer.produce({all.begin() + c * (kRequests / kChunks), all.begin() + (c + 1) * (kRequests / kChunks)});
+      std::this_thread::sleep_for(milliseconds(500));
+    }
+  });
+  ASSERT_TRUE(replies.wait_for(kRequests / 20, seconds(60))) << first->log();
+  auto at_join = replies.count();
+  auto second = start_connector(yaml, 1);  // returns once it has partitions: the rebalance is done
+  load.join();
+  auto end = std::chrono::steady_clock::now() + seconds(120);
+  while (answered(replies.records()).first < kRequests && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::this_thread::sleep_for(seconds(2));  // a duplicate would arrive within this
+  auto [distinct, duplicates] = answered(replies.records());
+  std::printf("[ figures  ] second member joined after %zu of %d replies: %zu without a reply, %zu duplicates\n",
+              at_join, kRequests, kRequests - distinct, duplicates);
+  EXPECT_LT(at_join, static_cast<std::size_t>(kRequests) / 2) << "the second member joined too late to be mid-load";
+  EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests));
+  EXPECT_EQ(duplicates, 0u);
+  auto log = first->log();
+  auto drained = log_figure(log, "draining");
+  std::printf("[ figures  ] the first member drained %.0f in-flight requests of the revoked partitions\n", drained);
+  EXPECT_GT(drained, 0) << "the revoked partitions had nothing in flight: the drain was not exercised\n" << log;
+  EXPECT_THAT(log, ::testing::HasSubstr("partitions released"));
+  for (auto* c : {first.get(), second.get()}) {
+    c->signal(SIGTERM);
+    EXPECT_EQ(c->wait(seconds(60)), 0) << c->log();
+  }
+  EXPECT_GT(log_figure(second->log(), "consumed"), 0) << "the new owner had nothing left to do\n" << second->log();
 }
 
 }  // namespace
