@@ -5,10 +5,12 @@
 #      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started;
 #   3. ctest on the release build: unit, mock (librdkafka mock cluster), integration (real broker),
 #      and the example connector's tests;
-#   4. an ASan + UBSan build (preset asan) running the unit and mock tiers.
+#   4. the SDK as users get it: install the release build to build/install and build
+#      examples/greeter as a project of its own against it (find_package(fxconnect));
+#   5. an ASan + UBSan build (preset asan) running the unit and mock tiers.
 # Env vars:
 #   FXC_TEST_LABELS   ctest label regex for step 3 (default: all)
-#   FXC_TEST_NO_ASAN=1  skip step 4 (quick local runs; CI runs it)
+#   FXC_TEST_NO_ASAN=1  skip step 5 (quick local runs; CI runs it)
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -39,14 +41,26 @@ log "Kafka at $FXC_KAFKA_BOOTSTRAP"
 
 status=0
 log "release build: unit, mock, integration"
-ctest --preset release --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
+ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
+
+log "SDK install and an out-of-tree connector build (examples/greeter)"
+if cmake --install "$FXC_ROOT/build" --prefix "$FXC_BUILD/install" >/dev/null &&
+  cmake -S examples/greeter -B "$FXC_BUILD/greeter-standalone" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$FXC_BUILD/install" >/dev/null &&
+  cmake --build "$FXC_BUILD/greeter-standalone" &&
+  "$FXC_BUILD/greeter-standalone/greeter-connector" handlers | grep -q '^greeter'; then
+  echo "out-of-tree build: ok"
+else
+  echo "out-of-tree build: FAILED"
+  status=1
+fi
 
 if [[ "${FXC_TEST_NO_ASAN:-0}" != 1 ]]; then
   log "ASan + UBSan build: unit and mock"
   cmake --preset asan >/dev/null
   cmake --build --preset asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --preset asan --timeout 600 || status=1
+    ctest --preset asan --no-tests=error --timeout 600 || status=1
 fi
 
 if ((status)); then

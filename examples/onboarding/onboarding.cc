@@ -189,8 +189,11 @@ std::string example_amount(const Currency& currency) {
   }
 }
 
+// "1 decimal", "3 decimals".
+std::string decimals_text(std::size_t n) { return std::to_string(n) + (n == 1 ? " decimal" : " decimals"); }
+
 std::string decimals_phrase(const Currency& currency) {
-  return currency.code + " has " + std::to_string(currency.decimals) + (currency.decimals == 1 ? " decimal" : " decimals");
+  return currency.code + " has " + decimals_text(static_cast<std::size_t>(currency.decimals));
 }
 
 // The shortest decimal text that reads back as `d` (std::to_chars without a precision).
@@ -286,9 +289,9 @@ Result<std::string> convert_date(std::string_view text, const std::string& field
   } else if (day < 1) {
     why = "there is no day 00";
   } else {
-    using namespace std::chrono;
+    namespace chr = std::chrono;  // knows the month lengths, leap years included
     auto last = static_cast<unsigned>(
-        year_month_day_last(std::chrono::year(static_cast<int>(year)), month_day_last(std::chrono::month(month))).day());
+        chr::year_month_day_last(chr::year(static_cast<int>(year)), chr::month_day_last(chr::month(month))).day());
     if (day > last) {
       why = std::string(kMonthNames[month - 1]) + " " + zero_padded(year, 4) + " has " + std::to_string(last) + " days";
     }
@@ -319,8 +322,8 @@ Result<std::int64_t> to_minor_units(const json::value& amount, const Currency& c
     case AmountProblem::negative:
       return invalid_field(field, field + ": " + quoted(text) + " is negative; expected an amount greater than zero");
     case AmountProblem::too_many_decimals:
-      return invalid_field(field, field + ": " + quoted(text) + " has " + std::to_string(decimals_of(text)) +
-                                      " decimals but " + decimals_phrase(currency) + "; expected e.g. " +
+      return invalid_field(field, field + ": " + quoted(text) + " has " + decimals_text(decimals_of(text)) + " but " +
+                                      decimals_phrase(currency) + "; expected e.g. " +
                                       example_amount(currency));
     case AmountProblem::too_large:
       return invalid_field(field, field + ": " + quoted(text) + " is too large; expected at most " +
