@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 namespace fxconnect::kafka {
 namespace {
@@ -144,6 +145,31 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
       RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) headers.release();  // librdkafka owns them now
   return err;
+}
+
+void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  // kafka.properties go to both clients; librdkafka's note that one of them ignores a property
+  // meant for the other is expected, not a warning.
+  if (std::string_view(facility) == "CONFWARN" &&
+      std::string_view(message).find(" property and will be ignored by this ") != std::string_view::npos) {
+    level = 7;
+  }
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level <= 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
+  spdlog::log(lvl, "librdkafka {}: {}", facility, message);
+}
+
+std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const char* reason) {
+  const char* role = rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer";
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    auto original = rd_kafka_fatal_error(rk, buf, sizeof buf);
+    return fmt::format("fatal Kafka error in the {}: {}: {}", role, rd_kafka_err2name(original), buf);
+  }
+  spdlog::warn("kafka {}: {}: {}", role, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  return std::nullopt;
 }
 
 bool is_retriable_produce_error(rd_kafka_resp_err_t err) {

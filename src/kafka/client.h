@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,13 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 // Produces `record` with `opaque` for its delivery report. Returns librdkafka's immediate error
 // (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque);
+
+// librdkafka's log lines, through spdlog (a rd_kafka_conf_set_log_cb callback).
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
+
+// For a client error callback: logs a non-fatal error and returns nullopt, or returns what made
+// the client unusable (idempotent producer fencing, ...) for the caller to stop on.
+std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const char* reason);
 
 // Whether a failed produce may succeed when tried again later.
 bool is_retriable_produce_error(rd_kafka_resp_err_t err);

@@ -1,31 +1,30 @@
+// The dispatcher and lifecycle of a connector: what happens to each consumed request until its
+// outcome is on Kafka, and how intake, commits, rebalances and stops follow from that.
+// Kafka I/O lives in kafka::Source (consumer) and kafka::Replier (producer); everything here runs
+// on one event-loop thread, so the state below needs no locks.
 #include "runtime/runtime.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
 #include <chrono>
 #include <csignal>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/parse_options.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/duration.h"
 #include "core/error_reply.h"
 #include "core/records.h"
-#include "kafka/client.h"
 #include "kafka/offset_tracker.h"
+#include "kafka/replier.h"
+#include "kafka/source.h"
+#include "runtime/call.h"
 #include "runtime/key_lanes.h"
 
 namespace fxconnect::runtime {
@@ -34,17 +33,15 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using kafka::TopicPartition;
 
-// What a produced record is for; travels in the delivery report's opaque with the message id.
-enum class RecordKind : std::uintptr_t { reply = 0, error_reply = 1, dead_letter = 2 };
-constexpr std::uintptr_t kKindBits = 2;
+// What a produced record is for. It travels in the delivery tag with the request's id.
+enum class RecordKind : std::uint64_t { reply = 0, error_reply = 1, dead_letter = 2 };
+constexpr std::uint64_t kKindBits = 2;
 
-void* make_opaque(std::uint64_t id, RecordKind kind) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>((id << kKindBits) | static_cast<std::uintptr_t>(kind)));
-}
-std::pair<std::uint64_t, RecordKind> read_opaque(void* opaque) {
-  auto v = reinterpret_cast<std::uintptr_t>(opaque);
-  return {v >> kKindBits, static_cast<RecordKind>(v & ((1u << kKindBits) - 1))};
+std::uint64_t make_tag(std::uint64_t id, RecordKind kind) { return (id << kKindBits) | static_cast<std::uint64_t>(kind); }
+std::pair<std::uint64_t, RecordKind> read_tag(std::uint64_t tag) {
+  return {tag >> kKindBits, static_cast<RecordKind>(tag & ((1u << kKindBits) - 1))};
 }
 
 std::string_view kind_name(RecordKind kind) {
@@ -56,7 +53,14 @@ std::string_view kind_name(RecordKind kind) {
   return "record";
 }
 
-using PartitionKey = std::pair<std::string, std::int32_t>;
+std::string_view ordering_name(config::Ordering ordering) {
+  switch (ordering) {
+    case config::Ordering::key: return "key";
+    case config::Ordering::partition: return "partition";
+    case config::Ordering::none: return "none";
+  }
+  return "key";
+}
 
 // At most `limit` bytes of `bytes` for a log line: printable ASCII as is, the rest as \xHH.
 std::string printable(std::string_view bytes, std::size_t limit) {
@@ -73,100 +77,22 @@ std::string printable(std::string_view bytes, std::size_t limit) {
   return out;
 }
 
-// A pipe librdkafka writes to when one of its queues becomes non-empty, watched by asio: the
-// event loop sleeps until Kafka has something for it, and no thread blocks in a poll call.
-class QueueWakeup {
- public:
-  QueueWakeup(asio::io_context& io, rd_kafka_queue_t* queue) : pipe_(io), queue_(queue) {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    write_fd_ = fds[1];
-    pipe_.assign(fds[0]);
-    rd_kafka_queue_io_event_enable(queue_, write_fd_, "1", 1);
-  }
-  ~QueueWakeup() {
-    rd_kafka_queue_io_event_enable(queue_, -1, nullptr, 0);
-    ::close(write_fd_);
-  }
-  QueueWakeup(const QueueWakeup&) = delete;
-  QueueWakeup& operator=(const QueueWakeup&) = delete;
+std::string names(const std::vector<TopicPartition>& partitions) {
+  std::string out;
+  for (const auto& [topic, partition] : partitions) out += fmt::format("{}{}[{}]", out.empty() ? "" : ",", topic, partition);
+  return out;
+}
 
-  template <class F>
-  void wait(F f) {
-    pipe_.async_wait(asio::posix::stream_descriptor::wait_read, [this, f = std::move(f)](auto ec) {
-      if (ec) return;
-      std::array<char, 256> sink;
-      while (::read(pipe_.native_handle(), sink.data(), sink.size()) > 0) {
-      }
-      f();
-    });
-  }
+// Backoff for producing an error reply or dead letter again: 0.5 s doubling up to 30 s.
+milliseconds retry_backoff(int attempt) {
+  return std::min(milliseconds(30'000), milliseconds(500) * (1 << std::min(attempt - 1, 6)));
+}
 
- private:
-  asio::posix::stream_descriptor pipe_;
-  rd_kafka_queue_t* queue_;
-  int write_fd_ = -1;
+enum class Stage {
+  waiting,   // consumed, waiting behind an earlier request of its key
+  handling,  // in the handler
+  replying,  // outcome decided; its record(s) produced, not all acknowledged yet
 };
-
-// Messages consumed per turn of the loop before completions get a turn.
-constexpr int kConsumeBudget = 256;
-// Delivery reports and other producer events served per turn.
-constexpr int kProducerBudget = 1024;
-// Housekeeping period: poll both clients even without a wakeup, commit when due.
-constexpr milliseconds kTickPeriod{100};
-constexpr milliseconds kRetryBackoffMin{500};
-constexpr milliseconds kRetryBackoffMax{30'000};
-
-class ConnectorLoop;
-
-// Lets a Call outlive the runtime: completions after the runtime is gone are dropped.
-struct Link {
-  std::mutex mutex;
-  ConnectorLoop* loop = nullptr;
-};
-
-void deliver_result(ConnectorLoop* loop, std::uint64_t id, Result<Reply> result);
-
-class CallImpl final : public Call {
- public:
-  CallImpl(std::shared_ptr<Link> link, std::uint64_t id, std::shared_ptr<const Request> request,
-           asio::any_io_executor executor, Clock::time_point deadline)
-      : link_(std::move(link)), id_(id), request_(std::move(request)), executor_(std::move(executor)),
-        deadline_(deadline) {}
-  ~CallImpl() override {
-    if (!done_.exchange(true)) {
-      deliver(Error{ErrorCode::internal, "the handler released the request without replying", false, {}});
-    }
-  }
-  const Request& request() const override { return *request_; }
-  asio::any_io_executor executor() const override { return executor_; }
-  Clock::time_point deadline() const override { return deadline_; }
-  asio::cancellation_slot cancellation_slot() override { return cancel_.slot(); }
-  void reply(Reply reply) override {
-    if (!done_.exchange(true)) deliver(std::move(reply));
-  }
-  void fail(Error error) override {
-    if (!done_.exchange(true)) deliver(std::move(error));
-  }
-  // On the loop thread only.
-  void cancel() { cancel_.emit(asio::cancellation_type::terminal); }
-
- private:
-  void deliver(Result<Reply> result) {
-    std::lock_guard lock(link_->mutex);
-    if (link_->loop) deliver_result(link_->loop, id_, std::move(result));
-  }
-
-  std::shared_ptr<Link> link_;
-  std::uint64_t id_;
-  std::shared_ptr<const Request> request_;
-  asio::any_io_executor executor_;
-  Clock::time_point deadline_;
-  asio::cancellation_signal cancel_;
-  std::atomic<bool> done_{false};
-};
-
-enum class Stage { waiting, handling, replying };
 
 // One consumed request, from consumption to its terminal outcome acknowledged by Kafka.
 struct Pending {
@@ -174,17 +100,16 @@ struct Pending {
 
   std::uint64_t id;
   std::shared_ptr<Request> request;  // shared read-only with the handler once it starts
-  PartitionKey partition;
-  std::string lane;       // "" = not ordered
-  bool in_lane = false;   // holds or waits for its place in `lane`
+  TopicPartition partition;
+  std::string lane;      // "" = not ordered
+  bool in_lane = false;  // holds or waits for its place in `lane`
   Stage stage = Stage::waiting;
   Clock::time_point consumed_at;
   asio::steady_timer deadline_timer;
   asio::steady_timer retry_timer;
-  std::weak_ptr<CallImpl> call;
+  std::weak_ptr<HandlerCall> call;
   int unacked = 0;                                      // records produced, not yet acknowledged
-  std::map<RecordKind, core::OutgoingRecord> records;  // kept for retries
-  std::optional<Error> error;                          // set when the outcome is an error reply
+  std::map<RecordKind, core::OutgoingRecord> records;  // kept until acknowledged, for retries
   int retries = 0;
 };
 
@@ -194,28 +119,58 @@ struct PartitionState {
   bool revoking = false;
 };
 
-class ConnectorLoop {
+// Time-weighted counts for the stop line and tests: how much was in flight, how much handled.
+class LoadFigures {
  public:
-  ConnectorLoop(config::ConnectorConfig config, std::unique_ptr<Handler> handler)
-      : config_(std::move(config)), handler_(std::move(handler)), link_(std::make_shared<Link>()),
-        tick_timer_(io_), grace_timer_(io_), revoke_timer_(io_), signals_(io_) {
-    link_->loop = this;
-    resume_at_ = std::max(0, config_.processing.max_in_flight - std::max(1, config_.processing.max_in_flight / 10));
+  // Call after every change of either count.
+  void update(std::size_t in_flight, std::size_t handling, RunStats& stats) {
+    auto now = Clock::now();
+    if (since_ != Clock::time_point{}) {
+      double dt = std::chrono::duration<double>(now - since_).count();
+      in_flight_integral_ += dt * static_cast<double>(in_flight_);
+      handling_integral_ += dt * static_cast<double>(handling_);
+      if (in_flight_ > 0) stats.busy_seconds += dt;
+    }
+    since_ = now;
+    in_flight_ = in_flight;
+    handling_ = handling;
+    stats.max_in_flight = std::max<std::uint64_t>(stats.max_in_flight, in_flight);
+    stats.max_handling = std::max<std::uint64_t>(stats.max_handling, handling);
+  }
+  void finish(RunStats& stats) {
+    update(in_flight_, handling_, stats);
+    double busy = stats.busy_seconds;
+    stats.mean_in_flight = busy > 0 ? in_flight_integral_ / busy : 0;
+    stats.mean_handling = busy > 0 ? handling_integral_ / busy : 0;
   }
 
-  ~ConnectorLoop() {
-    {
-      std::lock_guard lock(link_->mutex);
-      link_->loop = nullptr;
-    }
+ private:
+  Clock::time_point since_;
+  std::size_t in_flight_ = 0;
+  std::size_t handling_ = 0;
+  double in_flight_integral_ = 0;
+  double handling_integral_ = 0;
+};
+
+}  // namespace
+
+class Runtime::Impl {
+ public:
+  Impl(config::ConnectorConfig config, std::unique_ptr<Handler> handler)
+      : config_(std::move(config)), handler_(std::move(handler)),
+        answers_(std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
+          asio::post(io_, [this, id, answer = std::move(answer)]() mutable { on_answer(id, std::move(answer)); });
+        })),
+        commit_timer_(io_), grace_timer_(io_), revoke_timer_(io_), signals_(io_) {
+    int limit = config_.processing.max_in_flight;
+    resume_at_ = std::max(0, limit - std::max(1, limit / 10));
+  }
+
+  ~Impl() {
+    answers_->disconnect();
     pending_.clear();
-    consumer_wakeup_.reset();
-    producer_wakeup_.reset();
-    consumer_queue_.reset();
-    producer_queue_.reset();
-    reply_topics_.clear();
-    consumer_.reset();
-    producer_.reset();
+    source_.reset();
+    replier_.reset();
   }
 
   int run(bool handle_signals);
@@ -224,99 +179,90 @@ class ConnectorLoop {
   }
   RunStats stats() const { return stats_; }
 
-  void on_handler_result(std::uint64_t id, Result<Reply> result);
-  asio::io_context& io() { return io_; }
-
  private:
-  void connect();
-  void watch_consumer();
-  void watch_producer();
-  void drain_consumer();
-  void drain_producer();
-  void schedule_tick();
-
-  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                           void* opaque);
-  static void delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
-  static void commit_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
-                        void* opaque);
-  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  static void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
-  void on_assign(rd_kafka_topic_partition_list_t* parts);
-  void on_revoke(rd_kafka_topic_partition_list_t* parts);
-  void check_revoked(bool forced);
-
+  // --- the path of one request ---
   void on_message(const rd_kafka_message_t& m);
   void start(Pending& p);
+  void on_answer(std::uint64_t id, Result<Reply> answer);
   void on_deadline(std::uint64_t id);
   void fail(Pending& p, Error error);
   void send(Pending& p, RecordKind kind, core::OutgoingRecord record);
-  void produce(Pending& p, RecordKind kind);
-  void on_delivery(std::uint64_t id, RecordKind kind, rd_kafka_resp_err_t err);
+  void on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err);
   void complete(Pending& p);
-  void account_in_flight();
   void leave_handling(Pending& p);
+  void counts_changed() { load_.update(pending_.size(), handling_, stats_); }
+  std::string where(const Pending& p) const;
 
-  kafka::PartitionListPtr assignment_list(bool include_revoking) const;
-  void pause_all(const char* why);
-  void resume_all();
-  void commit(bool sync, const std::vector<PartitionKey>* only = nullptr);
+  // --- group events ---
+  void on_assigned(const std::vector<TopicPartition>& partitions);
+  void on_revoked(const std::vector<TopicPartition>& partitions, bool lost);
+  void check_revoked(bool grace_expired);
+
+  // --- intake, commits, stop ---
+  std::vector<TopicPartition> assigned(bool include_revoking) const;
+  void pause_intake();
+  void resume_intake();
+  void commit(bool sync, const std::vector<TopicPartition>* only = nullptr);
+  void schedule_commit();
   void begin_stop(const std::string& why);
   void check_stopped();
   void finish_stop(bool drained);
-  std::string where(const Pending& p) const;
-  std::string where(const PartitionKey& k) const { return fmt::format("{}[{}]", k.first, k.second); }
 
   config::ConnectorConfig config_;
   std::unique_ptr<Handler> handler_;
-  std::shared_ptr<Link> link_;
   asio::io_context io_{1};
-  asio::steady_timer tick_timer_;
+  std::shared_ptr<AnswerSink> answers_;
+  asio::steady_timer commit_timer_;
   asio::steady_timer grace_timer_;
   asio::steady_timer revoke_timer_;
   asio::signal_set signals_;
-
-  kafka::KafkaPtr consumer_;
-  kafka::KafkaPtr producer_;
-  kafka::QueuePtr consumer_queue_;
-  kafka::QueuePtr producer_queue_;
-  std::unique_ptr<QueueWakeup> consumer_wakeup_;
-  std::unique_ptr<QueueWakeup> producer_wakeup_;
-  std::vector<kafka::TopicPtr> reply_topics_;
+  std::unique_ptr<kafka::Replier> replier_;
+  std::unique_ptr<kafka::Source> source_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;
-  std::map<PartitionKey, PartitionState> partitions_;
-  std::vector<PartitionKey> revoking_;  // revoked, draining, not yet unassigned
+  std::map<TopicPartition, PartitionState> partitions_;
+  std::vector<TopicPartition> revoking_;  // revoked, draining, not yet released
   KeyLanes lanes_;
   std::uint64_t next_id_ = 1;
-  bool paused_ = false;
+  std::size_t handling_ = 0;  // requests in Stage::handling
+
+  bool paused_ = false;  // intake paused at the in-flight limit
+  int resume_at_ = 0;    // resume when in flight drops to this
   std::uint64_t pauses_ = 0;
   Clock::time_point last_pause_log_{};
-  int resume_at_ = 0;
   bool stopping_ = false;  // no new intake; finishing in-flight work
   bool closing_ = false;   // past the drain: closing the clients
   int exit_code_ = exit_clean;
-  Clock::time_point last_commit_ = Clock::now();
 
   RunStats stats_;
-  std::size_t handling_ = 0;            // requests in Stage::handling
-  Clock::time_point counted_since_;     // last change of pending_.size() or handling_
-  std::size_t last_in_flight_ = 0;      // their values since then
-  std::size_t last_handling_ = 0;
-  double in_flight_integral_ = 0;       // Σ in_flight × seconds
-  double handling_integral_ = 0;        // Σ handling × seconds
+  LoadFigures load_;
 };
 
-void deliver_result(ConnectorLoop* loop, std::uint64_t id, Result<Reply> result) {
-  asio::post(loop->io(), [loop, id, result = std::move(result)]() mutable {
-    loop->on_handler_result(id, std::move(result));
-  });
-}
+// --- lifecycle -------------------------------------------------------------------------------
 
-// --- setup and the event loop ----------------------------------------------------------------
-
-int ConnectorLoop::run(bool handle_signals) {
-  connect();
+int Runtime::Impl::run(bool handle_signals) {
+  auto fatal = [this](const std::string& why) {
+    spdlog::critical("{}; stopping (unanswered requests are redelivered)", why);
+    exit_code_ = exit_fatal;
+    asio::post(io_, [this] { begin_stop("fatal Kafka error"); });
+  };
+  replier_ = std::make_unique<kafka::Replier>(
+      io_, config_, [this](std::uint64_t tag, rd_kafka_resp_err_t err) { on_delivery(tag, err); }, fatal);
+  source_ = std::make_unique<kafka::Source>(
+      io_, config_,
+      kafka::Source::Events{
+          [this](const rd_kafka_message_t& m) { on_message(m); },
+          [this](const std::vector<TopicPartition>& parts) { on_assigned(parts); },
+          [this](const std::vector<TopicPartition>& parts, bool lost) { on_revoked(parts, lost); },
+          [this](const TopicPartition& tp) {
+            if (auto it = partitions_.find(tp); it != partitions_.end()) it->second.committed = -1;
+          },
+          fatal});
+  source_->start();
+  spdlog::info("started: group={} input={} reply={} handler={} ordering={} max_in_flight={} deadline={}",
+               config_.kafka.group_id, source_->subscription(), config_.reply.topic, config_.handler.name,
+               ordering_name(config_.processing.ordering), config_.processing.max_in_flight,
+               core::format_duration(config_.processing.deadline));
   if (handle_signals) {
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
@@ -324,270 +270,74 @@ int ConnectorLoop::run(bool handle_signals) {
       if (!ec) begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     });
   }
-  watch_consumer();
-  watch_producer();
-  schedule_tick();
+  schedule_commit();
   io_.run();
-  account_in_flight();
-  double busy = stats_.busy_seconds;
-  stats_.mean_in_flight = busy > 0 ? in_flight_integral_ / busy : 0;
-  stats_.mean_handling = busy > 0 ? handling_integral_ / busy : 0;
+
+  load_.finish(stats_);
   spdlog::info(
       "stopped: exit={} consumed={} replied_ok={} replied_error={} dead_lettered={} produce_retries={} "
       "late_completions={} in_flight_mean={:.1f} in_flight_max={} handling_mean={:.1f} handling_max={} "
       "busy_s={:.3f}",
       exit_code_, stats_.consumed, stats_.replied_ok, stats_.replied_error, stats_.dead_lettered,
       stats_.produce_retries, stats_.late_completions, stats_.mean_in_flight, stats_.max_in_flight,
-      stats_.mean_handling, stats_.max_handling, busy);
+      stats_.mean_handling, stats_.max_handling, stats_.busy_seconds);
   return exit_code_;
 }
 
-void ConnectorLoop::connect() {
-  auto cconf = kafka::consumer_conf(config_);
-  auto pconf = kafka::producer_conf(config_);
-  for (auto* conf : {cconf.get(), pconf.get()}) {
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_error_cb(conf, &ConnectorLoop::error_cb);
-    rd_kafka_conf_set_log_cb(conf, &ConnectorLoop::log_cb);
-  }
-  rd_kafka_conf_set_rebalance_cb(cconf.get(), &ConnectorLoop::rebalance_cb);
-  rd_kafka_conf_set_offset_commit_cb(cconf.get(), &ConnectorLoop::commit_cb);
-  rd_kafka_conf_set_dr_msg_cb(pconf.get(), &ConnectorLoop::delivery_cb);
-
-  char err[512];
-  producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, pconf.get(), err, sizeof err));
-  if (!producer_) throw ConfigError(std::string("cannot create the producer: ") + err);
-  pconf.release();  // owned by the producer now
-  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, cconf.get(), err, sizeof err));
-  if (!consumer_) throw ConfigError(std::string("cannot create the consumer: ") + err);
-  cconf.release();
-  rd_kafka_poll_set_consumer(consumer_.get());
-
-  consumer_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
-  producer_queue_.reset(rd_kafka_queue_get_main(producer_.get()));
-  consumer_wakeup_ = std::make_unique<QueueWakeup>(io_, consumer_queue_.get());
-  producer_wakeup_ = std::make_unique<QueueWakeup>(io_, producer_queue_.get());
-
-  // Fetch the reply (and DLQ) topic metadata now, not at the first reply: a request should not
-  // wait for a metadata round trip. The handles live as long as the producer.
-  for (const auto* topic : {&config_.reply.topic, &config_.errors.dlq_topic}) {
-    if (!topic->empty()) reply_topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic->c_str(), nullptr));
-  }
-
-  std::string subscription = config_.input.topic.empty() ? "^" + config_.input.pattern : config_.input.topic;
-  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), subscription.c_str(), RD_KAFKA_PARTITION_UA);
-  if (auto e = rd_kafka_subscribe(consumer_.get(), topics.get())) {
-    throw ConfigError(fmt::format("cannot subscribe to '{}': {}", subscription, rd_kafka_err2str(e)));
-  }
-  spdlog::info("started: group={} input={} reply={} handler={} ordering={} max_in_flight={} deadline={}",
-               config_.kafka.group_id, subscription, config_.reply.topic, config_.handler.name,
-               config_.processing.ordering == config::Ordering::key         ? "key"
-               : config_.processing.ordering == config::Ordering::partition ? "partition"
-                                                                            : "none",
-               config_.processing.max_in_flight, core::format_duration(config_.processing.deadline));
+void Runtime::Impl::begin_stop(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  spdlog::info("stopping ({}): {} in flight, grace {}", why, pending_.size(),
+               core::format_duration(config_.processing.shutdown_grace));
+  if (source_) source_->pause(assigned(true));
+  grace_timer_.expires_after(config_.processing.shutdown_grace);
+  grace_timer_.async_wait([this](auto ec) {
+    if (!ec) finish_stop(false);
+  });
+  check_stopped();
 }
 
-void ConnectorLoop::watch_consumer() {
-  consumer_wakeup_->wait([this] {
-    drain_consumer();
-    if (consumer_) watch_consumer();
+// May run inside a librdkafka callback (a delivery report): the clients are closed from the
+// loop instead, never re-entrantly from their own poll call.
+void Runtime::Impl::check_stopped() {
+  if (!stopping_ || closing_ || !pending_.empty()) return;
+  asio::post(io_, [this] {
+    if (!closing_ && pending_.empty()) finish_stop(true);
   });
 }
 
-void ConnectorLoop::watch_producer() {
-  producer_wakeup_->wait([this] {
-    drain_producer();
-    if (producer_) watch_producer();
-  });
-}
-
-void ConnectorLoop::drain_consumer() {
-  if (!consumer_ || closing_) return;
-  for (int i = 0; i < kConsumeBudget; ++i) {
-    kafka::MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), 0));
-    if (!m) return;
-    on_message(*m);
-    if (!consumer_ || closing_) return;
-  }
-  // More may be queued: let completions run, then continue (the wakeup fires only on empty→non-empty).
-  asio::post(io_, [this] { drain_consumer(); });
-}
-
-void ConnectorLoop::drain_producer() {
-  if (!producer_) return;
-  int served = 0;
-  while (served < kProducerBudget) {
-    int n = rd_kafka_poll(producer_.get(), 0);
-    if (n <= 0) return;
-    served += n;
-  }
-  asio::post(io_, [this] { drain_producer(); });
-}
-
-void ConnectorLoop::schedule_tick() {
-  tick_timer_.expires_after(kTickPeriod);
-  tick_timer_.async_wait([this](auto ec) {
-    if (ec || closing_) return;
-    drain_consumer();
-    drain_producer();
-    if (Clock::now() - last_commit_ >= config_.processing.commit_interval) commit(false);
-    schedule_tick();
-  });
-}
-
-// --- librdkafka callbacks --------------------------------------------------------------------
-
-void ConnectorLoop::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                        void* opaque) {
-  auto* self = static_cast<ConnectorLoop*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    self->on_assign(parts);
-  } else {
-    self->on_revoke(parts);
-  }
-}
-
-void ConnectorLoop::on_assign(rd_kafka_topic_partition_list_t* parts) {
-  std::string names;
-  for (int i = 0; i < parts->cnt; ++i) {
-    PartitionKey key{parts->elems[i].topic, parts->elems[i].partition};
-    partitions_[key] = PartitionState{};
-    names += (names.empty() ? "" : ",") + where(key);
-  }
-  if (kafka::ErrorPtr e{rd_kafka_incremental_assign(consumer_.get(), parts)}) {
-    spdlog::error("assign failed for {}: {}", names, rd_kafka_error_string(e.get()));
-    return;
-  }
-  if (names.empty()) {
-    spdlog::info("rebalance: no partitions assigned to this member");
-  } else {
-    spdlog::info("partitions assigned: {}", names);
-  }
-  if (paused_ || stopping_) rd_kafka_pause_partitions(consumer_.get(), parts);
-}
-
-void ConnectorLoop::on_revoke(rd_kafka_topic_partition_list_t* parts) {
-  std::string names;
-  bool lost = rd_kafka_assignment_lost(consumer_.get());
-  for (int i = 0; i < parts->cnt; ++i) {
-    PartitionKey key{parts->elems[i].topic, parts->elems[i].partition};
-    names += (names.empty() ? "" : ",") + where(key);
-    if (auto it = partitions_.find(key); it != partitions_.end()) {
-      it->second.revoking = true;
-      revoking_.push_back(key);
-    }
-  }
-  if (lost || closing_) {
-    // Lost: another member owns them already, a commit would be refused. Closing: drained before.
-    if (lost) {
-      spdlog::warn("partitions lost: {}; their unfinished requests will be redelivered to the new owner", names);
-    } else {
-      spdlog::info("partitions released on close: {}", names);
-    }
-    for (const auto& key : revoking_) partitions_.erase(key);
-    revoking_.clear();
-    kafka::ErrorPtr e{rd_kafka_incremental_unassign(consumer_.get(), parts)};
-    return;
-  }
-  std::size_t draining = 0;
-  for (const auto& key : revoking_) draining += partitions_[key].tracker.pending();
-  spdlog::info("partitions revoked: {}; draining={} in-flight requests before release", names, draining);
-  rd_kafka_pause_partitions(consumer_.get(), parts);
-  revoke_timer_.expires_after(config_.processing.shutdown_grace);
-  revoke_timer_.async_wait([this](auto ec) {
-    if (!ec) check_revoked(true);
-  });
-  check_revoked(false);
-}
-
-void ConnectorLoop::check_revoked(bool forced) {
-  if (revoking_.empty()) return;
-  std::size_t in_flight = 0;
-  for (const auto& key : revoking_) in_flight += partitions_[key].tracker.pending();
-  if (in_flight > 0 && !forced) return;
+void Runtime::Impl::finish_stop(bool drained) {
+  if (closing_) return;
+  closing_ = true;
+  grace_timer_.cancel();
+  commit_timer_.cancel();
   revoke_timer_.cancel();
-  if (in_flight > 0) {
-    spdlog::warn("revoke grace of {} expired with {} requests unfinished; they will be redelivered",
-                 core::format_duration(config_.processing.shutdown_grace), in_flight);
+  signals_.cancel();
+  if (!drained) {
+    spdlog::warn("shutdown grace of {} expired with {} requests unfinished; they will be redelivered",
+                 core::format_duration(config_.processing.shutdown_grace), pending_.size());
+    if (exit_code_ == exit_clean) exit_code_ = exit_grace_expired;
   }
-  commit(true, &revoking_);
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(revoking_.size())));
-  std::string names;
-  for (const auto& key : revoking_) {
-    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second);
-    partitions_.erase(key);
-    names += (names.empty() ? "" : ",") + where(key);
+  for (auto& [id, p] : pending_) {
+    if (auto call = p->call.lock()) call->cancel();
   }
-  revoking_.clear();
-  if (kafka::ErrorPtr e{rd_kafka_incremental_unassign(consumer_.get(), list.get())}) {
-    spdlog::error("unassign failed for {}: {}", names, rd_kafka_error_string(e.get()));
-  }
-  spdlog::info("partitions released: {}", names);
+  // Records already handed to the producer get their reports (and offsets) before the commit.
+  replier_->flush(milliseconds(10'000));
+  commit(true);
+  source_->close();
+  pending_.clear();
+  io_.stop();
 }
 
-void ConnectorLoop::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-  auto [id, kind] = read_opaque(m->_private);
-  static_cast<ConnectorLoop*>(opaque)->on_delivery(id, kind, m->err);
-}
+// --- the path of one request ------------------------------------------------------------------
 
-void ConnectorLoop::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
-                     void* opaque) {
-  auto* self = static_cast<ConnectorLoop*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  for (int i = 0; offsets && i < offsets->cnt; ++i) {
-    const auto& tp = offsets->elems[i];
-    auto e = err ? err : tp.err;
-    if (!e) continue;
-    spdlog::warn("commit failed for {}[{}] at offset {}: {}; retrying at the next commit", tp.topic, tp.partition,
-                 tp.offset, rd_kafka_err2str(e));
-    if (auto it = self->partitions_.find({tp.topic, tp.partition}); it != self->partitions_.end()) {
-      it->second.committed = -1;
-    }
-  }
-}
-
-void ConnectorLoop::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  auto* self = static_cast<ConnectorLoop*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    auto orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
-    spdlog::critical("fatal Kafka error in the {}: {}: {}; stopping (unanswered requests are redelivered)",
-                     rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer", rd_kafka_err2name(orig), buf);
-    self->exit_code_ = exit_fatal;
-    asio::post(self->io_, [self] { self->begin_stop("fatal Kafka error"); });
-    return;
-  }
-  spdlog::warn("kafka {}: {}: {}", rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer",
-               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
-}
-
-void ConnectorLoop::log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  // kafka.properties go to both clients; librdkafka's note that one of them ignores a property
-  // meant for the other is expected, not a warning.
-  if (std::string_view(fac) == "CONFWARN" && std::string_view(buf).find(" property and will be ignored by this ") != std::string_view::npos) {
-    level = 7;
-  }
-  auto lvl = level <= 3 ? spdlog::level::err : level <= 4 ? spdlog::level::warn : level <= 6 ? spdlog::level::info
-                                                                                               : spdlog::level::debug;
-  spdlog::log(lvl, "librdkafka {}: {}", fac, buf);
-}
-
-// --- the message path ------------------------------------------------------------------------
-
-void ConnectorLoop::on_message(const rd_kafka_message_t& m) {
-  if (m.err) {
-    if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
-    spdlog::warn("consumer: {}{}: {}", m.rkt ? rd_kafka_topic_name(m.rkt) : "",
-                 m.rkt ? fmt::format("[{}]", m.partition) : "", rd_kafka_message_errstr(&m));
-    return;
-  }
+void Runtime::Impl::on_message(const rd_kafka_message_t& m) {
   auto request = std::make_shared<Request>(kafka::to_request(m));
-  PartitionKey key{request->topic, request->partition};
-  auto part = partitions_.find(key);
+  TopicPartition tp{request->topic, request->partition};
+  auto part = partitions_.find(tp);
   if (part == partitions_.end()) {
     // Not ours (a stale message after a revoke): the new owner will get it. Nothing is lost.
-    spdlog::debug("message from unassigned {} offset {} skipped", where(key), request->offset);
+    spdlog::debug("message from unassigned {}[{}] offset {} skipped", tp.first, tp.second, request->offset);
     return;
   }
   part->second.tracker.add(request->offset);
@@ -595,7 +345,7 @@ void ConnectorLoop::on_message(const rd_kafka_message_t& m) {
   auto id = next_id_++;
   auto owned = std::make_unique<Pending>(id, io_);
   Pending& p = *owned;
-  p.partition = key;
+  p.partition = tp;
   p.consumed_at = Clock::now();
   switch (config_.processing.ordering) {
     case config::Ordering::key:
@@ -603,38 +353,36 @@ void ConnectorLoop::on_message(const rd_kafka_message_t& m) {
       if (!p.lane.empty()) p.lane.insert(0, "k:");
       break;
     case config::Ordering::partition:
-      p.lane = "p:" + where(key);
+      p.lane = fmt::format("p:{}[{}]", tp.first, tp.second);
       break;
     case config::Ordering::none:
       break;
   }
   p.request = std::move(request);
+  // The engine waits from the moment the request is consumed, queued behind its key or not.
   p.deadline_timer.expires_at(p.consumed_at + config_.processing.deadline);
   p.deadline_timer.async_wait([this, id](auto ec) {
     if (!ec) on_deadline(id);
   });
   pending_.emplace(id, std::move(owned));
   ++stats_.consumed;
-  account_in_flight();
-  if (pending_.size() >= static_cast<std::size_t>(config_.processing.max_in_flight) && !paused_) {
-    pause_all("in-flight limit reached");
-  }
+  counts_changed();
+  if (!paused_ && pending_.size() >= static_cast<std::size_t>(config_.processing.max_in_flight)) pause_intake();
   p.in_lane = !p.lane.empty();
   if (!p.in_lane || lanes_.enter(p.lane, id)) start(p);
 }
 
-void ConnectorLoop::start(Pending& p) {
+void Runtime::Impl::start(Pending& p) {
   p.stage = Stage::handling;
   ++handling_;
-  account_in_flight();
+  counts_changed();
   const Request& req = *p.request;
   if (req.body.empty()) {
     fail(p, Error{ErrorCode::invalid_request, "the request body is empty; expected a JSON document", false, {}});
     return;
   }
   boost::system::error_code ec;
-  boost::json::parse_options opts;  // strict JSON; invalid UTF-8 is refused
-  auto json = boost::json::parse(req.body, ec, {}, opts);
+  auto json = boost::json::parse(req.body, ec);  // strict JSON; invalid UTF-8 is refused
   if (ec) {
     fail(p, Error{ErrorCode::invalid_request,
                   fmt::format("the request body is not valid JSON ({}); {} bytes received", ec.message(), req.body.size()),
@@ -642,37 +390,37 @@ void ConnectorLoop::start(Pending& p) {
                   {}});
     return;
   }
-  // From here on the request is shared with the handler, read-only.
-  p.request->json = std::move(json);
-  auto call = std::make_shared<CallImpl>(link_, p.id, std::shared_ptr<const Request>(p.request), io_.get_executor(),
-                                         p.consumed_at + config_.processing.deadline);
+  p.request->json = std::move(json);  // from here on the request is shared read-only
+  auto call = std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request),
+                                            io_.get_executor(), p.consumed_at + config_.processing.deadline);
   p.call = call;
   try {
     handler_->handle(std::move(call));
   } catch (const std::exception& e) {
-    // The Call is already finished (or will be by its destructor); record the cause.
-    spdlog::error("{}: handler threw: {}", where(p), e.what());
+    // An exception must not cross the message path; if the handler did not answer, its Call,
+    // released here, answers `internal`.
+    spdlog::error("{}: the handler threw: {}", where(p), e.what());
   }
 }
 
-void ConnectorLoop::on_handler_result(std::uint64_t id, Result<Reply> result) {
+void Runtime::Impl::on_answer(std::uint64_t id, Result<Reply> answer) {
   auto it = pending_.find(id);
   if (it == pending_.end() || it->second->stage != Stage::handling) {
     ++stats_.late_completions;
-    spdlog::debug("message #{}: handler finished after its outcome was decided; ignored", id);
+    spdlog::debug("request #{}: the handler answered after the outcome was decided; ignored", id);
     return;
   }
   Pending& p = *it->second;
   p.deadline_timer.cancel();
-  if (!result) {
-    fail(p, result.error());
+  if (!answer) {
+    fail(p, answer.error());
     return;
   }
   leave_handling(p);
-  send(p, RecordKind::reply, core::make_reply(*p.request, config_.reply.topic, std::move(result.value().body)));
+  send(p, RecordKind::reply, core::make_reply(*p.request, config_.reply.topic, std::move(answer.value().body)));
 }
 
-void ConnectorLoop::on_deadline(std::uint64_t id) {
+void Runtime::Impl::on_deadline(std::uint64_t id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   Pending& p = *it->second;
@@ -685,7 +433,16 @@ void ConnectorLoop::on_deadline(std::uint64_t id) {
                 {}});
 }
 
-void ConnectorLoop::fail(Pending& p, Error error) {
+void Runtime::Impl::leave_handling(Pending& p) {
+  if (p.stage == Stage::handling) {
+    --handling_;
+    p.stage = Stage::replying;
+    counts_changed();
+  }
+  p.stage = Stage::replying;
+}
+
+void Runtime::Impl::fail(Pending& p, Error error) {
   leave_handling(p);
   p.deadline_timer.cancel();
   if (config_.log.bodies) {
@@ -693,42 +450,23 @@ void ConnectorLoop::fail(Pending& p, Error error) {
   } else {
     spdlog::error("{}: {}: {}", where(p), to_string(error.code), error.message);
   }
-  auto body = core::error_reply_body(error);
   if (!config_.errors.dlq_topic.empty()) {
     send(p, RecordKind::dead_letter, core::make_dead_letter(*p.request, config_.errors.dlq_topic, error));
   }
-  p.error = std::move(error);
-  send(p, RecordKind::error_reply, core::make_reply(*p.request, config_.reply.topic, std::move(body)));
+  send(p, RecordKind::error_reply, core::make_reply(*p.request, config_.reply.topic, core::error_reply_body(error)));
 }
 
-void ConnectorLoop::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
-  p.records[kind] = std::move(record);
+void Runtime::Impl::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
+  auto& kept = p.records[kind] = std::move(record);
   ++p.unacked;
-  produce(p, kind);
+  replier_->send(kept, make_tag(p.id, kind));
 }
 
-void ConnectorLoop::produce(Pending& p, RecordKind kind) {
-  auto err = kafka::produce(producer_.get(), p.records[kind], make_opaque(p.id, kind));
-  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-    // The producer's local queue is full: back-pressure, not a failure. Try again shortly.
-    p.retry_timer.expires_after(milliseconds(20));
-    p.retry_timer.async_wait([this, id = p.id, kind](auto ec) {
-      if (ec) return;
-      if (auto it = pending_.find(id); it != pending_.end()) produce(*it->second, kind);
-    });
-    return;
-  }
-  if (err) {
-    // Refused before sending (too large, queue full...): handle like a failed delivery, but
-    // outside this call so the caller's state stays consistent.
-    asio::post(io_, [this, id = p.id, kind, err] { on_delivery(id, kind, err); });
-  }
-}
-
-void ConnectorLoop::on_delivery(std::uint64_t id, RecordKind kind, rd_kafka_resp_err_t err) {
+void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err) {
+  auto [id, kind] = read_tag(tag);
   auto it = pending_.find(id);
   if (it == pending_.end()) {
-    spdlog::warn("delivery report for unknown message #{} ({})", id, kind_name(kind));
+    spdlog::warn("delivery report for unknown request #{} ({})", id, kind_name(kind));
     return;
   }
   Pending& p = *it->second;
@@ -747,8 +485,7 @@ void ConnectorLoop::on_delivery(std::uint64_t id, RecordKind kind, rd_kafka_resp
     // The reply cannot be delivered: the process gets an error reply instead.
     --p.unacked;
     p.records.erase(kind);
-    bool too_large = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-                     err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+    bool too_large = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
     fail(p, Error{too_large ? ErrorCode::reply_too_large : ErrorCode::reply_failed,
                   fmt::format("the reply could not be produced: {}", rd_kafka_err2str(err)), retriable, {}});
     return;
@@ -764,174 +501,152 @@ void ConnectorLoop::on_delivery(std::uint64_t id, RecordKind kind, rd_kafka_resp
   // The error reply (or the dead letter) must reach Kafka: try again with backoff. The offset
   // stays uncommitted meanwhile, so a crash now redelivers the request.
   if (closing_) return;
-  ++p.retries;
   ++stats_.produce_retries;
-  auto backoff = std::min(kRetryBackoffMax, kRetryBackoffMin * (1 << std::min(p.retries - 1, 6)));
-  p.retry_timer.expires_after(backoff);
-  p.retry_timer.async_wait([this, id, kind](auto ec) {
+  p.retry_timer.expires_after(retry_backoff(++p.retries));
+  p.retry_timer.async_wait([this, id = id, kind = kind](auto ec) {
     if (ec) return;
-    if (auto it2 = pending_.find(id); it2 != pending_.end()) produce(*it2->second, kind);
+    if (auto again = pending_.find(id); again != pending_.end()) {
+      replier_->send(again->second->records[kind], make_tag(id, kind));
+    }
   });
 }
 
-void ConnectorLoop::complete(Pending& p) {
+void Runtime::Impl::complete(Pending& p) {
   auto id = p.id;
   if (auto part = partitions_.find(p.partition); part != partitions_.end()) {
     part->second.tracker.complete(p.request->offset);
   }
   std::optional<std::uint64_t> next;
   if (p.in_lane) next = lanes_.leave(p.lane);
-  pending_.erase(id);  // p is gone from here on
-  account_in_flight();
+  pending_.erase(id);  // `p` is gone from here on
+  counts_changed();
   if (next && !closing_) {
     if (auto it = pending_.find(*next); it != pending_.end()) start(*it->second);
   }
-  if (paused_ && !stopping_ && static_cast<int>(pending_.size()) <= resume_at_) resume_all();
+  if (paused_ && !stopping_ && static_cast<int>(pending_.size()) <= resume_at_) resume_intake();
   if (!revoking_.empty()) {
     asio::post(io_, [this] { check_revoked(false); });
   }
-  if (stopping_) check_stopped();
+  check_stopped();
 }
 
-// Called after every change of pending_.size() or handling_: the interval since the previous
-// change had the previous counts.
-void ConnectorLoop::account_in_flight() {
-  auto now = Clock::now();
-  if (counted_since_ != Clock::time_point{}) {
-    double dt = std::chrono::duration<double>(now - counted_since_).count();
-    in_flight_integral_ += dt * static_cast<double>(last_in_flight_);
-    handling_integral_ += dt * static_cast<double>(last_handling_);
-    if (last_in_flight_ > 0) stats_.busy_seconds += dt;
-  }
-  counted_since_ = now;
-  last_in_flight_ = pending_.size();
-  last_handling_ = handling_;
-  stats_.max_in_flight = std::max<std::uint64_t>(stats_.max_in_flight, last_in_flight_);
-  stats_.max_handling = std::max<std::uint64_t>(stats_.max_handling, handling_);
-}
-
-void ConnectorLoop::leave_handling(Pending& p) {
-  if (p.stage == Stage::handling) {
-    --handling_;
-    p.stage = Stage::replying;
-    account_in_flight();
-  }
-  p.stage = Stage::replying;
-}
-
-std::string ConnectorLoop::where(const Pending& p) const {
+std::string Runtime::Impl::where(const Pending& p) const {
   auto uuid = p.request->process_instance_uuid();
   return fmt::format("{}[{}]@{} processInstanceUuid={}", p.request->topic, p.request->partition, p.request->offset,
                      uuid.empty() ? "-" : uuid);
 }
 
-// --- flow control, commits, stop -------------------------------------------------------------
+// --- group events ----------------------------------------------------------------------------
 
-kafka::PartitionListPtr ConnectorLoop::assignment_list(bool include_revoking) const {
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-  for (const auto& [key, state] : partitions_) {
-    if (state.revoking && !include_revoking) continue;
-    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second);
+void Runtime::Impl::on_assigned(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) {
+    spdlog::info("rebalance: no partitions assigned to this member");
+    return;
   }
-  return list;
+  for (const auto& tp : partitions) partitions_[tp] = PartitionState{};
+  spdlog::info("partitions assigned: {}", names(partitions));
+  if (paused_ || stopping_) source_->pause(partitions);
 }
 
-void ConnectorLoop::pause_all(const char* why) {
+void Runtime::Impl::on_revoked(const std::vector<TopicPartition>& partitions, bool lost) {
+  if (lost) {
+    // Another member may own them already: a commit would be refused. In-flight work goes on;
+    // the new owner gets those requests again (at-least-once).
+    spdlog::warn("partitions lost: {}; their unfinished requests will be redelivered to the new owner",
+                 names(partitions));
+    for (const auto& tp : partitions) partitions_.erase(tp);
+    source_->release(partitions);
+    return;
+  }
+  std::size_t draining = 0;
+  for (const auto& tp : partitions) {
+    if (auto it = partitions_.find(tp); it != partitions_.end()) {
+      it->second.revoking = true;
+      draining += it->second.tracker.pending();
+    }
+    revoking_.push_back(tp);
+  }
+  spdlog::info("partitions revoked: {}; draining={} in-flight requests before release", names(partitions), draining);
+  source_->pause(partitions);
+  revoke_timer_.expires_after(config_.processing.shutdown_grace);
+  revoke_timer_.async_wait([this](auto ec) {
+    if (!ec) check_revoked(true);
+  });
+  check_revoked(false);
+}
+
+// Releases the revoked partitions once nothing of theirs is in flight (or the grace is over),
+// after committing exactly up to what was answered.
+void Runtime::Impl::check_revoked(bool grace_expired) {
+  if (revoking_.empty() || closing_) return;
+  std::size_t in_flight = 0;
+  for (const auto& tp : revoking_) {
+    if (auto it = partitions_.find(tp); it != partitions_.end()) in_flight += it->second.tracker.pending();
+  }
+  if (in_flight > 0 && !grace_expired) return;
+  revoke_timer_.cancel();
+  if (in_flight > 0) {
+    spdlog::warn("revoke grace of {} expired with {} requests unfinished; they will be redelivered",
+                 core::format_duration(config_.processing.shutdown_grace), in_flight);
+  }
+  commit(true, &revoking_);
+  auto released = std::move(revoking_);
+  revoking_.clear();
+  for (const auto& tp : released) partitions_.erase(tp);
+  source_->release(released);
+  spdlog::info("partitions released: {}", names(released));
+}
+
+// --- intake and commits ----------------------------------------------------------------------
+
+std::vector<TopicPartition> Runtime::Impl::assigned(bool include_revoking) const {
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, state] : partitions_) {
+    if (include_revoking || !state.revoking) out.push_back(tp);
+  }
+  return out;
+}
+
+void Runtime::Impl::pause_intake() {
   paused_ = true;
-  auto list = assignment_list(true);
-  if (list->cnt > 0) rd_kafka_pause_partitions(consumer_.get(), list.get());
-  // At saturation this toggles several times a second: one info line per 10 s, the rest at debug.
+  auto partitions = assigned(true);
+  source_->pause(partitions);
+  // At saturation this toggles several times a second: one info line per 10 s, the rest debug.
   auto now = Clock::now();
   auto level = now - last_pause_log_ >= std::chrono::seconds(10) ? spdlog::level::info : spdlog::level::debug;
   if (level == spdlog::level::info) last_pause_log_ = now;
-  spdlog::log(level, "intake paused ({}): {} in flight, {} partitions; paused {} times so far", why, pending_.size(),
-              list->cnt, ++pauses_);
+  spdlog::log(level, "intake paused (in-flight limit reached): {} in flight, {} partitions; paused {} times so far",
+              pending_.size(), partitions.size(), ++pauses_);
 }
 
-void ConnectorLoop::resume_all() {
+void Runtime::Impl::resume_intake() {
   paused_ = false;
-  auto list = assignment_list(false);
-  if (list->cnt > 0) rd_kafka_resume_partitions(consumer_.get(), list.get());
+  source_->resume(assigned(false));
   spdlog::debug("intake resumed: {} in flight", pending_.size());
 }
 
-void ConnectorLoop::commit(bool sync, const std::vector<PartitionKey>* only) {
-  last_commit_ = Clock::now();
-  if (!consumer_) return;
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(8));
-  for (auto& [key, state] : partitions_) {
-    if (only && std::find(only->begin(), only->end(), key) == only->end()) continue;
+void Runtime::Impl::commit(bool sync, const std::vector<TopicPartition>* only) {
+  std::vector<std::pair<TopicPartition, std::int64_t>> offsets;
+  for (auto& [tp, state] : partitions_) {
+    if (only && std::find(only->begin(), only->end(), tp) == only->end()) continue;
     auto offset = state.tracker.committable();
     if (!offset || *offset <= state.committed) continue;
-    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset = *offset;
+    offsets.emplace_back(tp, *offset);
     state.committed = *offset;
   }
-  if (list->cnt == 0) return;
-  auto err = rd_kafka_commit(consumer_.get(), list.get(), sync ? 0 : 1);
-  if (err && sync) spdlog::warn("commit failed: {}", rd_kafka_err2str(err));
+  source_->commit(offsets, sync);
 }
 
-void ConnectorLoop::begin_stop(const std::string& why) {
-  if (stopping_) return;
-  stopping_ = true;
-  spdlog::info("stopping ({}): {} in flight, grace {}", why, pending_.size(),
-               core::format_duration(config_.processing.shutdown_grace));
-  if (consumer_) {
-    auto list = assignment_list(true);
-    if (list->cnt > 0) rd_kafka_pause_partitions(consumer_.get(), list.get());
-  }
-  grace_timer_.expires_after(config_.processing.shutdown_grace);
-  grace_timer_.async_wait([this](auto ec) {
-    if (!ec) finish_stop(false);
+void Runtime::Impl::schedule_commit() {
+  commit_timer_.expires_after(config_.processing.commit_interval);
+  commit_timer_.async_wait([this](auto ec) {
+    if (ec || closing_) return;
+    commit(false);
+    schedule_commit();
   });
-  check_stopped();
 }
-
-// May run inside a librdkafka callback (a delivery report): the clients are closed from the
-// loop instead, never re-entrantly from their own poll call.
-void ConnectorLoop::check_stopped() {
-  if (stopping_ && !closing_ && pending_.empty()) {
-    asio::post(io_, [this] {
-      if (!closing_ && pending_.empty()) finish_stop(true);
-    });
-  }
-}
-
-void ConnectorLoop::finish_stop(bool drained) {
-  if (closing_) return;
-  closing_ = true;
-  grace_timer_.cancel();
-  tick_timer_.cancel();
-  revoke_timer_.cancel();
-  signals_.cancel();
-  if (!drained) {
-    spdlog::warn("shutdown grace of {} expired with {} requests unfinished; they will be redelivered",
-                 core::format_duration(config_.processing.shutdown_grace), pending_.size());
-    if (exit_code_ == exit_clean) exit_code_ = exit_grace_expired;
-  }
-  // Replies already handed to the producer get their delivery reports (and offsets) first.
-  if (producer_) rd_kafka_flush(producer_.get(), 10'000);
-  for (auto& [id, p] : pending_) {
-    if (auto call = p->call.lock()) call->cancel();
-  }
-  if (consumer_) {
-    commit(true);
-    rd_kafka_consumer_close(consumer_.get());
-  }
-  consumer_wakeup_.reset();
-  producer_wakeup_.reset();
-  pending_.clear();
-  io_.stop();
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
-
-class Runtime::Impl : public ConnectorLoop {
- public:
-  using ConnectorLoop::ConnectorLoop;
-};
 
 Runtime::Runtime(config::ConnectorConfig config, std::unique_ptr<Handler> handler)
     : impl_(std::make_unique<Impl>(std::move(config), std::move(handler))) {}

@@ -1,0 +1,161 @@
+#include "kafka/source.h"
+
+#include <fmt/format.h>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fxconnect::kafka {
+namespace {
+
+// Messages delivered per turn of the loop before completions get a turn.
+constexpr int kMessageBudget = 256;
+// Polled this often even without a wakeup: a safety net, and it keeps the group membership
+// alive (max.poll.interval.ms) while every partition is paused.
+constexpr std::chrono::milliseconds kTickPeriod{100};
+
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* parts) {
+  std::vector<TopicPartition> out;
+  for (int i = 0; parts && i < parts->cnt; ++i) out.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+  return out;
+}
+
+}  // namespace
+
+PartitionListPtr partition_list(const std::vector<TopicPartition>& partitions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& [topic, partition] : partitions) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  return list;
+}
+
+Source::Source(boost::asio::io_context& io, const config::ConnectorConfig& config, Events events)
+    : io_(io), events_(std::move(events)), tick_(io) {
+  subscription_ = config.input.topic.empty() ? "^" + config.input.pattern : config.input.topic;
+  auto conf = consumer_conf(config);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Source::rebalance_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), &Source::commit_cb);
+  rd_kafka_conf_set_error_cb(conf.get(), &Source::error_cb);
+  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  char err[512];
+  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+  if (!consumer_) throw ConfigError(std::string("cannot create the consumer: ") + err);
+  conf.release();  // owned by the consumer now
+  rd_kafka_poll_set_consumer(consumer_.get());
+  queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+}
+
+Source::~Source() {
+  wakeup_.reset();
+  queue_.reset();
+  consumer_.reset();
+}
+
+void Source::start() {
+  PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), subscription_.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(consumer_.get(), topics.get())) {
+    throw ConfigError(fmt::format("cannot subscribe to '{}': {}", subscription_, rd_kafka_err2str(e)));
+  }
+  wakeup_ = std::make_unique<QueueWakeup>(io_, queue_.get());
+  wakeup_->watch([this] { drain(); });
+  schedule_tick();
+}
+
+void Source::drain() {
+  for (int i = 0; i < kMessageBudget; ++i) {
+    if (closed_) return;
+    MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), 0));
+    if (!m) return;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+    if (m->err) {
+      spdlog::warn("consumer: {}{}: {}", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
+                   m->rkt ? fmt::format("[{}]", m->partition) : "", rd_kafka_message_errstr(m.get()));
+      continue;
+    }
+    events_.message(*m);
+  }
+  boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
+}
+
+void Source::schedule_tick() {
+  tick_.expires_after(kTickPeriod);
+  tick_.async_wait([this](auto ec) {
+    if (ec || closed_) return;
+    drain();
+    schedule_tick();
+  });
+}
+
+void Source::pause(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  rd_kafka_pause_partitions(consumer_.get(), partition_list(partitions).get());
+}
+
+void Source::resume(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  rd_kafka_resume_partitions(consumer_.get(), partition_list(partitions).get());
+}
+
+void Source::commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync) {
+  if (offsets.empty()) return;
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+  }
+  auto err = rd_kafka_commit(consumer_.get(), list.get(), sync ? 0 : 1);
+  if (err && sync) spdlog::warn("commit failed: {}", rd_kafka_err2str(err));
+}
+
+void Source::release(const std::vector<TopicPartition>& partitions) {
+  if (ErrorPtr e{rd_kafka_incremental_unassign(consumer_.get(), partition_list(partitions).get())}) {
+    spdlog::error("releasing partitions failed: {}", rd_kafka_error_string(e.get()));
+  }
+}
+
+void Source::close() {
+  if (closed_) return;
+  closed_ = true;  // from here the rebalance callback releases at once (see rebalance_cb)
+  tick_.cancel();
+  rd_kafka_consumer_close(consumer_.get());
+  wakeup_.reset();
+}
+
+void Source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                          void* opaque) {
+  auto* self = static_cast<Source*>(opaque);
+  auto partitions = to_vector(parts);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (ErrorPtr e{rd_kafka_incremental_assign(rk, parts)}) {
+      spdlog::error("taking the assigned partitions failed: {}", rd_kafka_error_string(e.get()));
+      return;
+    }
+    if (!self->closed_) self->events_.assigned(partitions);
+    return;
+  }
+  if (self->closed_) {  // closing: the runtime has drained and committed everything already
+    self->release(partitions);
+    return;
+  }
+  // The runtime may hold on to them while it drains: librdkafka waits for release().
+  self->events_.revoked(partitions, rd_kafka_assignment_lost(rk) != 0);
+}
+
+void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                       void* opaque) {
+  auto* self = static_cast<Source*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  for (int i = 0; offsets && i < offsets->cnt; ++i) {
+    const auto& tp = offsets->elems[i];
+    auto e = err ? err : tp.err;
+    if (!e) continue;
+    spdlog::warn("commit failed for {}[{}] at offset {}: {}; retrying at the next commit", tp.topic, tp.partition,
+                 tp.offset, rd_kafka_err2str(e));
+    self->events_.commit_failed({tp.topic, tp.partition});
+  }
+}
+
+void Source::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  if (auto fatal = describe_client_error(rk, err, reason)) static_cast<Source*>(opaque)->events_.fatal(*fatal);
+}
+
+}  // namespace fxconnect::kafka

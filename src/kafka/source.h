@@ -1,0 +1,80 @@
+// The consumer side of a connector: one librdkafka consumer in a group (cooperative-sticky),
+// subscribed to the input topic or pattern, delivering messages and group events on the loop.
+// Offsets are committed only when the runtime says so; nothing is stored or committed on its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.h"
+#include "kafka/client.h"
+#include "kafka/queue_wakeup.h"
+
+namespace fxconnect::kafka {
+
+using TopicPartition = std::pair<std::string, std::int32_t>;
+
+class Source {
+ public:
+  struct Events {
+    std::function<void(const rd_kafka_message_t&)> message;
+    std::function<void(const std::vector<TopicPartition>&)> assigned;
+    // The group takes these partitions away. Call release() for them once their work is done;
+    // `lost` means another member may own them already (call release() at once).
+    std::function<void(const std::vector<TopicPartition>&, bool lost)> revoked;
+    std::function<void(const TopicPartition&)> commit_failed;  // its offset should be sent again
+    std::function<void(const std::string& why)> fatal;
+  };
+
+  // Throws ConfigError when the consumer cannot be created.
+  Source(boost::asio::io_context& io, const config::ConnectorConfig& config, Events events);
+  ~Source();
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  // Subscribes and starts delivering events. Throws ConfigError when the subscription is refused.
+  void start();
+  // The subscription as given to librdkafka (`^regex` for a pattern).
+  const std::string& subscription() const { return subscription_; }
+
+  // Stops / restarts fetching; the group membership stays alive either way.
+  void pause(const std::vector<TopicPartition>& partitions);
+  void resume(const std::vector<TopicPartition>& partitions);
+  // Commits the next offsets to read. Asynchronous unless `sync`; failures come back as
+  // commit_failed (async) or are logged (sync).
+  void commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync);
+  // Gives revoked partitions back to the group.
+  void release(const std::vector<TopicPartition>& partitions);
+  // Leaves the group (revoked partitions are released at once) and stops delivering events.
+  void close();
+
+ private:
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque);
+  static void commit_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                        void* opaque);
+  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  void drain();
+  void schedule_tick();
+
+  boost::asio::io_context& io_;
+  Events events_;
+  std::string subscription_;
+  KafkaPtr consumer_;
+  QueuePtr queue_;
+  std::unique_ptr<QueueWakeup> wakeup_;
+  boost::asio::steady_timer tick_;
+  bool closed_ = false;
+};
+
+// A librdkafka partition list of `partitions` (offsets unset).
+PartitionListPtr partition_list(const std::vector<TopicPartition>& partitions);
+
+}  // namespace fxconnect::kafka

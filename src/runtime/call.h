@@ -1,0 +1,61 @@
+// The runtime's side of fxconnect::Call: one request handed to a handler, and the way its single
+// answer gets back to the loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "fxconnect/handler.h"
+
+namespace fxconnect::runtime {
+
+// Where answers go: set by the runtime, cleared when it goes away, so a handler that keeps a Call
+// longer than the runtime lives cannot reach a dead loop.
+class AnswerSink {
+ public:
+  using Deliver = std::function<void(std::uint64_t id, Result<Reply> answer)>;
+  explicit AnswerSink(Deliver deliver) : deliver_(std::move(deliver)) {}
+  void deliver(std::uint64_t id, Result<Reply> answer);
+  void disconnect();
+
+ private:
+  std::mutex mutex_;
+  Deliver deliver_;
+};
+
+class HandlerCall final : public Call {
+ public:
+  HandlerCall(std::shared_ptr<AnswerSink> sink, std::uint64_t id, std::shared_ptr<const Request> request,
+              boost::asio::any_io_executor executor, std::chrono::steady_clock::time_point deadline)
+      : sink_(std::move(sink)), id_(id), request_(std::move(request)), executor_(std::move(executor)),
+        deadline_(deadline) {}
+  // Unanswered: the request still gets an outcome, an `internal` error.
+  ~HandlerCall() override;
+
+  const Request& request() const override { return *request_; }
+  boost::asio::any_io_executor executor() const override { return executor_; }
+  std::chrono::steady_clock::time_point deadline() const override { return deadline_; }
+  boost::asio::cancellation_slot cancellation_slot() override { return cancel_.slot(); }
+  void reply(Reply reply) override;
+  void fail(Error error) override;
+
+  // Tells the handler to stop (deadline passed, connector stopping). On the loop thread only.
+  void cancel() { cancel_.emit(boost::asio::cancellation_type::terminal); }
+
+ private:
+  void answer(Result<Reply> result);
+
+  std::shared_ptr<AnswerSink> sink_;
+  std::uint64_t id_;
+  std::shared_ptr<const Request> request_;
+  boost::asio::any_io_executor executor_;
+  std::chrono::steady_clock::time_point deadline_;
+  boost::asio::cancellation_signal cancel_;
+  std::atomic<bool> answered_{false};
+};
+
+}  // namespace fxconnect::runtime
