@@ -26,7 +26,8 @@ log "setup and release build"
 started_kafka=0
 cleanup() {
   if ((started_kafka)); then
-    FXC_KAFKA_DIR="$FXC_BUILD/kafka-test" "$SCRIPTS/kafka.sh" stop >/dev/null || true
+    # FXC_KAFKA_BOOTSTRAP now names our own broker; without unsetting it kafka.sh would leave it.
+    env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_BUILD/kafka-test" "$SCRIPTS/kafka.sh" stop >/dev/null || true
   fi
 }
 trap cleanup EXIT

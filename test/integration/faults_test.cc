@@ -193,3 +193,35 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
 
 }  // namespace
 }  // namespace fxconnect::testing
+
+namespace fxconnect::testing {
+namespace {
+
+// At the in-flight limit with a handler slower than max.poll.interval.ms, intake stays paused
+// for many intervals: the member keeps polling, stays in its group, and answers each request once.
+TEST_F(ConnectorTest, APausedConsumerKeepsItsGroupMembership) {
+  constexpr int kRequests = 4;
+  kafka_->create_topic(in_, 1);
+  kafka_->create_topic(out_, 1);
+  auto yaml = config("  name: echo\n  options: { delay: 3s }\n", "  max_in_flight: 1\n");
+  yaml.replace(yaml.find("auto.offset.reset: earliest"), 27,
+               "auto.offset.reset: earliest, session.timeout.ms: '6000', max.poll.interval.ms: '6000'");
+  auto connector = start_connector(yaml);
+  TopicReader replies(bootstrap_, out_);
+  kafka_->produce(requests_over_keys(in_, kRequests, kRequests));
+  ASSERT_TRUE(replies.wait_for(kRequests, seconds(60))) << connector->log();
+  std::this_thread::sleep_for(seconds(1));
+  auto [distinct, duplicates] = answered(replies.records());
+  EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests));
+  EXPECT_EQ(duplicates, 0u);
+  auto log = connector->log();
+  EXPECT_THAT(log, ::testing::HasSubstr("intake paused"));
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("revoked")));
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("lost")));
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("MAX_POLL_EXCEEDED")));
+  connector->signal(SIGTERM);
+  EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();
+}
+
+}  // namespace
+}  // namespace fxconnect::testing
