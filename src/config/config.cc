@@ -65,7 +65,7 @@ class Loader {
     for (const auto& f : connector_fields()) {
       if (!f.required || is_seen(f.path)) continue;
       std::string parent = parent_of(std::string(f.path));
-      if (!parent.empty() && !is_seen(parent) && !find_field(parent)->required) continue;
+      if (!parent.empty() && !is_seen(parent)) continue;  // the missing parent is the problem
       errors_.push_back(fmt::format("{}:{}:{}: {}: required key is missing ({})", source_,
                                     root.Mark().line + 1, root.Mark().column + 1, f.path,
                                     f.description));
@@ -93,6 +93,7 @@ class Loader {
     errors_.push_back(fmt::format("{}: {}: {}", where(path), path, message));
   }
   std::vector<std::string>& errors() { return errors_; }
+  bool seen(std::string_view path) const { return is_seen(path); }
 
  private:
   void read_scalar(const YAML::Node& node, const Field& field) {
@@ -249,14 +250,14 @@ ConnectorConfig build(Loader& in, const std::string& source) {
 }
 
 void cross_check(Loader& in, const ConnectorConfig& c) {
-  if (c.input.topic.empty() == c.input.pattern.empty()) {
+  if (in.seen("input") && c.input.topic.empty() == c.input.pattern.empty()) {
     in.error_at("input", c.input.topic.empty() ? "set one of `topic` or `pattern`"
                                                : "set only one of `topic` and `pattern`, not both");
   }
   auto reads = [&](const std::string& topic) {
     return topic == c.input.topic || (!c.input.pattern.empty() && topic_matches(c.input.pattern, topic));
   };
-  if (!c.reply.topic.empty() && in.errors().empty()) {
+  if (!c.reply.topic.empty()) {
     if (!topic_matches(c.reply.engine_pattern, c.reply.topic)) {
       in.error_at("reply.topic",
                   fmt::format("'{}' does not match reply.engine_pattern '{}' (at {}); the engine "
@@ -268,7 +269,7 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
       in.error_at("reply.topic", "is also consumed as input; the connector would answer its own replies");
     }
   }
-  if (!c.errors.dlq_topic.empty() && in.errors().empty()) {
+  if (!c.errors.dlq_topic.empty()) {
     if (topic_matches(c.reply.engine_pattern, c.errors.dlq_topic)) {
       in.error_at("errors.dlq_topic",
                   fmt::format("'{}' matches reply.engine_pattern '{}'; the engine would read dead "
@@ -357,7 +358,8 @@ ConnectorConfig parse(std::string_view yaml, const std::string& source, const En
   }
   in.walk(root, "");
   in.check_required(root);
-  if (!in.errors().empty()) throw ConfigError(fmt::format("{}", fmt::join(in.errors(), "\n")));
+  // Values with errors were not kept (their defaults stand in), so the cross-field checks still
+  // run on the rest: one lint run reports every problem.
   ConnectorConfig c = build(in, source);
   cross_check(in, c);
   if (!in.errors().empty()) throw ConfigError(fmt::format("{}", fmt::join(in.errors(), "\n")));

@@ -125,13 +125,18 @@ TEST(Config, RefusesWrongTypesAndValues) {
 
 TEST(Config, ReportsEveryProblemAtOnce) {
   auto text = replace(replace(kExample, "max_in_flight: 5000", "max_in_flight: 0"), "deadline: 30s", "deadline: soon");
+  text = replace(text, "topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1", "topic: elsewhere");
   auto e = error_of(text);
   EXPECT_THAT(e, HasSubstr("processing.max_in_flight"));
   EXPECT_THAT(e, HasSubstr("processing.deadline"));
+  EXPECT_THAT(e, HasSubstr("reply.topic: 'elsewhere' does not match")) << "cross-field checks run too";
 }
 
 TEST(Config, RequiresTheEssentialKeys) {
-  EXPECT_THAT(error_of("kafka: {bootstrap: x, group_id: g}\n"), HasSubstr("input: required key is missing"));
+  auto missing = error_of("kafka: {bootstrap: x, group_id: g}\n");
+  EXPECT_THAT(missing, HasSubstr("input: required key is missing"));
+  EXPECT_THAT(missing, HasSubstr("reply: required key is missing"));
+  EXPECT_THAT(missing, ::testing::Not(HasSubstr("reply.topic"))) << "the missing section is the one problem";
   EXPECT_THAT(error_of(""), HasSubstr("c.yaml:1:1: the file is empty"));
   EXPECT_THAT(error_of("kafka: [\n"), HasSubstr("YAML syntax"));
 }
