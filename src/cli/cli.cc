@@ -1,6 +1,12 @@
 #include "fxconnect/app.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+
+#include <boost/json/serialize.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -9,6 +15,7 @@
 
 #include "config/config.h"
 #include "config/spec.h"
+#include "engine/engine.h"
 #include "kafka/client.h"
 #include "runtime/runtime.h"
 
@@ -58,6 +65,35 @@ int run_cli(int argc, char** argv, Registry registry) {
   auto* handlers = app.add_subcommand("handlers", "List the handlers this program offers");
   auto* reference = app.add_subcommand("config-reference", "Print the config reference (docs/config.md)");
 
+  auto* engine = app.add_subcommand("engine", "Play the process engine: run process definitions against connectors");
+  engine->require_subcommand(1);
+  std::string process_path;
+  engine::EngineOptions eopt;
+  const char* env_bootstrap = std::getenv("FXC_KAFKA_BOOTSTRAP");
+  eopt.bootstrap = env_bootstrap ? env_bootstrap : "127.0.0.1:9092";
+  std::string data_path, json_path;
+  auto* erun = engine->add_subcommand("run", "Run instances of a process definition and report what they saw");
+  erun->add_option("process", process_path, "Process definition (YAML); see docs/engine.md")->required();
+  erun->add_option("--instances,-n", eopt.instances, "Instances to run")->capture_default_str()->check(CLI::PositiveNumber);
+  erun->add_option("--data", data_path, "JSON lines: the process data of each instance (cycled); default: the definition's sample_data");
+  auto* rate = erun->add_option("--rate", eopt.rate, "Open loop: instances started per second (latency counts from when each was due)")
+                   ->check(CLI::PositiveNumber);
+  erun->add_option("--concurrency,-c", eopt.concurrency, "Closed loop: instances running at once (default 100)")
+      ->excludes(rate)
+      ->check(CLI::PositiveNumber);
+  erun->add_option("--json", json_path, "Write the summary as JSON to this file");
+  erun->add_option("--show", eopt.show, "Print the process data of this many finished instances, before and after");
+  erun->add_option("--bootstrap", eopt.bootstrap, "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+  erun->add_option("--profile", eopt.profile, "Engine identity headers: 4.x (Fx-AppId, Fx-RootAppId, Fx-BuildId) or 5.x "
+                                              "(Fx-Build-App-Version-Id, Fx-WorkspaceId, Fx-Organization-Id)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"4.x", "5.x"}));
+  erun->add_option("--partitions", eopt.partitions, "Partitions of the topics the simulator creates when missing")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  auto* elint = engine->add_subcommand("lint", "Check a process definition; non-zero on any problem");
+  elint->add_option("process", process_path, "Process definition (YAML)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,6 +107,37 @@ int run_cli(int argc, char** argv, Registry registry) {
   if (*reference) {
     std::cout << config::markdown_reference();
     return 0;
+  }
+  if (*engine) {
+    setup_logging("info");
+    try {
+      auto definition = engine::load_definition(process_path);
+      if (*elint) {
+        std::cout << process_path << ": ok\n";
+        return 0;
+      }
+      if (!data_path.empty()) eopt.data = engine::load_jsonl(data_path);
+      if (eopt.rate <= 0 && eopt.concurrency == 0) eopt.concurrency = 100;
+      eopt.progress = ::isatty(STDERR_FILENO) != 0;
+      auto result = engine::run_engine(definition, eopt);
+      std::cout << result.summary.to_table();
+      for (const auto& shown : result.shown) {
+        std::cout << "\ninstance " << shown.process_instance_uuid << " (" << shown.status << ")\n  before: "
+                  << boost::json::serialize(shown.before) << "\n  after:  " << boost::json::serialize(shown.after) << "\n";
+      }
+      if (!json_path.empty()) {
+        std::ofstream out(json_path);
+        out << boost::json::serialize(result.summary.to_json()) << "\n";
+        if (!out) {
+          std::cerr << json_path << ": cannot write the summary\n";
+          return 1;
+        }
+      }
+      return result.summary.exit_code();
+    } catch (const ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      return runtime::exit_config;
+    }
   }
   if (*lint) {
     try {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -145,6 +146,58 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
       RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) headers.release();  // librdkafka owns them now
   return err;
+}
+
+std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
+                                       int partitions, std::chrono::milliseconds timeout) {
+  std::vector<std::string> problems;
+  if (topics.empty()) return problems;
+  ConfPtr conf(rd_kafka_conf_new());
+  char err[512];
+  rd_kafka_conf_set(conf.get(), "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  KafkaPtr admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!admin) return {std::string("cannot create an admin client: ") + err};
+  conf.release();
+  std::vector<std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)>> owned;
+  std::vector<rd_kafka_NewTopic_t*> requests;
+  for (const auto& t : topics) {
+    owned.emplace_back(rd_kafka_NewTopic_new(t.c_str(), partitions, 1, err, sizeof err), rd_kafka_NewTopic_destroy);
+    if (!owned.back()) return {fmt::format("topic {}: {}", t, err)};
+    requests.push_back(owned.back().get());
+  }
+  QueuePtr queue(rd_kafka_queue_new(admin.get()));
+  rd_kafka_CreateTopics(admin.get(), requests.data(), requests.size(), nullptr, queue.get());
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
+      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())), rd_kafka_event_destroy);
+  if (!ev) return {fmt::format("creating topics timed out after {} ms ({})", timeout.count(), bootstrap)};
+  if (rd_kafka_event_error(ev.get())) return {std::string("creating topics: ") + rd_kafka_event_error_string(ev.get())};
+  std::size_t n = 0;
+  const auto** results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(results[i]);
+    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      problems.push_back(fmt::format("topic {}: {}", rd_kafka_topic_result_name(results[i]),
+                                     rd_kafka_topic_result_error_string(results[i])));
+    }
+  }
+  // Wait until every partition has a leader: producing before that fails or stalls.
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (const auto& t : topics) {
+    bool ready = false;
+    while (!ready && std::chrono::steady_clock::now() < end) {
+      TopicPtr handle(rd_kafka_topic_new(admin.get(), t.c_str(), nullptr));
+      const struct rd_kafka_metadata* md = nullptr;
+      if (rd_kafka_metadata(admin.get(), 0, handle.get(), &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ready = md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0;
+        for (int p = 0; ready && p < md->topics[0].partition_cnt; ++p) ready = md->topics[0].partitions[p].leader >= 0;
+        rd_kafka_metadata_destroy(md);
+      }
+      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!ready) problems.push_back(fmt::format("topic {}: no leader within {} ms", t, timeout.count()));
+  }
+  return problems;
 }
 
 void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const char* message) {

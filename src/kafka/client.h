@@ -2,6 +2,7 @@
 // config. Every C handle lives in a unique_ptr with its deleter.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,11 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 // Produces `record` with `opaque` for its delivery report. Returns librdkafka's immediate error
 // (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque);
+
+// Creates the topics that do not exist yet (`partitions` each, replication 1 — a development
+// broker) and waits until their leaders are known. Returns one text per problem.
+std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
+                                       int partitions, std::chrono::milliseconds timeout);
 
 // librdkafka's log lines, through spdlog (a rd_kafka_conf_set_log_cb callback).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);

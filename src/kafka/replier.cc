@@ -14,10 +14,9 @@ constexpr std::chrono::milliseconds kQueueFullRetry{20};
 
 }  // namespace
 
-Replier::Replier(boost::asio::io_context& io, const config::ConnectorConfig& config, DeliveryHandler on_delivery,
-                 FatalHandler on_fatal)
+Replier::Replier(boost::asio::io_context& io, ConfPtr conf, const std::vector<std::string>& topics,
+                 DeliveryHandler on_delivery, FatalHandler on_fatal)
     : io_(io), on_delivery_(std::move(on_delivery)), on_fatal_(std::move(on_fatal)), backlog_timer_(io), tick_(io) {
-  auto conf = producer_conf(config);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Replier::delivery_cb);
   rd_kafka_conf_set_error_cb(conf.get(), &Replier::error_cb);
@@ -29,8 +28,8 @@ Replier::Replier(boost::asio::io_context& io, const config::ConnectorConfig& con
   queue_.reset(rd_kafka_queue_get_main(producer_.get()));
   wakeup_ = std::make_unique<QueueWakeup>(io_, queue_.get());
   wakeup_->watch([this] { drain(); });
-  for (const auto* topic : {&config.reply.topic, &config.errors.dlq_topic}) {
-    if (!topic->empty()) topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic->c_str(), nullptr));
+  for (const auto& topic : topics) {
+    if (!topic.empty()) topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
   }
   schedule_tick();
 }

@@ -28,10 +28,11 @@ class Replier {
   using DeliveryHandler = std::function<void(std::uint64_t tag, rd_kafka_resp_err_t err)>;
   using FatalHandler = std::function<void(const std::string& why)>;
 
-  // Throws ConfigError when the producer cannot be created. Starts fetching the metadata of the
-  // reply and dead-letter topics, so the first reply does not wait for it.
-  Replier(boost::asio::io_context& io, const config::ConnectorConfig& config, DeliveryHandler on_delivery,
-          FatalHandler on_fatal);
+  // `conf` is a producer configuration (producer_conf() for a connector). Throws ConfigError when
+  // the producer cannot be created. Starts fetching the metadata of `topics` (reply, dead-letter),
+  // so the first record sent there does not wait for it.
+  Replier(boost::asio::io_context& io, ConfPtr conf, const std::vector<std::string>& topics,
+          DeliveryHandler on_delivery, FatalHandler on_fatal);
   ~Replier();
   Replier(const Replier&) = delete;
   Replier& operator=(const Replier&) = delete;

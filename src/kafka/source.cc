@@ -27,10 +27,8 @@ PartitionListPtr partition_list(const std::vector<TopicPartition>& partitions) {
   return list;
 }
 
-Source::Source(boost::asio::io_context& io, const config::ConnectorConfig& config, Events events)
-    : io_(io), events_(std::move(events)), tick_(io) {
-  subscription_ = config.input.topic.empty() ? "^" + config.input.pattern : config.input.topic;
-  auto conf = consumer_conf(config);
+Source::Source(boost::asio::io_context& io, ConfPtr conf, std::string subscription, Events events)
+    : io_(io), events_(std::move(events)), subscription_(std::move(subscription)), tick_(io) {
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Source::rebalance_cb);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), &Source::commit_cb);
@@ -125,6 +123,7 @@ void Source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
   auto* self = static_cast<Source*>(opaque);
   auto partitions = to_vector(parts);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (self->events_.before_assign) self->events_.before_assign(rk, parts);
     if (ErrorPtr e{rd_kafka_incremental_assign(rk, parts)}) {
       spdlog::error("taking the assigned partitions failed: {}", rd_kafka_error_string(e.get()));
       return;

@@ -31,10 +31,15 @@ class Source {
     std::function<void(const std::vector<TopicPartition>&, bool lost)> revoked;
     std::function<void(const TopicPartition&)> commit_failed;  // its offset should be sent again
     std::function<void(const std::string& why)> fatal;
+    // Optional: sets start offsets in partitions about to be assigned (else the committed offset,
+    // or auto.offset.reset, applies).
+    std::function<void(rd_kafka_t*, rd_kafka_topic_partition_list_t*)> before_assign = nullptr;
   };
 
-  // Throws ConfigError when the consumer cannot be created.
-  Source(boost::asio::io_context& io, const config::ConnectorConfig& config, Events events);
+  // `conf` is a consumer configuration (consumer_conf() for a connector); `subscription` a topic
+  // or, starting with `^`, a regular expression. Throws ConfigError when the consumer cannot be
+  // created.
+  Source(boost::asio::io_context& io, ConfPtr conf, std::string subscription, Events events);
   ~Source();
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;

@@ -247,9 +247,11 @@ int Runtime::Impl::run(bool handle_signals) {
     asio::post(io_, [this] { begin_stop("fatal Kafka error"); });
   };
   replier_ = std::make_unique<kafka::Replier>(
-      io_, config_, [this](std::uint64_t tag, rd_kafka_resp_err_t err) { on_delivery(tag, err); }, fatal);
+      io_, kafka::producer_conf(config_), std::vector<std::string>{config_.reply.topic, config_.errors.dlq_topic},
+      [this](std::uint64_t tag, rd_kafka_resp_err_t err) { on_delivery(tag, err); }, fatal);
   source_ = std::make_unique<kafka::Source>(
-      io_, config_,
+      io_, kafka::consumer_conf(config_),
+      config_.input.topic.empty() ? "^" + config_.input.pattern : config_.input.topic,
       kafka::Source::Events{
           [this](const rd_kafka_message_t& m) { on_message(m); },
           [this](const std::vector<TopicPartition>& parts) { on_assigned(parts); },

@@ -60,37 +60,8 @@ TestKafka::TestKafka(std::string bootstrap) : bootstrap_(std::move(bootstrap)), 
 TestKafka::~TestKafka() { delete h_; }
 
 void TestKafka::create_topic(const std::string& topic, int partitions) {
-  char err[512];
-  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> nt(
-      rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err), rd_kafka_NewTopic_destroy);
-  kafka::QueuePtr q(rd_kafka_queue_new(h_->producer.get()));
-  rd_kafka_NewTopic_t* arr[] = {nt.get()};
-  rd_kafka_CreateTopics(h_->producer.get(), arr, 1, nullptr, q.get());
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(rd_kafka_queue_poll(q.get(), 30'000),
-                                                                          rd_kafka_event_destroy);
-  if (!ev) throw std::runtime_error("CreateTopics timed out");
-  size_t n = 0;
-  const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    auto e = rd_kafka_topic_result_error(res[i]);
-    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      throw std::runtime_error(fmt::format("create {}: {}", topic, rd_kafka_topic_result_error_string(res[i])));
-    }
-  }
-  // Wait until the leader of every partition is known.
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> t(
-        rd_kafka_topic_new(h_->producer.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
-    const struct rd_kafka_metadata* md = nullptr;
-    if (rd_kafka_metadata(h_->producer.get(), 0, t.get(), &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      bool ready = md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt == partitions;
-      for (int p = 0; ready && p < md->topics[0].partition_cnt; ++p) ready = md->topics[0].partitions[p].leader >= 0;
-      rd_kafka_metadata_destroy(md);
-      if (ready) return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  throw std::runtime_error("topic " + topic + " did not become ready");
+  auto problems = kafka::create_topics(bootstrap_, {topic}, partitions, std::chrono::seconds(30));
+  if (!problems.empty()) throw std::runtime_error(problems.front());
 }
 
 void TestKafka::produce(const std::vector<core::OutgoingRecord>& records) {

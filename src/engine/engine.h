@@ -1,0 +1,50 @@
+// The engine simulator: runs instances of a process definition against real connectors over
+// Kafka, exactly as the engine does (CONTRACT.md), and measures what the processes see.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "engine/definition.h"
+#include "engine/report.h"
+
+namespace fxconnect::engine {
+
+struct EngineOptions {
+  std::string bootstrap;                     // Kafka
+  std::string profile = "5.x";               // identity headers: 4.x or 5.x
+  std::uint64_t instances = 1;
+  std::vector<boost::json::object> data;     // per instance, cycled; empty → the sample data
+  double rate = 0;                           // > 0: open loop, instances started per second
+  std::uint64_t concurrency = 0;             // closed loop: instances running at once (rate == 0)
+  int partitions = 3;                        // for the topics the simulator creates
+  std::chrono::milliseconds linger{1000};    // after the last instance, to catch late duplicates
+  bool progress = false;                     // a live progress line on stderr
+  std::uint64_t show = 0;                    // finished instances whose data to keep (before, after)
+};
+
+struct ShownInstance {
+  std::string process_instance_uuid;
+  std::string status;
+  boost::json::value before;
+  boost::json::value after;
+};
+
+struct RunResult {
+  Summary summary;
+  std::vector<ShownInstance> shown;
+};
+
+// Creates the process's topics when missing, subscribes to the engine pattern, runs every
+// instance to its end, and returns what it measured. Throws ConfigError when Kafka cannot be set
+// up (unknown broker, topic creation refused).
+RunResult run_engine(const ProcessDefinition& definition, const EngineOptions& options);
+
+// Reads one JSON object per line (blank lines skipped); throws ConfigError naming file:line.
+std::vector<boost::json::object> load_jsonl(const std::string& path);
+
+}  // namespace fxconnect::engine

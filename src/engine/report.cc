@@ -1,0 +1,76 @@
+#include "engine/report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace fxconnect::engine {
+
+LatencySummary summarize(std::vector<double> samples) {
+  LatencySummary s;
+  s.count = samples.size();
+  if (samples.empty()) return s;
+  std::sort(samples.begin(), samples.end());
+  // Nearest rank: the smallest sample with at least q of all samples at or below it.
+  auto at = [&](double q) {
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+    return samples[std::clamp<std::size_t>(rank, 1, samples.size()) - 1];
+  };
+  s.p50 = at(0.5);
+  s.p90 = at(0.9);
+  s.p99 = at(0.99);
+  s.p999 = at(0.999);
+  s.max = samples.back();
+  return s;
+}
+
+boost::json::object Summary::to_json() const {
+  boost::json::object o;
+  o["process"] = process;
+  o["instances"] = instances;
+  o["completed"] = completed;
+  o["error_path"] = error_path;
+  o["timed_out"] = timed_out;
+  o["failed"] = failed;
+  o["duplicates"] = duplicates;
+  o["unmatched"] = unmatched;
+  o["late"] = late;
+  o["header_mismatches"] = header_mismatches;
+  o["duration_s"] = duration_s;
+  o["throughput_per_s"] = throughput_per_s;
+  boost::json::object nodes;
+  for (const auto& n : receive_nodes) {
+    boost::json::object lat{{"p50", n.latency.p50}, {"p90", n.latency.p90}, {"p99", n.latency.p99},
+                            {"p999", n.latency.p999}, {"max", n.latency.max}};
+    nodes[n.name] = boost::json::object{{"replies", n.latency.count}, {"latency_ms", std::move(lat)}};
+  }
+  o["receive_nodes"] = std::move(nodes);
+  return o;
+}
+
+std::string Summary::to_table() const {
+  std::string t = fmt::format("process {}: {} instances in {:.2f} s, {:.1f} instances/s\n", process, instances,
+                              duration_s, throughput_per_s);
+  auto row = [&](const char* name, std::uint64_t v, const char* note) {
+    t += fmt::format("  {:<18}{:>8}  {}\n", name, v, note);
+  };
+  row("completed", completed, "reached the end");
+  row("error path", error_path, "ended on a gateway's error branch");
+  row("timed out", timed_out, "no reply within a receive node's timeout");
+  row("failed", failed, "could not be sent (template or produce error)");
+  row("duplicates", duplicates, "replies for a node that already had one");
+  row("unmatched", unmatched, "replies no node of this run waited for");
+  row("late", late, "replies after their node timed out");
+  row("header mismatches", header_mismatches, "replies whose headers did not come back unchanged");
+  t += fmt::format("\n  {:<28}{:>8}{:>9}{:>9}{:>9}{:>9}{:>9}   (latency, ms)\n", "receive node", "replies", "p50",
+                   "p90", "p99", "p99.9", "max");
+  for (const auto& n : receive_nodes) {
+    const auto& l = n.latency;
+    t += fmt::format("  {:<28}{:>8}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}\n", n.name, l.count, l.p50, l.p90, l.p99,
+                     l.p999, l.max);
+  }
+  return t;
+}
+
+}  // namespace fxconnect::engine

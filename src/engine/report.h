@@ -1,0 +1,44 @@
+// What a run of the engine simulator measured, as a table for people and JSON for tools.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+namespace fxconnect::engine {
+
+// Latencies of one receive node, milliseconds.
+struct LatencySummary {
+  std::size_t count = 0;
+  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+};
+LatencySummary summarize(std::vector<double> samples_ms);
+
+struct Summary {
+  std::string process;
+  std::uint64_t instances = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t error_path = 0;
+  std::uint64_t timed_out = 0;
+  std::uint64_t failed = 0;  // could not be sent: template error or produce failure
+  std::uint64_t duplicates = 0;
+  std::uint64_t unmatched = 0;
+  std::uint64_t late = 0;  // replies after their node timed out
+  std::uint64_t header_mismatches = 0;
+  double duration_s = 0;  // first send → last instance finished
+  double throughput_per_s = 0;
+  struct Node {
+    std::string name;
+    LatencySummary latency;
+  };
+  std::vector<Node> receive_nodes;
+
+  // Exit code for gating: non-zero when an instance timed out or failed, or a header came back changed.
+  int exit_code() const { return timed_out || failed || header_mismatches ? 1 : 0; }
+  boost::json::object to_json() const;
+  std::string to_table() const;
+};
+
+}  // namespace fxconnect::engine
