@@ -248,6 +248,7 @@ void Simulator::start_due_instances() {
 }
 
 void Simulator::start_instance() {
+  if (started_ >= opt_.instances) return;  // several finishes may have asked for the last one
   auto index = started_++;
   auto owned = std::make_unique<Instance>(index, io_);
   Instance& inst = *owned;

@@ -41,12 +41,17 @@ class ConnectorTest : public ::testing::Test {
     return yaml;
   }
 
-  // Starts the test connector program with `yaml`; waits until it has its partitions.
-  std::unique_ptr<ChildProcess> start_connector(const std::string& yaml, int run = 0) {
-    auto path = write_temp_file(name_ + ".yaml", yaml);
-    auto log = write_temp_file(name_ + "." + std::to_string(run) + ".log", "");
-    auto p = std::make_unique<ChildProcess>(std::vector<std::string>{program_path("fxc_test_connector"), "run", path}, log);
-    EXPECT_TRUE(p->wait_for_log("partitions assigned: " + in_, std::chrono::seconds(60))) << p->log();
+  // Starts a connector program (default: the test connector) with `yaml`; waits until it has
+  // partitions of `input` (default: this test's input topic).
+  std::unique_ptr<ChildProcess> start_connector(const std::string& yaml, int run = 0,
+                                                const std::string& program = "fxc_test_connector",
+                                                const std::string& input = "") {
+    auto tag = name_ + "." + program + "." + std::to_string(run);
+    auto path = write_temp_file(tag + ".yaml", yaml);
+    auto log = write_temp_file(tag + ".log", "");
+    auto p = std::make_unique<ChildProcess>(std::vector<std::string>{program_path(program), "run", path}, log);
+    EXPECT_TRUE(p->wait_for_log("partitions assigned: " + (input.empty() ? in_ : input), std::chrono::seconds(60)))
+        << p->log();
     return p;
   }
 
