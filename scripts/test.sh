@@ -5,12 +5,13 @@
 #      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started;
 #   3. ctest on the release build: unit, mock (librdkafka mock cluster), integration (real broker),
 #      and the example connector's tests;
-#   4. the SDK as users get it: install the release build to build/install and build
+#   4. scripts/demo.sh on a small run (its own broker), then a check that it left no process;
+#   5. the SDK as users get it: install the release build to build/install and build
 #      examples/greeter as a project of its own against it (find_package(fxconnect));
-#   5. an ASan + UBSan build (preset asan) running the unit and mock tiers.
+#   6. an ASan + UBSan build (preset asan) running the unit and mock tiers.
 # Env vars:
 #   FXC_TEST_LABELS   ctest label regex for step 3 (default: all)
-#   FXC_TEST_NO_ASAN=1  skip step 5 (quick local runs; CI runs it)
+#   FXC_TEST_NO_ASAN=1  skip step 6 (quick local runs; CI runs it)
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -43,6 +44,22 @@ log "Kafka at $FXC_KAFKA_BOOTSTRAP"
 status=0
 log "release build: unit, mock, integration"
 ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
+
+log "demo: scripts/demo.sh with 300 instances, then nothing of it may still run"
+if env -u FXC_KAFKA_BOOTSTRAP FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then
+  tail -n 30 "$FXC_BUILD/demo-test.log"
+  leftover="$(pgrep -af "kafka-demo|onboarding-connector run|corebanking-echo.yaml|engine run examples/processes" || true)"
+  if [[ -n "$leftover" ]]; then
+    echo "demo: FAILED, processes left running:"; echo "$leftover"
+    status=1
+  else
+    echo "demo: ok, nothing left running"
+  fi
+else
+  cat "$FXC_BUILD/demo-test.log"
+  echo "demo: FAILED"
+  status=1
+fi
 
 log "SDK install and an out-of-tree connector build (examples/greeter)"
 if cmake --install "$FXC_ROOT/build" --prefix "$FXC_BUILD/install" >/dev/null &&

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -93,6 +94,10 @@ int run_cli(int argc, char** argv, Registry registry) {
       ->check(CLI::PositiveNumber);
   auto* elint = engine->add_subcommand("lint", "Check a process definition; non-zero on any problem");
   elint->add_option("process", process_path, "Process definition (YAML)")->required();
+  auto* eprepare = engine->add_subcommand("prepare", "Create the process's topics when missing (engine run does it too)");
+  eprepare->add_option("process", process_path, "Process definition (YAML)")->required();
+  eprepare->add_option("--bootstrap", eopt.bootstrap, "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+  eprepare->add_option("--partitions", eopt.partitions, "Partitions of each topic created")->capture_default_str()->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -115,6 +120,14 @@ int run_cli(int argc, char** argv, Registry registry) {
       if (*elint) {
         std::cout << process_path << ": ok\n";
         return 0;
+      }
+      if (*eprepare) {
+        auto topics = definition.send_topics();
+        for (const auto& t : definition.receive_topics()) topics.push_back(t);
+        auto problems = kafka::create_topics(eopt.bootstrap, topics, eopt.partitions, std::chrono::seconds(30));
+        for (const auto& p : problems) std::cerr << p << "\n";
+        if (problems.empty()) std::cout << "topics ready: " << fmt::format("{}", fmt::join(topics, " ")) << "\n";
+        return problems.empty() ? 0 : 1;
       }
       if (!data_path.empty()) eopt.data = engine::load_jsonl(data_path);
       if (eopt.rate <= 0 && eopt.concurrency == 0) eopt.concurrency = 100;

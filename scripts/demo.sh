@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# scripts/demo.sh -- fxconnect's main job, end to end, in one command.
+#
+# A client-onboarding process (examples/processes/onboarding.yaml) runs 2,000 instances on the
+# engine simulator at a fixed rate. Each instance calls two connectors over Kafka, as the engine
+# would: the example onboarding connector (examples/onboarding: date format, country value list,
+# minor units, GUID, KYC flag) and a core-banking stand-in (the built-in echo handler with 50 ms of
+# "legacy latency"), the second with data the first returned. One client in ten has an invalid
+# birth date or country: the connector answers with an error and the process takes its error path.
+#
+# Steps: setup (idempotent) → a private Kafka broker (unless FXC_KAFKA_BOOTSTRAP is set) → topics →
+# both connectors → the engine → summary, one instance's data before and after, and
+# build/demo-summary.json → everything it started is stopped, also on Ctrl-C.
+#
+# Env vars: FXC_DEMO_INSTANCES (2000), FXC_DEMO_RATE (100 per second), FXC_KAFKA_BOOTSTRAP.
+set -euo pipefail
+
+SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+# shellcheck source=scripts/versions.sh
+source "$SCRIPTS/versions.sh"
+cd "$FXC_ROOT"
+
+INSTANCES="${FXC_DEMO_INSTANCES:-2000}"
+RATE="${FXC_DEMO_RATE:-100}"
+DEMO_DIR="$FXC_BUILD/demo"
+BIN="$FXC_ROOT/build/bin"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+pids=()
+started_kafka=0
+cleanup() {
+  local code=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if ((started_kafka)); then
+    env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_BUILD/kafka-demo" "$SCRIPTS/kafka.sh" stop >/dev/null 2>&1 || true
+  fi
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "setup (packages, Kafka jars, build; skipped when done)"
+"$SCRIPTS/setup.sh"
+
+if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
+  say "starting a Kafka broker (KRaft, 127.0.0.1)"
+  started_kafka=1
+  line="$(FXC_KAFKA_DIR="$FXC_BUILD/kafka-demo" "$SCRIPTS/kafka.sh" start | tail -n 1)"
+  export FXC_KAFKA_BOOTSTRAP="${line#bootstrap=}"
+fi
+echo "Kafka at $FXC_KAFKA_BOOTSTRAP"
+
+mkdir -p "$DEMO_DIR"
+say "creating the process's topics"
+"$BIN/fxconnect" engine prepare examples/processes/onboarding.yaml
+
+# Starts a connector in the background and waits until it owns its input partitions.
+start_connector() {
+  local name=$1 program=$2 config=$3 log="$DEMO_DIR/$1.log"
+  "$BIN/$program" lint "$config" >/dev/null
+  "$BIN/$program" run "$config" >"$log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 300); do
+    grep -q "partitions assigned" "$log" && { echo "$name connector running (log: ${log#"$FXC_ROOT"/})"; return; }
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$log" >&2; echo "$name connector exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$name connector got no partitions within 30 s" >&2
+  exit 1
+}
+say "starting the connectors"
+start_connector onboarding onboarding-connector examples/onboarding/onboarding.yaml
+start_connector corebanking fxconnect examples/processes/corebanking-echo.yaml
+
+say "running $INSTANCES onboarding instances at $RATE per second"
+set +e
+"$BIN/fxconnect" engine run examples/processes/onboarding.yaml \
+  --instances "$INSTANCES" --rate "$RATE" --data examples/processes/onboarding.jsonl \
+  --show 1 --json "$FXC_BUILD/demo-summary.json" &
+pids+=("$!")
+wait "${pids[-1]}"
+engine_code=$?
+set -e
+
+say "stopping the connectors"
+for pid in "${pids[@]:0:2}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${pids[@]:0:2}"; do wait "$pid" 2>/dev/null || true; done
+for name in onboarding corebanking; do grep -h "stopped:" "$DEMO_DIR/$name.log" | sed "s/^/$name: /" | cut -c1-200; done
+echo
+echo "summary: build/demo-summary.json; connector logs: build/demo/"
+exit "$engine_code"
