@@ -158,6 +158,7 @@ class Loader {
           return fmt::format("'{}' is not a duration; expected {}", text, core::duration_syntax);
         }
         if (core::parse_duration(text)->count() == 0) return "must be longer than 0";
+        if (*core::parse_duration(text) > std::chrono::hours(24 * 30)) return fmt::format("'{}' is longer than 30 days", text);
         return {};
       case Kind::enumeration: {
         std::string_view choices = field.choices;
@@ -240,6 +241,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
                           : ordering == "none"    ? Ordering::none
                                                   : Ordering::key;
   c.processing.max_in_flight = std::stoi(in.text("processing.max_in_flight"));
+  c.processing.max_in_flight_bytes = std::stoll(in.text("processing.max_in_flight_bytes"));
   c.processing.deadline = *core::parse_duration(in.text("processing.deadline"));
   c.processing.shutdown_grace = *core::parse_duration(in.text("processing.shutdown_grace"));
   c.processing.commit_interval = *core::parse_duration(in.text("processing.commit_interval"));

@@ -45,8 +45,9 @@ struct ConnectorConfig {
   struct {
     Ordering ordering = Ordering::key;
     int max_in_flight = 1000;
+    long long max_in_flight_bytes = 64LL << 20;
     std::chrono::milliseconds deadline{30'000};
-    std::chrono::milliseconds shutdown_grace{25'000};
+    std::chrono::milliseconds shutdown_grace{20'000};
     std::chrono::milliseconds commit_interval{1'000};
   } processing;
   struct {

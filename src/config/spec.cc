@@ -18,7 +18,8 @@ constexpr std::array kFields = {
           "(e.g. `security.protocol`, `auto.offset.reset`). Properties that would break delivery "
           "guarantees are refused; see the list below."},
     Field{"kafka.consumer_properties", Kind::map, "", false,
-          "librdkafka properties for the consumer only; they override `kafka.properties`."},
+          "librdkafka properties for the consumer only; they override `kafka.properties`. "
+          "fxconnect sets `queued.max.messages.kbytes` (the prefetch bound) to 16384 unless given here."},
     Field{"kafka.producer_properties", Kind::map, "", false,
           "librdkafka properties for the producer only; they override `kafka.properties`. "
           "fxconnect sets `message.timeout.ms` to 120000 unless given here."},
@@ -26,7 +27,8 @@ constexpr std::array kFields = {
     Field{"input", Kind::section, "", true, "What the connector consumes: set exactly one of `topic`, `pattern`."},
     Field{"input.topic", Kind::string, "", false, "The topic the engine's message send node writes to."},
     Field{"input.pattern", Kind::regex, "", false,
-          "A regular expression; every topic whose whole name matches is consumed (new ones too)."},
+          "A regular expression; every topic whose whole name matches is consumed (new ones too). "
+          "Keep to `. * + ? [] () |`: librdkafka, not C++, matches it against topic names."},
 
     Field{"reply", Kind::section, "", true, "Where replies go."},
     Field{"reply.topic", Kind::string, "", true,
@@ -47,15 +49,23 @@ constexpr std::array kFields = {
           "concurrently.",
           "key|partition|none"},
     Field{"processing.max_in_flight", Kind::integer, "1000", false,
-          "Messages consumed and not yet finished (handled, replied, acknowledged). At the limit "
-          "the consumer pauses its partitions instead of buffering more.",
+          "Requests consumed and not yet finished (handled, replied, acknowledged), including those "
+          "waiting behind an earlier request of their key. At the limit the connector stops taking "
+          "requests; after 5 s at the limit it pauses its partitions, so it keeps serving "
+          "rebalances.",
           {}, 1, 1'000'000},
+    Field{"processing.max_in_flight_bytes", Kind::integer, "67108864", false,
+          "The same bound in bytes of request bodies (64 MiB by default): large requests pause "
+          "intake before the count does. One request is always admitted, however large.",
+          {}, 1'048'576, 68'719'476'736},
     Field{"processing.deadline", Kind::duration, "30s", false,
           "Time from consumption to reply. Past it the request gets a `deadline_exceeded` error "
           "reply and the handler's cancellation slot fires."},
-    Field{"processing.shutdown_grace", Kind::duration, "25s", false,
+    Field{"processing.shutdown_grace", Kind::duration, "20s", false,
           "On SIGTERM/SIGINT or a partition revoke, how long in-flight work may take to finish "
-          "before the connector stops anyway (unfinished requests are redelivered, not lost)."},
+          "before the connector stops anyway (unfinished requests are redelivered, not lost). A stop "
+          "then takes up to 5 s more to flush and commit: keep the sum under the platform's kill "
+          "timeout (Kubernetes: 30 s)."},
     Field{"processing.commit_interval", Kind::duration, "1s", false,
           "How often acknowledged offsets are committed. Shorter means fewer duplicates after a "
           "crash, at the cost of more commit requests."},
@@ -107,7 +117,7 @@ std::string markdown_reference() {
       "Any scalar may use `${VAR}` (the environment variable; an error when unset) or\n"
       "`${VAR:-default}` (the default when unset or empty); `$${` stands for a literal `${`.\n"
       "Unknown keys, wrong types and bad values are refused with `file:line:column`.\n\n"
-      "Durations are a whole number with a unit: `ms`, `s`, `m` or `h` (`250ms`, `30s`).\n\n"
+      "Durations are a whole number with a unit: `ms`, `s`, `m` or `h` (`250ms`, `30s`), at most 30 days.\n\n"
       "| key | type | default | description |\n|---|---|---|---|\n";
   for (const auto& f : kFields) {
     std::string type(kind_name(f.kind));
@@ -129,7 +139,8 @@ std::string markdown_reference() {
       "`kafka.group_id`), `enable.auto.commit=false` and `enable.auto.offset.store=false` (offsets are\n"
       "committed only after the reply is acknowledged), `partition.assignment.strategy=cooperative-sticky`\n"
       "(revoked partitions are drained before release), `enable.idempotence=true` and `acks=all`\n"
-      "(replies are neither lost nor reordered by producer retries).\n";
+      "(replies are neither lost nor reordered by producer retries), `transactional.id` (replies are\n"
+      "not transactional).\n";
   return out;
 }
 

@@ -29,14 +29,29 @@ Error handler_error(std::string message, bool retriable) {
 
 namespace core {
 
+namespace {
+
+// At most kMaxMessage bytes of `message`, cut at a UTF-8 character boundary: a handler may pass
+// on a legacy system's whole error page, and the error reply must stay small enough to be sent.
+constexpr std::size_t kMaxMessage = 4096;
+std::string bounded(const std::string& message) {
+  if (message.size() <= kMaxMessage) return message;
+  std::size_t cut = kMaxMessage;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return message.substr(0, cut) + "... (" + std::to_string(message.size()) + " bytes)";
+}
+
+}  // namespace
+
 std::string error_reply_body(const Error& error) {
+  auto message = bounded(error.message);
   boost::json::object detail;
   detail["code"] = to_string(error.code);
-  detail["message"] = error.message;
+  detail["message"] = message;
   detail["retriable"] = error.retriable;
   if (error.field) detail["field"] = *error.field;
   boost::json::object body;
-  body["errorMessage"] = error.message;
+  body["errorMessage"] = message;
   body["error"] = std::move(detail);
   return boost::json::serialize(body);
 }

@@ -147,7 +147,7 @@ RunResult Simulator::run() {
     if (rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) throw ConfigError(err);
   }
   producer_ = std::make_unique<kafka::Replier>(io_, std::move(pconf), def_.send_topics(),
-                                               [this](std::uint64_t tag, rd_kafka_resp_err_t e) { on_sent(tag, e); }, fatal);
+                                               [this](std::uint64_t tag, rd_kafka_resp_err_t e, bool) { on_sent(tag, e); }, fatal);
   consumer_ = std::make_unique<kafka::Source>(
       io_, std::move(cconf), "^" + def_.engine_pattern,
       kafka::Source::Events{

@@ -27,6 +27,7 @@ constexpr std::array kOwned = {
     Owned{"acks", "replies are acknowledged by all in-sync replicas"},
     Owned{"request.required.acks", "replies are acknowledged by all in-sync replicas"},
     Owned{"dr_msg_cb", "set by fxconnect"},
+    Owned{"transactional.id", "replies are not transactional; each is acknowledged on its own"},
 };
 
 enum class Role { consumer, producer };
@@ -51,6 +52,9 @@ ConfPtr build(const config::ConnectorConfig& c, Role role, std::vector<std::stri
     own("enable.auto.commit", "false");
     own("enable.auto.offset.store", "false");
     own("partition.assignment.strategy", "cooperative-sticky");
+    // A default, overridable: what librdkafka may prefetch while the runtime is at its in-flight
+    // limit (librdkafka's own default is 64 MB).
+    own("queued.max.messages.kbytes", "16384");
   } else {
     own("enable.idempotence", "true");
     own("acks", "all");
@@ -89,11 +93,26 @@ ConfPtr producer_conf(const config::ConnectorConfig& config) { return build_or_t
 
 std::vector<std::string> check_properties(const config::ConnectorConfig& config) {
   std::vector<std::string> errors;
-  build(config, Role::consumer, errors);
-  std::vector<std::string> producer_errors;
-  build(config, Role::producer, producer_errors);
-  for (auto& e : producer_errors) {
-    if (std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(std::move(e));
+  for (Role role : {Role::consumer, Role::producer}) {
+    std::vector<std::string> role_errors;
+    auto conf = build(config, role, role_errors);
+    if (role_errors.empty()) {
+      // librdkafka checks combinations of properties only when a client is created. One without
+      // brokers connects nowhere.
+      char err[512];
+      rd_kafka_conf_set(conf.get(), "bootstrap.servers", "", err, sizeof err);
+      rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t*, int, const char*, const char*) {});
+      KafkaPtr client(rd_kafka_new(role == Role::consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+      if (client) {
+        conf.release();
+      } else {
+        role_errors.push_back(fmt::format("{}: kafka properties ({}): {}", config.source,
+                                          role == Role::consumer ? "consumer" : "producer", err));
+      }
+    }
+    for (auto& e : role_errors) {
+      if (std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(std::move(e));
+    }
   }
   return errors;
 }
@@ -149,7 +168,8 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
 }
 
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
-                                       int partitions, std::chrono::milliseconds timeout) {
+                                       int partitions, std::chrono::milliseconds timeout,
+                                       const std::vector<std::pair<std::string, std::string>>& configs) {
   std::vector<std::string> problems;
   if (topics.empty()) return problems;
   ConfPtr conf(rd_kafka_conf_new());
@@ -164,6 +184,7 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
   for (const auto& t : topics) {
     owned.emplace_back(rd_kafka_NewTopic_new(t.c_str(), partitions, 1, err, sizeof err), rd_kafka_NewTopic_destroy);
     if (!owned.back()) return {fmt::format("topic {}: {}", t, err)};
+    for (const auto& [name, value] : configs) rd_kafka_NewTopic_set_config(owned.back().get(), name.c_str(), value.c_str());
     requests.push_back(owned.back().get());
   }
   QueuePtr queue(rd_kafka_queue_new(admin.get()));

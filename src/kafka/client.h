@@ -57,8 +57,10 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
 
 // Creates the topics that do not exist yet (`partitions` each, replication 1 — a development
 // broker) and waits until their leaders are known. Returns one text per problem.
+// `configs` are topic configs (e.g. message.timestamp.type=LogAppendTime).
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
-                                       int partitions, std::chrono::milliseconds timeout);
+                                       int partitions, std::chrono::milliseconds timeout,
+                                       const std::vector<std::pair<std::string, std::string>>& configs = {});
 
 // librdkafka's log lines, through spdlog (a rd_kafka_conf_set_log_cb callback).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);

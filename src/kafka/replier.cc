@@ -55,7 +55,7 @@ void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
   if (err) {
     // Refused before sending (e.g. larger than message.max.bytes): reported like a failed
     // delivery, from the loop, so the caller's state is consistent when it hears of it.
-    boost::asio::post(io_, [this, tag, err] { on_delivery_(tag, err); });
+    boost::asio::post(io_, [this, tag, err] { on_delivery_(tag, err, false); });
   }
 }
 
@@ -70,7 +70,7 @@ void Replier::produce_backlog() {
       });
       return;
     }
-    if (err) boost::asio::post(io_, [this, tag = tag, err] { on_delivery_(tag, err); });
+    if (err) boost::asio::post(io_, [this, tag = tag, err] { on_delivery_(tag, err, false); });
     backlog_.pop_front();
   }
 }
@@ -106,7 +106,8 @@ void Replier::schedule_tick() {
 
 void Replier::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Replier*>(opaque);
-  self->on_delivery_(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m->_private)), m->err);
+  bool maybe_written = m->err && rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
+  self->on_delivery_(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m->_private)), m->err, maybe_written);
 }
 
 void Replier::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

@@ -24,8 +24,9 @@ namespace fxconnect::kafka {
 class Replier {
  public:
   // Called on the loop once per record sent: NO_ERROR when the broker acknowledged it, else why
-  // it was not delivered (after librdkafka's retries, or refused before sending).
-  using DeliveryHandler = std::function<void(std::uint64_t tag, rd_kafka_resp_err_t err)>;
+  // it was not delivered (after librdkafka's retries, or refused before sending) and whether it
+  // may have been written all the same (e.g. timed out waiting for the acknowledgement).
+  using DeliveryHandler = std::function<void(std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written)>;
   using FatalHandler = std::function<void(const std::string& why)>;
 
   // `conf` is a producer configuration (producer_conf() for a connector). Throws ConfigError when

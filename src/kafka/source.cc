@@ -43,6 +43,7 @@ Source::Source(boost::asio::io_context& io, ConfPtr conf, std::string subscripti
 }
 
 Source::~Source() {
+  closed_ = true;  // destroying a consumer that was not closed revokes: release without events
   wakeup_.reset();
   queue_.reset();
   consumer_.reset();
@@ -59,9 +60,18 @@ void Source::start() {
   schedule_tick();
 }
 
+void Source::stop_taking() { taking_ = false; }
+
+void Source::resume_taking() {
+  if (taking_) return;
+  taking_ = true;
+  // The wakeup only fires when the queue turns non-empty; it may have stayed non-empty meanwhile.
+  boost::asio::post(io_, [this] { drain(); });
+}
+
 void Source::drain() {
   for (int i = 0; i < kMessageBudget; ++i) {
-    if (closed_) return;
+    if (closed_ || !taking_) return;
     MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), 0));
     if (!m) return;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
@@ -94,14 +104,17 @@ void Source::resume(const std::vector<TopicPartition>& partitions) {
   rd_kafka_resume_partitions(consumer_.get(), partition_list(partitions).get());
 }
 
-void Source::commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync) {
-  if (offsets.empty()) return;
+bool Source::commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync) {
+  if (offsets.empty()) return true;
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, offset] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
   }
   auto err = rd_kafka_commit(consumer_.get(), list.get(), sync ? 0 : 1);
-  if (err && sync) spdlog::warn("commit failed: {}", rd_kafka_err2str(err));
+  if (!sync) return true;
+  for (int i = 0; !err && i < list->cnt; ++i) err = list->elems[i].err;
+  if (err) spdlog::warn("commit failed: {}", rd_kafka_err2str(err));
+  return !err;
 }
 
 void Source::release(const std::vector<TopicPartition>& partitions) {

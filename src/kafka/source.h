@@ -37,7 +37,7 @@ class Source {
   };
 
   // `conf` is a consumer configuration (consumer_conf() for a connector); `subscription` a topic
-  // or, starting with `^`, a regular expression. Throws ConfigError when the consumer cannot be
+  // or, starting with `^`, a regular expression (librdkafka's dialect; anchor both ends). Throws ConfigError when the consumer cannot be
   // created.
   Source(boost::asio::io_context& io, ConfPtr conf, std::string subscription, Events events);
   ~Source();
@@ -49,12 +49,21 @@ class Source {
   // The subscription as given to librdkafka (`^regex` for a pattern).
   const std::string& subscription() const { return subscription_; }
 
-  // Stops / restarts fetching; the group membership stays alive either way.
+  // Stops / restarts taking anything from the local queue: cheap, immediate back-pressure.
+  // librdkafka keeps prefetching until its bounded queue is full (queued.max.messages.kbytes),
+  // then stops fetching. Group events wait too, so this is for short stretches: for longer ones,
+  // pause() the partitions and take again.
+  void stop_taking();
+  void resume_taking();
+
+  // Stops / restarts fetching; the group membership stays alive either way. Pausing discards what
+  // librdkafka had prefetched for the partitions; it is fetched again on resume.
   void pause(const std::vector<TopicPartition>& partitions);
   void resume(const std::vector<TopicPartition>& partitions);
   // Commits the next offsets to read. Asynchronous unless `sync`; failures come back as
-  // commit_failed (async) or are logged (sync).
-  void commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync);
+  // commit_failed (async) or are logged and make it return false (sync; it blocks the loop for a
+  // round trip, so it is used only on revoke and stop).
+  bool commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync);
   // Gives revoked partitions back to the group.
   void release(const std::vector<TopicPartition>& partitions);
   // Leaves the group (revoked partitions are released at once) and stops delivering events.
@@ -77,6 +86,7 @@ class Source {
   std::unique_ptr<QueueWakeup> wakeup_;
   boost::asio::steady_timer tick_;
   bool closed_ = false;
+  bool taking_ = true;
 };
 
 // A librdkafka partition list of `partitions` (offsets unset).

@@ -13,8 +13,9 @@
 
 namespace fxconnect::runtime {
 
-// Where answers go: set by the runtime, cleared when it goes away, so a handler that keeps a Call
-// longer than the runtime lives cannot reach a dead loop.
+// Where answers go: set by the runtime, cleared when it goes away, so an answer given after the
+// runtime is gone is dropped instead of reaching a dead loop. (The Call's executor is the
+// runtime's: a handler must not use it after the runtime stopped.)
 class AnswerSink {
  public:
   using Deliver = std::function<void(std::uint64_t id, Result<Reply> answer)>;

@@ -4,6 +4,8 @@
 // on one event-loop thread, so the state below needs no locks.
 #include "runtime/runtime.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <map>
@@ -83,6 +85,17 @@ std::string names(const std::vector<TopicPartition>& partitions) {
   return out;
 }
 
+// How long intake may stay held at the in-flight limit before the partitions are paused (see
+// enter_limit): below the smallest max.poll.interval.ms a group allows (it must be at least
+// session.timeout.ms, at least 6 s on a default broker), and short enough not to hold up a
+// rebalance noticeably.
+constexpr std::chrono::seconds kHoldBeforePause{5};
+
+// After the drain at stop, how long the producer may take to deliver what is still queued.
+constexpr milliseconds kStopFlush{5'000};
+// Nesting accepted in request bodies (Boost.JSON's default of 32 refuses real documents).
+constexpr std::size_t kMaxJsonDepth = 1024;
+
 // Backoff for producing an error reply or dead letter again: 0.5 s doubling up to 30 s.
 milliseconds retry_backoff(int attempt) {
   return std::min(milliseconds(30'000), milliseconds(500) * (1 << std::min(attempt - 1, 6)));
@@ -96,17 +109,19 @@ enum class Stage {
 
 // One consumed request, from consumption to its terminal outcome acknowledged by Kafka.
 struct Pending {
-  Pending(std::uint64_t id_, asio::io_context& io) : id(id_), deadline_timer(io), retry_timer(io) {}
+  Pending(std::uint64_t id_, asio::io_context& io)
+      : id(id_), deadline_timer(io), retry_timers{asio::steady_timer(io), asio::steady_timer(io), asio::steady_timer(io)} {}
 
   std::uint64_t id;
   std::shared_ptr<Request> request;  // shared read-only with the handler once it starts
   TopicPartition partition;
+  std::uint64_t generation = 0;  // of the partition's assignment it was consumed under
   std::string lane;      // "" = not ordered
   bool in_lane = false;  // holds or waits for its place in `lane`
   Stage stage = Stage::waiting;
   Clock::time_point consumed_at;
   asio::steady_timer deadline_timer;
-  asio::steady_timer retry_timer;
+  std::array<asio::steady_timer, 3> retry_timers;  // one per RecordKind: they retry independently
   std::weak_ptr<HandlerCall> call;
   int unacked = 0;                                      // records produced, not yet acknowledged
   std::map<RecordKind, core::OutgoingRecord> records;  // kept until acknowledged, for retries
@@ -117,6 +132,7 @@ struct PartitionState {
   kafka::OffsetTracker tracker;
   std::int64_t committed = -1;  // last offset sent in a commit
   bool revoking = false;
+  std::uint64_t generation = 0;  // which assignment of the partition this is
 };
 
 // Time-weighted counts for the stop line and tests: how much was in flight, how much handled.
@@ -161,9 +177,7 @@ class Runtime::Impl {
         answers_(std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
           asio::post(io_, [this, id, answer = std::move(answer)]() mutable { on_answer(id, std::move(answer)); });
         })),
-        commit_timer_(io_), grace_timer_(io_), revoke_timer_(io_), signals_(io_) {
-    int limit = config_.processing.max_in_flight;
-    resume_at_ = std::max(0, limit - std::max(1, limit / 10));
+        commit_timer_(io_), grace_timer_(io_), revoke_timer_(io_), signals_(io_), limit_timer_(io_) {
   }
 
   ~Impl() {
@@ -187,7 +201,8 @@ class Runtime::Impl {
   void on_deadline(std::uint64_t id);
   void fail(Pending& p, Error error);
   void send(Pending& p, RecordKind kind, core::OutgoingRecord record);
-  void on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err);
+  void on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written);
+  void retry_later(Pending& p, RecordKind kind);
   void complete(Pending& p);
   void leave_handling(Pending& p);
   void counts_changed() { load_.update(pending_.size(), handling_, stats_); }
@@ -200,17 +215,21 @@ class Runtime::Impl {
 
   // --- intake, commits, stop ---
   std::vector<TopicPartition> assigned(bool include_revoking) const;
-  void pause_intake();
-  void resume_intake();
-  void commit(bool sync, const std::vector<TopicPartition>* only = nullptr);
+  void enter_limit();
+  void leave_limit();
+  bool over_limit() const {
+    return pending_.size() >= static_cast<std::size_t>(config_.processing.max_in_flight) ||
+           in_flight_bytes_ >= static_cast<std::size_t>(config_.processing.max_in_flight_bytes);
+  }
+  bool commit(bool sync, const std::vector<TopicPartition>* only = nullptr);
   void schedule_commit();
   void begin_stop(const std::string& why);
   void check_stopped();
   void finish_stop(bool drained);
 
   config::ConnectorConfig config_;
-  std::unique_ptr<Handler> handler_;
   asio::io_context io_{1};
+  std::unique_ptr<Handler> handler_;  // after io_: destroyed first, its timers and sockets with it
   std::shared_ptr<AnswerSink> answers_;
   asio::steady_timer commit_timer_;
   asio::steady_timer grace_timer_;
@@ -225,11 +244,14 @@ class Runtime::Impl {
   KeyLanes lanes_;
   std::uint64_t next_id_ = 1;
   std::size_t handling_ = 0;  // requests in Stage::handling
+  std::size_t in_flight_bytes_ = 0;  // request bodies of pending_
+  std::uint64_t next_generation_ = 1;
 
-  bool paused_ = false;  // intake paused at the in-flight limit
-  int resume_at_ = 0;    // resume when in flight drops to this
-  std::uint64_t pauses_ = 0;
-  Clock::time_point last_pause_log_{};
+  bool at_limit_ = false;  // max_in_flight reached: not taking from the consumer's queue
+  bool paused_ = false;    // ... for longer than kHoldBeforePause: partitions paused
+  asio::steady_timer limit_timer_;
+  std::uint64_t limit_hits_ = 0;
+  Clock::time_point last_limit_log_{};
   bool stopping_ = false;  // no new intake; finishing in-flight work
   bool closing_ = false;   // past the drain: closing the clients
   int exit_code_ = exit_clean;
@@ -248,10 +270,12 @@ int Runtime::Impl::run(bool handle_signals) {
   };
   replier_ = std::make_unique<kafka::Replier>(
       io_, kafka::producer_conf(config_), std::vector<std::string>{config_.reply.topic, config_.errors.dlq_topic},
-      [this](std::uint64_t tag, rd_kafka_resp_err_t err) { on_delivery(tag, err); }, fatal);
+      [this](std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written) { on_delivery(tag, err, maybe_written); },
+      fatal);
   source_ = std::make_unique<kafka::Source>(
       io_, kafka::consumer_conf(config_),
-      config_.input.topic.empty() ? "^" + config_.input.pattern : config_.input.topic,
+      // librdkafka anchors only the start of a pattern: the whole topic name must match.
+      config_.input.topic.empty() ? "^(" + config_.input.pattern + ")$" : config_.input.topic,
       kafka::Source::Events{
           [this](const rd_kafka_message_t& m) { on_message(m); },
           [this](const std::vector<TopicPartition>& parts) { on_assigned(parts); },
@@ -273,15 +297,27 @@ int Runtime::Impl::run(bool handle_signals) {
     });
   }
   schedule_commit();
-  io_.run();
+  // A handler's own callbacks (timers, I/O) run on this loop too. An exception escaping one must
+  // not end the connector: it is logged, and the request it was working on is answered `internal`
+  // when its Call is released (or `deadline_exceeded`).
+  for (;;) {
+    try {
+      io_.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("a handler callback threw: {}; the connector goes on", e.what());
+    } catch (...) {
+      spdlog::error("a handler callback threw a non-standard exception; the connector goes on");
+    }
+  }
 
   load_.finish(stats_);
   spdlog::info(
       "stopped: exit={} consumed={} replied_ok={} replied_error={} dead_lettered={} produce_retries={} "
-      "late_completions={} in_flight_mean={:.1f} in_flight_max={} handling_mean={:.1f} handling_max={} "
-      "busy_s={:.3f}",
+      "undeliverable={} late_completions={} in_flight_mean={:.1f} in_flight_max={} handling_mean={:.1f} "
+      "handling_max={} busy_s={:.3f}",
       exit_code_, stats_.consumed, stats_.replied_ok, stats_.replied_error, stats_.dead_lettered,
-      stats_.produce_retries, stats_.late_completions, stats_.mean_in_flight, stats_.max_in_flight,
+      stats_.produce_retries, stats_.undeliverable, stats_.late_completions, stats_.mean_in_flight, stats_.max_in_flight,
       stats_.mean_handling, stats_.max_handling, stats_.busy_seconds);
   return exit_code_;
 }
@@ -291,7 +327,11 @@ void Runtime::Impl::begin_stop(const std::string& why) {
   stopping_ = true;
   spdlog::info("stopping ({}): {} in flight, grace {}", why, pending_.size(),
                core::format_duration(config_.processing.shutdown_grace));
-  if (source_) source_->pause(assigned(true));
+  if (source_) {
+    source_->pause(assigned(true));
+    source_->resume_taking();  // nothing more to consume, but group events must be served
+  }
+  limit_timer_.cancel();
   grace_timer_.expires_after(config_.processing.shutdown_grace);
   grace_timer_.async_wait([this](auto ec) {
     if (!ec) finish_stop(false);
@@ -314,6 +354,7 @@ void Runtime::Impl::finish_stop(bool drained) {
   grace_timer_.cancel();
   commit_timer_.cancel();
   revoke_timer_.cancel();
+  limit_timer_.cancel();
   signals_.cancel();
   if (!drained) {
     spdlog::warn("shutdown grace of {} expired with {} requests unfinished; they will be redelivered",
@@ -324,8 +365,11 @@ void Runtime::Impl::finish_stop(bool drained) {
     if (auto call = p->call.lock()) call->cancel();
   }
   // Records already handed to the producer get their reports (and offsets) before the commit.
-  replier_->flush(milliseconds(10'000));
-  commit(true);
+  replier_->flush(kStopFlush);
+  if (!commit(true) && exit_code_ == exit_clean) {
+    spdlog::warn("the final commit failed: answered requests will be answered again after a restart");
+    exit_code_ = exit_grace_expired;
+  }
   source_->close();
   pending_.clear();
   io_.stop();
@@ -343,15 +387,17 @@ void Runtime::Impl::on_message(const rd_kafka_message_t& m) {
     return;
   }
   part->second.tracker.add(request->offset);
+  auto generation = part->second.generation;
 
   auto id = next_id_++;
   auto owned = std::make_unique<Pending>(id, io_);
   Pending& p = *owned;
   p.partition = tp;
+  p.generation = generation;
   p.consumed_at = Clock::now();
   switch (config_.processing.ordering) {
     case config::Ordering::key:
-      p.lane = request->key ? *request->key : std::string(request->process_instance_uuid());
+      p.lane = request->key && !request->key->empty() ? *request->key : std::string(request->process_instance_uuid());
       if (!p.lane.empty()) p.lane.insert(0, "k:");
       break;
     case config::Ordering::partition:
@@ -366,10 +412,11 @@ void Runtime::Impl::on_message(const rd_kafka_message_t& m) {
   p.deadline_timer.async_wait([this, id](auto ec) {
     if (!ec) on_deadline(id);
   });
+  in_flight_bytes_ += p.request->body.size();
   pending_.emplace(id, std::move(owned));
   ++stats_.consumed;
   counts_changed();
-  if (!paused_ && pending_.size() >= static_cast<std::size_t>(config_.processing.max_in_flight)) pause_intake();
+  if (!at_limit_ && over_limit()) enter_limit();
   p.in_lane = !p.lane.empty();
   if (!p.in_lane || lanes_.enter(p.lane, id)) start(p);
 }
@@ -384,7 +431,9 @@ void Runtime::Impl::start(Pending& p) {
     return;
   }
   boost::system::error_code ec;
-  auto json = boost::json::parse(req.body, ec);  // strict JSON; invalid UTF-8 is refused
+  boost::json::parse_options options;  // strict JSON; invalid UTF-8 is refused
+  options.max_depth = kMaxJsonDepth;
+  auto json = boost::json::parse(req.body, ec, {}, options);
   if (ec) {
     fail(p, Error{ErrorCode::invalid_request,
                   fmt::format("the request body is not valid JSON ({}); {} bytes received", ec.message(), req.body.size()),
@@ -402,6 +451,8 @@ void Runtime::Impl::start(Pending& p) {
     // An exception must not cross the message path; if the handler did not answer, its Call,
     // released here, answers `internal`.
     spdlog::error("{}: the handler threw: {}", where(p), e.what());
+  } catch (...) {
+    spdlog::error("{}: the handler threw a non-standard exception", where(p));
   }
 }
 
@@ -464,7 +515,7 @@ void Runtime::Impl::send(Pending& p, RecordKind kind, core::OutgoingRecord recor
   replier_->send(kept, make_tag(p.id, kind));
 }
 
-void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err) {
+void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written) {
   auto [id, kind] = read_tag(tag);
   auto it = pending_.find(id);
   if (it == pending_.end()) {
@@ -481,9 +532,15 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err) {
     return;
   }
   bool retriable = kafka::is_retriable_produce_error(err);
-  spdlog::error("{}: {} to '{}' failed: {}: {}", where(p), kind_name(kind), p.records[kind].topic,
-                rd_kafka_err2name(err), rd_kafka_err2str(err));
+  spdlog::error("{}: {} to '{}' failed: {}: {}{}", where(p), kind_name(kind), p.records[kind].topic,
+                rd_kafka_err2name(err), rd_kafka_err2str(err), maybe_written ? " (it may have been written)" : "");
+  if (closing_) return;  // stopping: not committed, so redelivered after a restart
   if (kind == RecordKind::reply) {
+    if (maybe_written && retriable) {
+      // It may be on Kafka already: an error reply could contradict it. Send the same reply again
+      // (at worst a duplicate reply, which at-least-once allows).
+      return retry_later(p, kind);
+    }
     // The reply cannot be delivered: the process gets an error reply instead.
     --p.unacked;
     p.records.erase(kind);
@@ -492,20 +549,26 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err) {
                   fmt::format("the reply could not be produced: {}", rd_kafka_err2str(err)), retriable, {}});
     return;
   }
-  if (kind == RecordKind::dead_letter && !retriable) {
-    // The error reply is the outcome the process needs; a dead letter that can never be written
-    // (e.g. larger than the DLQ topic accepts) is given up, loudly.
-    spdlog::error("{}: dead letter given up: {}", where(p), rd_kafka_err2str(err));
+  if (!retriable) {
+    // A record that can never be written (its headers alone too large, say): retrying would block
+    // this partition's commits forever and redeliver the request after every restart. Given up,
+    // loudly; the dead letter, if any, still carries the request.
+    spdlog::critical("{}: {} given up, it can never be written: {}", where(p), kind_name(kind), rd_kafka_err2str(err));
+    ++stats_.undeliverable;
     p.records.erase(kind);
     if (--p.unacked == 0) complete(p);
     return;
   }
-  // The error reply (or the dead letter) must reach Kafka: try again with backoff. The offset
-  // stays uncommitted meanwhile, so a crash now redelivers the request.
-  if (closing_) return;
+  // Must reach Kafka: try again with backoff. The offset stays uncommitted meanwhile, so a crash
+  // now redelivers the request.
+  retry_later(p, kind);
+}
+
+void Runtime::Impl::retry_later(Pending& p, RecordKind kind) {
   ++stats_.produce_retries;
-  p.retry_timer.expires_after(retry_backoff(++p.retries));
-  p.retry_timer.async_wait([this, id = id, kind = kind](auto ec) {
+  auto& timer = p.retry_timers[static_cast<std::size_t>(kind)];
+  timer.expires_after(retry_backoff(++p.retries));
+  timer.async_wait([this, id = p.id, kind](auto ec) {
     if (ec) return;
     if (auto again = pending_.find(id); again != pending_.end()) {
       replier_->send(again->second->records[kind], make_tag(id, kind));
@@ -515,9 +578,11 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err) {
 
 void Runtime::Impl::complete(Pending& p) {
   auto id = p.id;
-  if (auto part = partitions_.find(p.partition); part != partitions_.end()) {
-    part->second.tracker.complete(p.request->offset);
+  auto part = partitions_.find(p.partition);
+  if (part != partitions_.end() && part->second.generation == p.generation) {
+    part->second.tracker.complete(p.request->offset);  // not a later assignment's tracker
   }
+  in_flight_bytes_ -= p.request->body.size();
   std::optional<std::uint64_t> next;
   if (p.in_lane) next = lanes_.leave(p.lane);
   pending_.erase(id);  // `p` is gone from here on
@@ -525,7 +590,7 @@ void Runtime::Impl::complete(Pending& p) {
   if (next && !closing_) {
     if (auto it = pending_.find(*next); it != pending_.end()) start(*it->second);
   }
-  if (paused_ && !stopping_ && static_cast<int>(pending_.size()) <= resume_at_) resume_intake();
+  if (at_limit_ && !stopping_ && !over_limit()) leave_limit();
   if (!revoking_.empty()) {
     asio::post(io_, [this] { check_revoked(false); });
   }
@@ -541,22 +606,32 @@ std::string Runtime::Impl::where(const Pending& p) const {
 // --- group events ----------------------------------------------------------------------------
 
 void Runtime::Impl::on_assigned(const std::vector<TopicPartition>& partitions) {
+  if (!source_ || closing_) return;
   if (partitions.empty()) {
     spdlog::info("rebalance: no partitions assigned to this member");
     return;
   }
-  for (const auto& tp : partitions) partitions_[tp] = PartitionState{};
+  for (const auto& tp : partitions) {
+    PartitionState fresh;
+    fresh.generation = next_generation_++;
+    partitions_[tp] = std::move(fresh);
+  }
   spdlog::info("partitions assigned: {}", names(partitions));
   if (paused_ || stopping_) source_->pause(partitions);
 }
 
 void Runtime::Impl::on_revoked(const std::vector<TopicPartition>& partitions, bool lost) {
+  if (!source_) return;
   if (lost) {
     // Another member may own them already: a commit would be refused. In-flight work goes on;
     // the new owner gets those requests again (at-least-once).
     spdlog::warn("partitions lost: {}; their unfinished requests will be redelivered to the new owner",
                  names(partitions));
-    for (const auto& tp : partitions) partitions_.erase(tp);
+    for (const auto& tp : partitions) {
+      partitions_.erase(tp);
+      revoking_.erase(std::remove(revoking_.begin(), revoking_.end(), tp), revoking_.end());  // no longer ours to release
+    }
+    if (revoking_.empty()) revoke_timer_.cancel();
     source_->release(partitions);
     return;
   }
@@ -609,25 +684,43 @@ std::vector<TopicPartition> Runtime::Impl::assigned(bool include_revoking) const
   return out;
 }
 
-void Runtime::Impl::pause_intake() {
-  paused_ = true;
-  auto partitions = assigned(true);
-  source_->pause(partitions);
-  // At saturation this toggles several times a second: one info line per 10 s, the rest debug.
-  auto now = Clock::now();
-  auto level = now - last_pause_log_ >= std::chrono::seconds(10) ? spdlog::level::info : spdlog::level::debug;
-  if (level == spdlog::level::info) last_pause_log_ = now;
-  spdlog::log(level, "intake paused (in-flight limit reached): {} in flight, {} partitions; paused {} times so far",
-              pending_.size(), partitions.size(), ++pauses_);
+// At the in-flight limit the runtime stops taking from the consumer's queue: immediate and free,
+// and librdkafka stops fetching once its bounded prefetch queue is full. Group events wait in that
+// queue too, so a limit held for kHoldBeforePause (a stuck legacy system, a broker refusing the
+// replies) pauses the partitions and takes again: the member serves rebalances and stays in its
+// group however long it lasts. (Pausing for every short stretch would cost a re-fetch each time.)
+void Runtime::Impl::enter_limit() {
+  at_limit_ = true;
+  ++limit_hits_;
+  source_->stop_taking();
+  auto now = Clock::now();  // at saturation this happens per message: one info line per 10 s
+  auto level = now - last_limit_log_ >= std::chrono::seconds(10) ? spdlog::level::info : spdlog::level::debug;
+  if (level == spdlog::level::info) last_limit_log_ = now;
+  spdlog::log(level, "intake held at the in-flight limit: {} requests, {} bytes; held {} times so far",
+              pending_.size(), in_flight_bytes_, limit_hits_);
+  limit_timer_.expires_after(kHoldBeforePause);
+  limit_timer_.async_wait([this](auto ec) {
+    if (ec || !at_limit_ || paused_ || closing_) return;
+    paused_ = true;
+    source_->pause(assigned(true));
+    source_->resume_taking();
+    spdlog::info("intake paused: at the in-flight limit for {}; partitions paused, group events served",
+                 core::format_duration(kHoldBeforePause));
+  });
 }
 
-void Runtime::Impl::resume_intake() {
-  paused_ = false;
-  source_->resume(assigned(false));
-  spdlog::debug("intake resumed: {} in flight", pending_.size());
+void Runtime::Impl::leave_limit() {
+  at_limit_ = false;
+  limit_timer_.cancel();
+  if (paused_) {
+    paused_ = false;
+    source_->resume(assigned(false));
+    spdlog::info("intake resumed: {} in flight", pending_.size());
+  }
+  source_->resume_taking();
 }
 
-void Runtime::Impl::commit(bool sync, const std::vector<TopicPartition>* only) {
+bool Runtime::Impl::commit(bool sync, const std::vector<TopicPartition>* only) {
   std::vector<std::pair<TopicPartition, std::int64_t>> offsets;
   for (auto& [tp, state] : partitions_) {
     if (only && std::find(only->begin(), only->end(), tp) == only->end()) continue;
@@ -636,7 +729,7 @@ void Runtime::Impl::commit(bool sync, const std::vector<TopicPartition>* only) {
     offsets.emplace_back(tp, *offset);
     state.committed = *offset;
   }
-  source_->commit(offsets, sync);
+  return source_->commit(offsets, sync);
 }
 
 void Runtime::Impl::schedule_commit() {

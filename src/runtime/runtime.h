@@ -27,6 +27,7 @@ struct RunStats {
   std::uint64_t replied_error = 0;
   std::uint64_t dead_lettered = 0;
   std::uint64_t produce_retries = 0;
+  std::uint64_t undeliverable = 0;     // records that could never be written, given up
   std::uint64_t late_completions = 0;  // handler finished after its deadline reply
   std::uint64_t max_in_flight = 0;     // consumed, outcome not yet acknowledged
   double mean_in_flight = 0;           // time-weighted, over the time anything was in flight

@@ -1,4 +1,6 @@
 // CONTRACT.md against a real broker: what a reply carries, and what a bad request gets.
+#include <thread>
+
 #include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 
@@ -82,6 +84,8 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
       {"handler-error", R"({"fail": "customer 42 is blocked"})", "handler_failed"},
       {"deadline", R"({"sleep_ms": 3000})", "deadline_exceeded"},
       {"too-large", R"({"reply_bytes": 2000000})", "reply_too_large"},
+      {"throws", R"({"throw": "handler bug"})", "internal"},
+      {"throws-later", R"({"throw_later": "callback bug"})", "internal"},
   };
   std::vector<core::OutgoingRecord> requests;
   for (const auto& c : cases) {
@@ -115,12 +119,16 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   ASSERT_EQ(got["good"].size(), 1u);
   EXPECT_EQ(got["good"][0].value, R"({"after":"the bad ones"})") << "still serving after the bad ones";
   EXPECT_TRUE(connector->running());
+  // The handler of "deadline" answers 3 s after consumption, long after its error reply: that
+  // late answer must be ignored, not become a second outcome.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("body=this is not JSON")) << "log.bodies: true";
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("body={\"name\":\"\\xc3(\"}")) << "bytes escaped";
 
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();
   EXPECT_EQ(replies.count(), cases.size() + 1) << "exactly one outcome per request";
+  EXPECT_THAT(connector->log(), ::testing::HasSubstr("late_completions=1"));
 }
 
 }  // namespace

@@ -197,13 +197,14 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
 namespace fxconnect::testing {
 namespace {
 
-// At the in-flight limit with a handler slower than max.poll.interval.ms, intake stays paused
-// for many intervals: the member keeps polling, stays in its group, and answers each request once.
+// At the in-flight limit with a handler slower than max.poll.interval.ms, intake stays held
+// longer than that interval: the partitions get paused, the member keeps polling, stays in its
+// group, and answers each request once.
 TEST_F(ConnectorTest, APausedConsumerKeepsItsGroupMembership) {
-  constexpr int kRequests = 4;
+  constexpr int kRequests = 2;
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
-  auto yaml = config("  name: echo\n  options: { delay: 3s }\n", "  max_in_flight: 1\n");
+  auto yaml = config("  name: echo\n  options: { delay: 8s }\n", "  max_in_flight: 1\n  deadline: 30s\n");
   yaml.replace(yaml.find("auto.offset.reset: earliest"), 27,
                "auto.offset.reset: earliest, session.timeout.ms: '6000', max.poll.interval.ms: '6000'");
   auto connector = start_connector(yaml);

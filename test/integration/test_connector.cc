@@ -3,6 +3,8 @@
 //   {"fail": "why"}          → handler error (retriable when "retriable": true)
 //   {"sleep_ms": N}          → replies after N ms (on a timer), to overrun a deadline
 //   {"reply_bytes": N}       → replies with a JSON string of about N bytes
+//   {"throw": "why"}         → throws from handle()
+//   {"throw_later": "why"}   → throws from a timer callback 10 ms later, without answering
 //   anything else            → replies with the request body
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
@@ -18,6 +20,13 @@ class Scripted final : public fxconnect::Handler {
     if (obj && obj->contains("fail")) {
       bool retriable = obj->contains("retriable") && obj->at("retriable").is_bool() && obj->at("retriable").as_bool();
       call->fail(fxconnect::handler_error(std::string(obj->at("fail").as_string()), retriable));
+      return;
+    }
+    if (obj && obj->contains("throw")) throw std::runtime_error(std::string(obj->at("throw").as_string()));
+    if (obj && obj->contains("throw_later")) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(call->executor(), std::chrono::milliseconds(10));
+      std::string why(obj->at("throw_later").as_string());
+      timer->async_wait([call, timer, why](boost::system::error_code) { throw std::runtime_error(why); });
       return;
     }
     if (obj && obj->contains("reply_bytes")) {

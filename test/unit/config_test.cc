@@ -71,7 +71,8 @@ TEST(Config, TheIssueExampleLoadsAsWritten) {
   EXPECT_EQ(c.processing.ordering, Ordering::key);
   EXPECT_EQ(c.processing.max_in_flight, 5000);
   EXPECT_EQ(c.processing.deadline, std::chrono::seconds(30));
-  EXPECT_EQ(c.processing.shutdown_grace, std::chrono::seconds(25)) << "default";
+  EXPECT_EQ(c.processing.shutdown_grace, std::chrono::seconds(20)) << "default";
+  EXPECT_EQ(c.processing.max_in_flight_bytes, 64LL << 20) << "default";
   EXPECT_EQ(c.errors.dlq_topic, "ai.flowx.dev.plugin.echo.dlq.v1");
 }
 

@@ -73,5 +73,22 @@ TEST(LintCli, RejectsBadLibrdkafkaPropertiesAndHandlerOptions) {
   EXPECT_THAT(r3.output, HasSubstr("kafka.properties.enable.auto.commit: set by fxconnect"));
 }
 
+TEST(LintCli, RunsLibrdkafkasOwnChecksOfPropertyCombinations) {
+  // Each value is valid alone; together with idempotence librdkafka refuses it when the client is
+  // created. lint must say so, not `run`.
+  std::string yaml = kGood;
+  yaml.insert(yaml.find("input:"), "  producer_properties: { max.in.flight.requests.per.connection: '10' }\n");
+  auto r = lint("combination.yaml", yaml);
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("combination.yaml: kafka properties (producer): "));
+  EXPECT_THAT(r.output, HasSubstr("max.in.flight"));
+}
+
+TEST(LintCli, RefusesDurationsThatWouldOverflow) {
+  auto r = lint("long.yaml", std::string(kGood) + "processing:\n  deadline: 3000000h\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("processing.deadline: '3000000h' is longer than 30 days"));
+}
+
 }  // namespace
 }  // namespace fxconnect::testing

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# scripts/bench.sh -- fxconnect's figures, measured in ONE run on one local broker (never pass/fail).
+#   raw_msgs_per_s            bench/raw_relay: a minimal librdkafka consume → produce loop, same
+#                             producer settings (idempotent, acks=all), copying key and headers
+#   echo_msgs_per_s, echo_ratio   fxconnect with the echo handler (max_in_flight 1000); ratio = echo/raw
+#   cpu_us_per_msg, peak_rss_mb   of that fxconnect process (its whole life, start-up included)
+#   slow_one_partition_per_s  echo with `delay: 50ms`, ONE partition, 10,000 keys
+#   latency_ms                as the engine sees it (fxconnect engine, open loop at about half of
+#                             echo_msgs_per_s): p50, p99, p999
+# Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
+# timestamps (LogAppendTime, first to last), so process start-up and group joins are not in it.
+# Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (100000), FXC_KAFKA_BOOTSTRAP.
+set -euo pipefail
+
+SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+# shellcheck source=scripts/versions.sh
+source "$SCRIPTS/versions.sh"
+cd "$FXC_ROOT"
+BIN="$FXC_ROOT/build/bin"
+N="${FXC_BENCH_MESSAGES:-100000}"
+SLOW_N=20000
+DIR="$FXC_BUILD/bench"
+RUN="$(date +%s)"
+mkdir -p "$DIR"
+
+started_kafka=0
+cleanup() {
+  if ((started_kafka)); then
+    env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_BUILD/kafka-bench" "$SCRIPTS/kafka.sh" stop >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
+"$SCRIPTS/setup.sh" >&2
+if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
+  started_kafka=1
+  line="$(FXC_KAFKA_DIR="$FXC_BUILD/kafka-bench" "$SCRIPTS/kafka.sh" start | tail -n 1)"
+  export FXC_KAFKA_BOOTSTRAP="${line#bootstrap=}"
+fi
+B="$FXC_KAFKA_BOOTSTRAP"
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+# connector_config NAME INPUT REPLY DELAY MAX_IN_FLIGHT → path of an echo connector config
+connector_config() {
+  local path="$DIR/$1.yaml"
+  cat >"$path" <<YAML
+kafka:
+  bootstrap: $B
+  group_id: bench-$1-$RUN
+  properties: { auto.offset.reset: earliest }
+input:
+  topic: $2
+reply:
+  topic: $3
+handler:
+  name: echo
+  options: { delay: $4 }
+processing:
+  max_in_flight: $5
+YAML
+  echo "$path"
+}
+
+say "raw loop: $N messages"
+"$BIN/fxc_bench" preload "$B" "bench.raw.in.$RUN" 3 "$N" 10000 1024
+raw="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.raw.$RUN" "$N" 300 -- \
+  "$BIN/raw_relay" "$B" "bench.raw.in.$RUN" "ai.flowx.dev.engine.receive.bench.raw.$RUN" "bench-raw-$RUN" 2>"$DIR/raw.log")"
+say "raw: $raw"
+
+say "fxconnect echo: $N messages"
+"$BIN/fxc_bench" preload "$B" "bench.echo.in.$RUN" 3 "$N" 10000 1024
+cfg="$(connector_config echo "bench.echo.in.$RUN" "ai.flowx.dev.engine.receive.bench.echo.$RUN" 0ms 1000)"
+echo_="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.echo.$RUN" "$N" 300 -- \
+  "$BIN/fxconnect" run "$cfg" 2>"$DIR/echo.log")"
+say "echo: $echo_"
+
+say "fxconnect echo 50ms, one partition, 10000 keys: $SLOW_N messages"
+"$BIN/fxc_bench" preload "$B" "bench.slow.in.$RUN" 1 "$SLOW_N" 10000 1024
+cfg="$(connector_config slow "bench.slow.in.$RUN" "ai.flowx.dev.engine.receive.bench.slow.$RUN" 50ms 5000)"
+slow="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.slow.$RUN" "$SLOW_N" 300 -- \
+  "$BIN/fxconnect" run "$cfg" 2>"$DIR/slow.log")"
+say "slow: $slow"
+
+rate="$(python3 -c "import json,sys; print(max(100, int(json.loads(sys.argv[1])['msgs_per_s'] / 2)))" "$echo_")"
+instances=$((rate * 10))
+say "latency: open loop at $rate/s for 10 s ($instances instances)"
+cfg="$(connector_config latency "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 1000)"
+cat >"$DIR/latency-process.yaml" <<YAML
+process: bench_latency
+sample_data: { customer: { id: C-1, name: Ana Pop, padding: "$(printf 'x%.0s' $(seq 1 900))" } }
+nodes:
+  - send: request
+    topic: bench.latency.in.$RUN
+    message: { customer: "\${customer}", seq: "\${@index}" }
+  - receive: reply
+    topic: ai.flowx.dev.engine.receive.bench.latency.$RUN
+    key: reply
+YAML
+"$BIN/fxconnect" engine prepare "$DIR/latency-process.yaml" >/dev/null
+"$BIN/fxconnect" run "$cfg" 2>"$DIR/latency.log" &
+connector=$!
+for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/latency.log" && break; sleep 0.1; done
+set +e
+"$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$instances" --rate "$rate" \
+  --json "$DIR/latency.json" >"$DIR/latency-engine.txt" 2>&1
+set -e
+kill -TERM "$connector"; wait "$connector" || true
+
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" <<'PY'
+import json, sys
+raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
+lat = json.load(open(sys.argv[4]))
+node = lat["receive_nodes"]["reply"]["latency_ms"]
+out = {
+    "messages": raw["expected"],
+    "raw_msgs_per_s": round(raw["msgs_per_s"]),
+    "echo_msgs_per_s": round(echo["msgs_per_s"]),
+    "echo_ratio": round(echo["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
+    "cpu_us_per_msg": echo["cpu_us_per_msg"],
+    "raw_cpu_us_per_msg": raw["cpu_us_per_msg"],
+    "peak_rss_mb": echo["peak_rss_mb"],
+    "slow_one_partition_per_s": round(slow["msgs_per_s"]),
+    "slow_peak_rss_mb": slow["peak_rss_mb"],
+    "latency_rate_per_s": int(sys.argv[5]),
+    "latency_ms": {"p50": round(node["p50"], 2), "p99": round(node["p99"], 2), "p999": round(node["p999"], 2),
+                   "max": round(node["max"], 2)},
+    "latency_timed_out": lat["timed_out"],
+}
+json.dump(out, open(sys.argv[6], "w"), indent=2)
+rows = [
+    ("raw_msgs_per_s", out["raw_msgs_per_s"], "minimal librdkafka relay, same producer settings"),
+    ("echo_msgs_per_s", out["echo_msgs_per_s"], "fxconnect, echo handler, max_in_flight 1000"),
+    ("echo_ratio", out["echo_ratio"], "target >= 0.8"),
+    ("cpu_us_per_msg", out["cpu_us_per_msg"], f"fxconnect process (raw loop: {out['raw_cpu_us_per_msg']})"),
+    ("peak_rss_mb", out["peak_rss_mb"], "fxconnect echo, 1000 in flight; target <= 64"),
+    ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 2000"),
+    ("latency_ms p50", out["latency_ms"]["p50"], f"engine-observed, open loop at {out['latency_rate_per_s']}/s"),
+    ("latency_ms p99", out["latency_ms"]["p99"], "target <= 50"),
+    ("latency_ms p999", out["latency_ms"]["p999"], ""),
+]
+print(f"{'figure':<26}{'value':>12}  note")
+for name, value, note in rows:
+    print(f"{name:<26}{value:>12}  {note}")
+print(f"\nwritten: {sys.argv[6]}")
+PY
