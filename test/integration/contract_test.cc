@@ -131,5 +131,27 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("late_completions=1"));
 }
 
+TEST_F(ConnectorTest, AnInputPatternMatchesWholeTopicNamesOnly) {
+  std::string longer = in_ + ".dlq";  // starts with what the pattern matches
+  kafka_->create_topic(in_, 1);
+  kafka_->create_topic(longer, 1);
+  kafka_->create_topic(out_, 1);
+  std::string pattern;  // in_ as a regular expression: dots escaped
+  for (char c : in_) pattern += c == '.' ? std::string("[.]") : std::string(1, c);
+  std::string yaml = config("  name: echo\n", "  max_in_flight: 10\n");
+  yaml.replace(yaml.find("  topic: " + in_), 9 + in_.size(), "  pattern: \"" + pattern + "\"");
+  auto connector = start_connector(yaml);
+  kafka_->produce({{in_, "a", {{"processInstanceUuid", "a"}}, "{}"}, {longer, "b", {{"processInstanceUuid", "b"}}, "{}"}});
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(1, seconds(30)));
+  std::this_thread::sleep_for(seconds(2));
+  auto got = by_uuid(replies.records());
+  EXPECT_EQ(got.size(), 1u);
+  EXPECT_EQ(got.count("b"), 0u) << "consumed " << longer << ", which the pattern does not match whole";
+  EXPECT_THAT(connector->log(), ::testing::Not(::testing::HasSubstr(longer + "[")));
+  connector->signal(SIGTERM);
+  EXPECT_EQ(connector->wait(seconds(60)), 0);
+}
+
 }  // namespace
 }  // namespace fxconnect::testing

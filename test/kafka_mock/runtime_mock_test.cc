@@ -49,12 +49,13 @@ class MockCluster : public ::testing::Test {
     if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
   }
 
-  config::ConnectorConfig config(const std::string& extra_producer_props = "", const std::string& processing = "") {
+  config::ConnectorConfig config(const std::string& extra_producer_props = "", const std::string& processing = "",
+                                 const std::string& extra = "") {
     std::string yaml = "kafka:\n  bootstrap: " + bootstrap_ + "\n  group_id: " + group_ +
                        "\n  properties: { auto.offset.reset: earliest, log_level: '3' }\n" +
                        "  producer_properties: { retry.backoff.ms: '50'" + extra_producer_props + " }\n" +
                        "input:\n  topic: " + in_ + "\nreply:\n  topic: " + out_ + "\nhandler:\n  name: echo\n" +
-                       "processing:\n  commit_interval: 100ms\n  shutdown_grace: 5s\n" + processing;
+                       "processing:\n  commit_interval: 100ms\n  shutdown_grace: 5s\n" + processing + extra;
     return config::parse(yaml, "mock.yaml", config::process_env());
   }
 
@@ -173,6 +174,25 @@ TEST_F(MockCluster, AnOutcomeThatCannotBeProducedIsRetriedAndNeverCommittedPast)
   EXPECT_EQ(boost::json::parse(records[0].value).at("error").at("code").as_string(), "reply_failed");
   EXPECT_EQ(committed(), 1);
   EXPECT_GE(connector.stats().produce_retries, 1u);
+}
+
+TEST_F(MockCluster, ADeadLetterAndAnErrorReplyFailingTogetherAreBothRetriedToTheEnd) {
+  std::string dlq = "dlq." + suffix_;
+  rd_kafka_mock_topic_create(cluster_, dlq.c_str(), 1, 1);
+  produce_requests(1);
+  // Every produce fails for a while: the reply times out, then the dead letter and the error reply
+  // fail together; each must be retried until it is written.
+  std::vector<rd_kafka_resp_err_t> errors(40, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors_array(cluster_, kProduceApiKey, errors.size(), errors.data());
+  RunningConnector connector(config(", message.timeout.ms: '600'", "", "errors:\n  dlq_topic: " + dlq + "\n"), echo());
+  TopicReader replies(bootstrap_, out_);
+  TopicReader dead_letters(bootstrap_, dlq);
+  ASSERT_TRUE(replies.wait_for(1, seconds(60))) << "no error reply";
+  ASSERT_TRUE(dead_letters.wait_for(1, seconds(60))) << "no dead letter";
+  EXPECT_EQ(connector.stop(), runtime::exit_clean) << "the request was complete: both records written";
+  EXPECT_EQ(committed(), 1);
+  EXPECT_EQ(connector.stats().replied_error, 1u);
+  EXPECT_EQ(connector.stats().dead_lettered, 1u);
 }
 
 TEST_F(MockCluster, AtTheInFlightLimitIntakePausesInsteadOfBuffering) {
