@@ -2,8 +2,11 @@
 # scripts/bench.sh -- fxconnect's figures, measured in ONE run on one local broker (never pass/fail).
 #   raw_msgs_per_s            bench/raw_relay: a minimal librdkafka consume → produce loop, same
 #                             producer settings (idempotent, acks=all), copying key and headers
-#   echo_msgs_per_s, echo_ratio   fxconnect with the echo handler (max_in_flight 1000); ratio = echo/raw
+#   echo_msgs_per_s, echo_ratio   fxconnect with the echo handler (max_in_flight 1000, defaults);
+#                             ratio = echo/raw
 #   cpu_us_per_msg, peak_rss_mb   of that fxconnect process (its whole life, start-up included)
+#   echo_prefetch64_*         the same with librdkafka's own prefetch bound (queued.max.messages.kbytes
+#                             65536 instead of fxconnect's 16384): more throughput, more memory
 #   slow_one_partition_per_s  echo with `delay: 50ms`, ONE partition, 10,000 keys
 #   latency_ms                as the engine sees it (fxconnect engine, open loop at about half of
 #                             echo_msgs_per_s): p50, p99, p999
@@ -74,6 +77,14 @@ echo_="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.echo.$
   "$BIN/fxconnect" run "$cfg" 2>"$DIR/echo.log")"
 say "echo: $echo_"
 
+say "fxconnect echo, prefetch 64 MB: $N messages"
+"$BIN/fxc_bench" preload "$B" "bench.echo64.in.$RUN" 3 "$N" 10000 1024
+cfg="$(connector_config echo64 "bench.echo64.in.$RUN" "ai.flowx.dev.engine.receive.bench.echo64.$RUN" 0ms 1000)"
+sed -i "s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$cfg"
+echo64="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.echo64.$RUN" "$N" 300 -- \
+  "$BIN/fxconnect" run "$cfg" 2>"$DIR/echo64.log")"
+say "echo64: $echo64"
+
 say "fxconnect echo 50ms, one partition, 10000 keys: $SLOW_N messages"
 "$BIN/fxc_bench" preload "$B" "bench.slow.in.$RUN" 1 "$SLOW_N" 10000 1024
 cfg="$(connector_config slow "bench.slow.in.$RUN" "ai.flowx.dev.engine.receive.bench.slow.$RUN" 50ms 5000)"
@@ -103,13 +114,18 @@ for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/latency.log" && br
 set +e
 "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$instances" --rate "$rate" \
   --json "$DIR/latency.json" >"$DIR/latency-engine.txt" 2>&1
+say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
+"$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances 10000 --rate 1000 \
+  --json "$DIR/latency-1000.json" >"$DIR/latency-1000-engine.txt" 2>&1
 set -e
 kill -TERM "$connector"; wait "$connector" || true
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" <<'PY'
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" <<'PY'
 import json, sys
 raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
+echo64 = json.loads(sys.argv[7])
 lat = json.load(open(sys.argv[4]))
+low = json.load(open(sys.argv[8]))["receive_nodes"]["reply"]["latency_ms"]
 node = lat["receive_nodes"]["reply"]["latency_ms"]
 out = {
     "messages": raw["expected"],
@@ -119,12 +135,17 @@ out = {
     "cpu_us_per_msg": echo["cpu_us_per_msg"],
     "raw_cpu_us_per_msg": raw["cpu_us_per_msg"],
     "peak_rss_mb": echo["peak_rss_mb"],
+    "echo_prefetch64_msgs_per_s": round(echo64["msgs_per_s"]),
+    "echo_prefetch64_ratio": round(echo64["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
+    "echo_prefetch64_peak_rss_mb": echo64["peak_rss_mb"],
+    "raw_peak_rss_mb": raw["peak_rss_mb"],
     "slow_one_partition_per_s": round(slow["msgs_per_s"]),
     "slow_peak_rss_mb": slow["peak_rss_mb"],
     "latency_rate_per_s": int(sys.argv[5]),
     "latency_ms": {"p50": round(node["p50"], 2), "p99": round(node["p99"], 2), "p999": round(node["p999"], 2),
                    "max": round(node["max"], 2)},
     "latency_timed_out": lat["timed_out"],
+    "latency_1000_per_s_ms": {"p50": round(low["p50"], 2), "p99": round(low["p99"], 2), "p999": round(low["p999"], 2)},
 }
 json.dump(out, open(sys.argv[6], "w"), indent=2)
 rows = [
@@ -132,11 +153,14 @@ rows = [
     ("echo_msgs_per_s", out["echo_msgs_per_s"], "fxconnect, echo handler, max_in_flight 1000"),
     ("echo_ratio", out["echo_ratio"], "target >= 0.8"),
     ("cpu_us_per_msg", out["cpu_us_per_msg"], f"fxconnect process (raw loop: {out['raw_cpu_us_per_msg']})"),
-    ("peak_rss_mb", out["peak_rss_mb"], "fxconnect echo, 1000 in flight; target <= 64"),
+    ("peak_rss_mb", out["peak_rss_mb"], f"fxconnect echo, 1000 in flight; target <= 64 (raw loop: {out['raw_peak_rss_mb']})"),
+    ("echo_prefetch64_msgs_per_s", out["echo_prefetch64_msgs_per_s"], f"prefetch 64 MB: ratio {out['echo_prefetch64_ratio']}, peak RSS {out['echo_prefetch64_peak_rss_mb']} MB"),
     ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 2000"),
     ("latency_ms p50", out["latency_ms"]["p50"], f"engine-observed, open loop at {out['latency_rate_per_s']}/s"),
     ("latency_ms p99", out["latency_ms"]["p99"], "target <= 50"),
     ("latency_ms p999", out["latency_ms"]["p999"], ""),
+    ("latency at 1000/s p50", out["latency_1000_per_s_ms"]["p50"], "the same, far from saturation"),
+    ("latency at 1000/s p99", out["latency_1000_per_s_ms"]["p99"], ""),
 ]
 print(f"{'figure':<26}{'value':>12}  note")
 for name, value, note in rows:
