@@ -18,6 +18,8 @@ set -euo pipefail
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=scripts/versions.sh
 source "$SCRIPTS/versions.sh"
+# shellcheck source=scripts/lib.sh
+source "$SCRIPTS/lib.sh"
 cd "$FXC_ROOT"
 BIN="$FXC_ROOT/build/bin"
 N="${FXC_BENCH_MESSAGES:-100000}"
@@ -26,20 +28,9 @@ DIR="$FXC_BUILD/bench"
 RUN="$(date +%s)"
 mkdir -p "$DIR"
 
-started_kafka=0
-cleanup() {
-  if ((started_kafka)); then
-    env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_BUILD/kafka-bench" "$SCRIPTS/kafka.sh" stop >/dev/null 2>&1 || true
-  fi
-}
-trap cleanup EXIT
-
+trap fxc_stop_private_kafka EXIT
 "$SCRIPTS/setup.sh" >&2
-if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
-  started_kafka=1
-  line="$(FXC_KAFKA_DIR="$FXC_BUILD/kafka-bench" "$SCRIPTS/kafka.sh" start | tail -n 1)"
-  export FXC_KAFKA_BOOTSTRAP="${line#bootstrap=}"
-fi
+fxc_private_kafka bench
 B="$FXC_KAFKA_BOOTSTRAP"
 say() { printf 'bench: %s\n' "$*" >&2; }
 

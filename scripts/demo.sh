@@ -18,6 +18,8 @@ set -euo pipefail
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=scripts/versions.sh
 source "$SCRIPTS/versions.sh"
+# shellcheck source=scripts/lib.sh
+source "$SCRIPTS/lib.sh"
 cd "$FXC_ROOT"
 
 INSTANCES="${FXC_DEMO_INSTANCES:-2000}"
@@ -28,7 +30,6 @@ BIN="$FXC_ROOT/build/bin"
 say() { printf '\n== %s\n' "$*" >&2; }
 
 pids=()
-started_kafka=0
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
@@ -37,9 +38,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  if ((started_kafka)); then
-    env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_BUILD/kafka-demo" "$SCRIPTS/kafka.sh" stop >/dev/null 2>&1 || true
-  fi
+  fxc_stop_private_kafka
   exit "$code"
 }
 trap cleanup EXIT
@@ -49,12 +48,8 @@ trap 'exit 143' TERM
 say "setup (packages, Kafka jars, build; skipped when done)"
 "$SCRIPTS/setup.sh"
 
-if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
-  say "starting a Kafka broker (KRaft, 127.0.0.1)"
-  started_kafka=1
-  line="$(FXC_KAFKA_DIR="$FXC_BUILD/kafka-demo" "$SCRIPTS/kafka.sh" start | tail -n 1)"
-  export FXC_KAFKA_BOOTSTRAP="${line#bootstrap=}"
-fi
+say "a Kafka broker (KRaft, 127.0.0.1)"
+fxc_private_kafka demo
 echo "Kafka at $FXC_KAFKA_BOOTSTRAP"
 
 mkdir -p "$DEMO_DIR"

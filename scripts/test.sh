@@ -17,6 +17,8 @@ set -euo pipefail
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=scripts/versions.sh
 source "$SCRIPTS/versions.sh"
+# shellcheck source=scripts/lib.sh
+source "$SCRIPTS/lib.sh"
 cd "$FXC_ROOT"
 
 log() { printf '\ntest: %s\n' "$*" >&2; }
@@ -24,21 +26,9 @@ log() { printf '\ntest: %s\n' "$*" >&2; }
 log "setup and release build"
 "$SCRIPTS/setup.sh"
 
-started_kafka=0
-cleanup() {
-  if ((started_kafka)); then
-    # FXC_KAFKA_BOOTSTRAP now names our own broker; without unsetting it kafka.sh would leave it.
-    env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_BUILD/kafka-test" "$SCRIPTS/kafka.sh" stop >/dev/null || true
-  fi
-}
-trap cleanup EXIT
-
-if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
-  log "starting a Kafka broker for the integration tier"
-  started_kafka=1
-  line="$(FXC_KAFKA_DIR="$FXC_BUILD/kafka-test" "$SCRIPTS/kafka.sh" start | tail -n 1)"
-  export FXC_KAFKA_BOOTSTRAP="${line#bootstrap=}"
-fi
+trap fxc_stop_private_kafka EXIT
+log "a Kafka broker for the integration tier"
+fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
 
 status=0

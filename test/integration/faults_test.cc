@@ -32,6 +32,18 @@ std::pair<std::size_t, std::size_t> answered(const std::vector<ConsumedRecord>& 
   return {ids.size(), replies.size() - ids.size()};
 }
 
+// Waits until every one of `count` requests has a reply (or `timeout`), then a little longer so
+// that late duplicates arrive and are counted. Returns answered().
+std::pair<std::size_t, std::size_t> wait_answered(const TopicReader& replies, int count, std::chrono::seconds timeout,
+                                                  std::chrono::milliseconds settle) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (answered(replies.records()).first < static_cast<std::size_t>(count) && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::this_thread::sleep_for(settle);
+  return answered(replies.records());
+}
+
 double log_figure(const std::string& log, const std::string& name) {
   std::smatch m;
   if (!std::regex_search(log, m, std::regex(name + "=([0-9.]+)"))) return -1;
@@ -58,12 +70,7 @@ TEST_F(ConnectorTest, KillNineMidRunLosesNoRequest) {
   ASSERT_LT(at_kill, static_cast<std::size_t>(kRequests)) << "the kill came too late to be mid-run";
 
   auto restarted = start_connector(yaml, 1);
-  auto end = std::chrono::steady_clock::now() + seconds(120);
-  while (answered(replies.records()).first < kRequests && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  std::this_thread::sleep_for(seconds(1));  // let late duplicates arrive, so they are counted
-  auto [distinct, duplicates] = answered(replies.records());
+  auto [distinct, duplicates] = wait_answered(replies, kRequests, seconds(120), seconds(1));
   std::printf("[ figures  ] kill -9 after %zu of %d replies: %zu requests without a reply, %zu duplicate replies\n",
               at_kill, kRequests, kRequests - distinct, duplicates);
   EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests)) << restarted->log();
@@ -89,12 +96,7 @@ TEST_F(ConnectorTest, SigtermMidLoadDrainsCommitsAndExitsZero) {
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("stopping (SIGTERM)"));
 
   auto restarted = start_connector(yaml, 1);
-  auto end = std::chrono::steady_clock::now() + seconds(120);
-  while (answered(replies.records()).first < kRequests && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  std::this_thread::sleep_for(seconds(2));  // a duplicate would arrive within this
-  auto [distinct, duplicates] = answered(replies.records());
+  auto [distinct, duplicates] = wait_answered(replies, kRequests, seconds(120), seconds(2));
   std::printf("[ figures  ] SIGTERM after %zu of %d replies: %zu requests without a reply, %zu duplicate replies\n",
               at_stop, kRequests, kRequests - distinct, duplicates);
   EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests));
@@ -168,12 +170,7 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   auto at_join = replies.count();
   auto second = start_connector(yaml, 1);  // returns once it has partitions: the rebalance is done
   load.join();
-  auto end = std::chrono::steady_clock::now() + seconds(120);
-  while (answered(replies.records()).first < kRequests && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  std::this_thread::sleep_for(seconds(2));  // a duplicate would arrive within this
-  auto [distinct, duplicates] = answered(replies.records());
+  auto [distinct, duplicates] = wait_answered(replies, kRequests, seconds(120), seconds(2));
   std::printf("[ figures  ] second member joined after %zu of %d replies: %zu without a reply, %zu duplicates\n",
               at_join, kRequests, kRequests - distinct, duplicates);
   EXPECT_LT(at_join, static_cast<std::size_t>(kRequests) / 2) << "the second member joined too late to be mid-load";

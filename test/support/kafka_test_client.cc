@@ -84,31 +84,6 @@ void TestKafka::produce(const std::vector<core::OutgoingRecord>& records) {
   if (g_failed_deliveries) throw std::runtime_error(fmt::format("{} deliveries failed", g_failed_deliveries.load()));
 }
 
-std::vector<ConsumedRecord> TestKafka::consume(const std::string& topic, std::size_t count,
-                                               std::chrono::milliseconds timeout) {
-  auto conf = base_conf(bootstrap_);
-  set(conf.get(), "group.id", ("fxc-test-reader-" + unique_suffix()).c_str());
-  set(conf.get(), "auto.offset.reset", "earliest");
-  set(conf.get(), "enable.auto.commit", "false");
-  auto consumer = make(RD_KAFKA_CONSUMER, std::move(conf));
-  rd_kafka_poll_set_consumer(consumer.get());
-  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(consumer.get(), topics.get());
-  std::vector<ConsumedRecord> out;
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (out.size() < count && std::chrono::steady_clock::now() < end) {
-    kafka::MessagePtr m(rd_kafka_consumer_poll(consumer.get(), 100));
-    if (!m || m->err) continue;
-    Request r = kafka::to_request(*m);
-    rd_kafka_timestamp_type_t tstype;
-    out.push_back(ConsumedRecord{r.topic, r.partition, r.offset, rd_kafka_message_timestamp(m.get(), &tstype),
-                                 r.key, std::move(r.headers), std::move(r.body)});
-  }
-  rd_kafka_consumer_close(consumer.get());
-  return out;
-}
-
 std::vector<std::int64_t> TestKafka::committed(const std::string& group, const std::string& topic, int partitions) {
   auto conf = base_conf(bootstrap_);
   set(conf.get(), "group.id", group.c_str());

@@ -36,9 +36,6 @@ class TestKafka {
   void create_topic(const std::string& topic, int partitions);
   // Produces and waits for every delivery report; throws on any failure.
   void produce(const std::vector<core::OutgoingRecord>& records);
-  // Reads `topic` from the beginning until `count` records arrived or `timeout` passed.
-  std::vector<ConsumedRecord> consume(const std::string& topic, std::size_t count,
-                                      std::chrono::milliseconds timeout);
   // The committed offset of `group` for each partition of `topic` (-1 when none).
   std::vector<std::int64_t> committed(const std::string& group, const std::string& topic, int partitions);
 
