@@ -28,19 +28,24 @@ DIR="$FXC_BUILD/bench"
 RUN="$(date +%s)"
 mkdir -p "$DIR"
 
-trap fxc_stop_private_kafka EXIT
+connector=""
+cleanup() {
+  if [[ -n "$connector" ]]; then kill -TERM "$connector" 2>/dev/null || true; wait "$connector" 2>/dev/null || true; fi
+  fxc_stop_private_kafka
+}
+trap cleanup EXIT
 "$SCRIPTS/setup.sh" >&2
 fxc_private_kafka bench
 B="$FXC_KAFKA_BOOTSTRAP"
 say() { printf 'bench: %s\n' "$*" >&2; }
 
-# connector_config NAME INPUT REPLY DELAY MAX_IN_FLIGHT → path of an echo connector config
+# connector_config NAME INPUT REPLY DELAY MAX_IN_FLIGHT [GROUP] → path of an echo connector config
 connector_config() {
   local path="$DIR/$1.yaml"
   cat >"$path" <<YAML
 kafka:
   bootstrap: $B
-  group_id: bench-$1-$RUN
+  group_id: bench-${6:-$1}-$RUN
   properties: { auto.offset.reset: earliest }
 input:
   topic: $2
@@ -86,7 +91,6 @@ say "slow: $slow"
 rate="$(python3 -c "import json,sys; print(max(100, int(json.loads(sys.argv[1])['msgs_per_s'] / 2)))" "$echo_")"
 instances=$((rate * 10))
 say "latency: open loop at $rate/s for 10 s ($instances instances)"
-cfg="$(connector_config latency "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 1000)"
 cat >"$DIR/latency-process.yaml" <<YAML
 process: bench_latency
 sample_data: { customer: { id: C-1, name: Ana Pop, padding: "$(printf 'x%.0s' $(seq 1 900))" } }
@@ -99,17 +103,25 @@ nodes:
     key: reply
 YAML
 "$BIN/fxconnect" engine prepare "$DIR/latency-process.yaml" >/dev/null
-"$BIN/fxconnect" run "$cfg" 2>"$DIR/latency.log" &
-connector=$!
-for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/latency.log" && break; sleep 0.1; done
-set +e
-"$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$instances" --rate "$rate" \
-  --json "$DIR/latency.json" >"$DIR/latency-engine.txt" 2>&1
+
+# latency_run NAME RATE INSTANCES: a fresh connector (its stop line describes this run only), the
+# engine in open loop against it, the summary in $DIR/NAME.json.
+latency_run() {
+  local cfg
+  # One group for both runs: the second starts where the first committed.
+  cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 1000 latency)"
+  "$BIN/fxconnect" run "$cfg" 2>"$DIR/$1.log" &
+  connector=$!
+  for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/$1.log" && break; sleep 0.1; done
+  "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" \
+    --json "$DIR/$1.json" >"$DIR/$1-engine.txt" 2>&1 || true
+  kill -TERM "$connector"
+  wait "$connector" || true
+  connector=""
+}
+latency_run latency "$rate" "$instances"
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
-"$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances 10000 --rate 1000 \
-  --json "$DIR/latency-1000.json" >"$DIR/latency-1000-engine.txt" 2>&1
-set -e
-kill -TERM "$connector"; wait "$connector" || true
+latency_run latency-1000 1000 10000
 
 python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" <<'PY'
 import json, sys

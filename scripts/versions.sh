@@ -1,22 +1,25 @@
 # shellcheck shell=bash
 # scripts/versions.sh -- pinned versions and shared paths for fxconnect's scripts.
-# Sourced (not executed) by scripts/setup.sh and scripts/kafka.sh; it sets no shell
+# Sourced (not executed) by scripts/setup.sh, kafka.sh and jaeger.sh; it sets no shell
 # options of its own so that it is also safe to source from an interactive shell.
 #
 # Env vars (all optional, read here):
 #   FXC_CACHE  download cache (default: $HOME/.cache/fxconnect)
 #   FXC_BUILD  build / runtime-state dir (default: <repo root>/build)
-# Sets: KAFKA_VERSION, LOG4J_VERSION, FXC_ROOT (repo root, from this file's
-#   location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars), and the
+# Sets: KAFKA_VERSION, LOG4J_VERSION, JAEGER_VERSION, FXC_ROOT (repo root, from
+#   this file's location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars),
+#   JAEGER_BIN (Jaeger v2 all-in-one binary, built by scripts/jaeger.sh), and the
 #   array FXC_APT_PACKAGES (Debian 12 packages needed to build and test).
 
 KAFKA_VERSION=4.1.1
 LOG4J_VERSION=2.24.3
+JAEGER_VERSION=1.76.0
 
 FXC_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 FXC_CACHE="${FXC_CACHE:-$HOME/.cache/fxconnect}"
 FXC_BUILD="${FXC_BUILD:-$FXC_ROOT/build}"
 KAFKA_LIBS="$FXC_CACHE/kafka-$KAFKA_VERSION/libs"
+JAEGER_BIN="$FXC_CACHE/jaeger-$JAEGER_VERSION/jaeger"
 
 # shellcheck disable=SC2034  # used by scripts that source this file
 FXC_APT_PACKAGES=(
@@ -38,6 +41,7 @@ FXC_APT_PACKAGES=(
   default-jre-headless
   python3
   procps
+  prometheus
 )
 
-export KAFKA_VERSION LOG4J_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS
+export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS JAEGER_BIN

@@ -246,6 +246,9 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.processing.shutdown_grace = *core::parse_duration(in.text("processing.shutdown_grace"));
   c.processing.commit_interval = *core::parse_duration(in.text("processing.commit_interval"));
   c.errors.dlq_topic = in.text("errors.dlq_topic");
+  c.observability.service_name = in.text("observability.service_name");
+  if (c.observability.service_name.empty()) c.observability.service_name = c.kafka.group_id;
+  c.observability.http_listen = in.text("observability.http.listen");
   c.log.level = in.text("log.level");
   c.log.bodies = in.text("log.bodies") == "true";
   return c;
@@ -269,6 +272,15 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
     }
     if (reads(c.reply.topic)) {
       in.error_at("reply.topic", "is also consumed as input; the connector would answer its own replies");
+    }
+  }
+  if (const auto& listen = c.observability.http_listen; !listen.empty()) {
+    auto colon = listen.rfind(':');
+    bool port_ok = colon != std::string::npos && colon + 1 < listen.size() &&
+                   listen.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                   listen.size() - colon - 1 <= 5 && std::stoi(listen.substr(colon + 1)) <= 65535;
+    if (!port_ok || colon == 0) {
+      in.error_at("observability.http.listen", fmt::format("'{}' is not host:port; expected e.g. 127.0.0.1:9464 or 0.0.0.0:9464", listen));
     }
   }
   if (!c.errors.dlq_topic.empty()) {

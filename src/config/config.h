@@ -54,6 +54,10 @@ struct ConnectorConfig {
     std::string dlq_topic;  // "" = no dead-letter topic
   } errors;
   struct {
+    std::string service_name;  // "" = kafka.group_id
+    std::string http_listen;   // "" = no HTTP endpoint
+  } observability;
+  struct {
     std::string level = "info";
     bool bodies = false;  // request bodies in error lines
   } log;

@@ -75,6 +75,14 @@ constexpr std::array kFields = {
           "When set, every failed request is also written here: original key, headers and bytes, "
           "plus `fxconnect-error-*` headers. Must not match `reply.engine_pattern`."},
 
+    Field{"observability", Kind::section, "", false, "Metrics and health endpoints."},
+    Field{"observability.service_name", Kind::string, "", false,
+          "The connector's name in logs and, later, traces. Unset: kafka.group_id."},
+    Field{"observability.http", Kind::section, "", false, "The HTTP endpoint for metrics and health checks."},
+    Field{"observability.http.listen", Kind::string, "", false,
+          "`host:port` serving /metrics (Prometheus text format), /health/live and /health/ready. "
+          "Unset: no endpoint. Port 0 picks a free port (logged at start)."},
+
     Field{"log", Kind::section, "", false, "Logging to standard error."},
     Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.",
           "trace|debug|info|warn|error"},

@@ -1,5 +1,6 @@
 #include "engine/definition.h"
 
+#include <cerrno>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -36,12 +37,14 @@ boost::json::value to_json(const YAML::Node& node) {
       if (s == "true") return true;
       if (s == "false") return false;
       if (s == "null" || s == "~") return nullptr;
+      // Numbers as JSON writes them; anything else (nan, inf, 0x10, 1_000) stays text.
+      static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+      if (!std::regex_match(s, number)) return boost::json::string(s);
+      errno = 0;
       char* end = nullptr;
       long long i = std::strtoll(s.c_str(), &end, 10);
-      if (!s.empty() && *end == '\0') return i;
-      double d = std::strtod(s.c_str(), &end);
-      if (!s.empty() && *end == '\0') return d;
-      return boost::json::string(s);
+      if (*end == '\0' && errno != ERANGE) return i;
+      return std::strtod(s.c_str(), nullptr);
     }
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -172,7 +175,7 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
       }
       if (auto h = n["headers"]) {
         if (!h.IsMap()) c.error(h, where + ".headers: expected a mapping of header name → value template");
-        for (const auto& kv : h) {
+        for (const auto& kv : h.IsMap() ? h : YAML::Node(YAML::NodeType::Map)) {
           if (!kv.second.IsScalar()) {
             c.error(kv.second, where + ".headers." + kv.first.Scalar() + ": expected a single value");
             continue;
@@ -197,6 +200,10 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
         c.error(n["topic"], fmt::format("{}.topic: '{}' does not match engine_pattern '{}'; the engine would never read it",
                                         where, r.topic, d.engine_pattern));
       }
+      if (!r.key.empty() && r.key.find_first_of(".[]@ ") != std::string::npos) {
+        c.error(n["key"], fmt::format("{}.key: '{}' must be a plain name (no dots, brackets or @): the reply is stored "
+                                      "under it at the top of the process data", where, r.key));
+      }
       if (!awaiting_receive) c.error(n, where + ": a receive node waits for the reply to a send node before it");
       awaiting_receive = false;
       if (!names.insert(r.name).second && !r.name.empty()) c.error(n["receive"], where + ": node name '" + r.name + "' is used twice");
@@ -204,12 +211,18 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
     } else {
       c.only(n, where, {"gateway", "error_if_present", "end_if_present"});
       GatewayNode g{c.text(n, "gateway", where, true), {}};
-      for (auto [key, end] : {std::pair{"error_if_present", GatewayNode::End::error}, std::pair{"end_if_present", GatewayNode::End::ok}}) {
-        if (n[key]) g.branches.push_back({c.text(n, key, where, false), end});
+      for (const auto& kv : n) {  // in the order written: the first condition that holds wins
+        auto key = kv.first.Scalar();
+        if (key == "error_if_present" || key == "end_if_present") {
+          g.branches.push_back({c.text(n, key, where, false),
+                                key == "error_if_present" ? GatewayNode::End::error : GatewayNode::End::ok});
+        }
       }
       if (g.branches.empty()) c.error(n, where + ": a gateway needs `error_if_present: PATH` or `end_if_present: PATH`");
       for (const auto& b : g.branches) {
-        if (!b.present.empty() && !valid_path(b.present)) c.error(n, fmt::format("{}: '{}' is not a data path such as a.b[0].c", where, b.present));
+        if (!b.present.empty() && (!valid_path(b.present) || b.present[0] == '@')) {
+          c.error(n, fmt::format("{}: '{}' is not a path into the process data such as a.b[0].c", where, b.present));
+        }
       }
       d.nodes.emplace_back(std::move(g));
     }

@@ -149,7 +149,7 @@ RunResult Simulator::run() {
   producer_ = std::make_unique<kafka::Replier>(io_, std::move(pconf), def_.send_topics(),
                                                [this](std::uint64_t tag, rd_kafka_resp_err_t e, bool) { on_sent(tag, e); }, fatal);
   consumer_ = std::make_unique<kafka::Source>(
-      io_, std::move(cconf), "^" + def_.engine_pattern,
+      io_, std::move(cconf), "^(" + def_.engine_pattern + ")$",  // whole topic names, as the engine matches
       kafka::Source::Events{
           [this](const rd_kafka_message_t& m) { on_reply(m); },
           [this](const std::vector<kafka::TopicPartition>& parts) {
@@ -297,10 +297,12 @@ void Simulator::advance(Instance& inst) {
       inst.waiting = CorrelationKey{inst.vars.uuid, "main", receive->topic};
       correlator_.expect(inst.waiting, static_cast<std::uint64_t>(inst.vars.index));
       inst.timeout.expires_after(receive->timeout);
-      inst.timeout.async_wait([this, index = inst.vars.index](auto ec) {
+      // The expiry may already be queued when the reply arrives in the same turn: it counts only
+      // if the instance still waits at this very node.
+      inst.timeout.async_wait([this, index = inst.vars.index, node = inst.node](auto ec) {
         if (ec) return;
         auto it = running_.find(static_cast<std::uint64_t>(index));
-        if (it == running_.end()) return;
+        if (it == running_.end() || it->second->status != Status::running || it->second->node != node) return;
         correlator_.expire(it->second->waiting);
         finish(*it->second, Status::timed_out);
       });
@@ -339,7 +341,7 @@ void Simulator::on_reply(const rd_kafka_message_t& m) {
       break;
   }
   auto it = running_.find(outcome.instance);
-  if (it == running_.end()) return;
+  if (it == running_.end() || it->second->status != Status::running) return;
   Instance& inst = *it->second;
   inst.timeout.cancel();
   const auto& node = std::get<ReceiveNode>(def_.nodes[inst.node]);
@@ -366,6 +368,7 @@ void Simulator::on_sent(std::uint64_t index, rd_kafka_resp_err_t err) {
 }
 
 void Simulator::finish(Instance& inst, Status status) {
+  if (inst.status != Status::running) return;  // an instance ends once
   inst.status = status;
   inst.timeout.cancel();
   switch (status) {

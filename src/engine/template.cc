@@ -159,6 +159,8 @@ Result<std::string> render_text(std::string_view tmpl, const json::value& data, 
                    fmt::format("${{{}}} is an {} and cannot be embedded in text; make \"${{{}}}\" the whole value",
                                piece.text, v->is_object() ? "object" : "array", piece.text),
                    false, piece.text};
+    } else if (v->is_double()) {
+      out += fmt::format("{}", v->as_double());  // shortest exact form, no exponent for 1234.56
     } else {
       out += json::serialize(v.value());
     }

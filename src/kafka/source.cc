@@ -117,6 +117,15 @@ bool Source::commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& 
   return !err;
 }
 
+std::optional<std::int64_t> Source::end_offset(const TopicPartition& tp) const {
+  std::int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return std::nullopt;
+  }
+  return high;
+}
+
 void Source::release(const std::vector<TopicPartition>& partitions) {
   if (ErrorPtr e{rd_kafka_incremental_unassign(consumer_.get(), partition_list(partitions).get())}) {
     spdlog::error("releasing partitions failed: {}", rd_kafka_error_string(e.get()));

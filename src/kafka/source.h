@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +65,8 @@ class Source {
   // commit_failed (async) or are logged and make it return false (sync; it blocks the loop for a
   // round trip, so it is used only on revoke and stop).
   bool commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync);
+  // The partition's end offset as librdkafka last saw it (no request is made), or nullopt.
+  std::optional<std::int64_t> end_offset(const TopicPartition& tp) const;
   // Gives revoked partitions back to the group.
   void release(const std::vector<TopicPartition>& partitions);
   // Leaves the group (revoked partitions are released at once) and stops delivering events.

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -26,6 +27,8 @@
 #include "kafka/offset_tracker.h"
 #include "kafka/replier.h"
 #include "kafka/source.h"
+#include "observability/http_server.h"
+#include "observability/metrics.h"
 #include "runtime/call.h"
 #include "runtime/key_lanes.h"
 
@@ -120,6 +123,7 @@ struct Pending {
   bool in_lane = false;  // holds or waits for its place in `lane`
   Stage stage = Stage::waiting;
   Clock::time_point consumed_at;
+  Clock::time_point handler_started;
   asio::steady_timer deadline_timer;
   std::array<asio::steady_timer, 3> retry_timers;  // one per RecordKind: they retry independently
   std::weak_ptr<HandlerCall> call;
@@ -258,6 +262,14 @@ class Runtime::Impl {
 
   RunStats stats_;
   LoadFigures load_;
+
+  // Observability: metrics and health, served on this loop when observability.http.listen is set.
+  observability::ConnectorMetrics metrics_;
+  std::unique_ptr<observability::HttpServer> http_;
+  bool in_group_ = false;                  // got an assignment (possibly empty) and still a member
+  std::unordered_set<std::uint64_t> overdue_;  // requests whose handler is still running past the deadline
+  observability::Page ready_page();
+  observability::Page metrics_page();
 };
 
 // --- lifecycle -------------------------------------------------------------------------------
@@ -285,6 +297,19 @@ int Runtime::Impl::run(bool handle_signals) {
           },
           fatal});
   source_->start();
+  if (!config_.observability.http_listen.empty()) {
+    try {
+      http_ = std::make_unique<observability::HttpServer>(
+          io_, config_.observability.http_listen,
+          std::map<std::string, observability::HttpServer::Route>{
+              {"/metrics", [this] { return metrics_page(); }},
+              {"/health/live", [] { return observability::Page{200, "text/plain; charset=utf-8", "live\n"}; }},
+              {"/health/ready", [this] { return ready_page(); }}});
+    } catch (const std::exception& e) {
+      throw ConfigError(fmt::format("{}: observability.http.listen: {}", config_.source, e.what()));
+    }
+    spdlog::info("http: metrics and health on http://{}", http_->address());
+  }
   spdlog::info("started: group={} input={} reply={} handler={} ordering={} max_in_flight={} deadline={}",
                config_.kafka.group_id, source_->subscription(), config_.reply.topic, config_.handler.name,
                ordering_name(config_.processing.ordering), config_.processing.max_in_flight,
@@ -371,6 +396,8 @@ void Runtime::Impl::finish_stop(bool drained) {
     exit_code_ = exit_grace_expired;
   }
   source_->close();
+  in_group_ = false;
+  if (http_) http_->close();
   pending_.clear();
   io_.stop();
 }
@@ -415,6 +442,7 @@ void Runtime::Impl::on_message(const rd_kafka_message_t& m) {
   in_flight_bytes_ += p.request->body.size();
   pending_.emplace(id, std::move(owned));
   ++stats_.consumed;
+  ++metrics_.consumed;
   counts_changed();
   if (!at_limit_ && over_limit()) enter_limit();
   p.in_lane = !p.lane.empty();
@@ -442,6 +470,7 @@ void Runtime::Impl::start(Pending& p) {
     return;
   }
   p.request->json = std::move(json);  // from here on the request is shared read-only
+  p.handler_started = Clock::now();
   auto call = std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request),
                                             io_.get_executor(), p.consumed_at + config_.processing.deadline);
   p.call = call;
@@ -458,6 +487,7 @@ void Runtime::Impl::start(Pending& p) {
 
 void Runtime::Impl::on_answer(std::uint64_t id, Result<Reply> answer) {
   auto it = pending_.find(id);
+  overdue_.erase(id);
   if (it == pending_.end() || it->second->stage != Stage::handling) {
     ++stats_.late_completions;
     spdlog::debug("request #{}: the handler answered after the outcome was decided; ignored", id);
@@ -465,6 +495,7 @@ void Runtime::Impl::on_answer(std::uint64_t id, Result<Reply> answer) {
   }
   Pending& p = *it->second;
   p.deadline_timer.cancel();
+  metrics_.handler_seconds.observe(std::chrono::duration<double>(Clock::now() - p.handler_started).count());
   if (!answer) {
     fail(p, answer.error());
     return;
@@ -479,6 +510,7 @@ void Runtime::Impl::on_deadline(std::uint64_t id) {
   Pending& p = *it->second;
   if (p.stage == Stage::replying) return;  // outcome decided; the producer has its own timeout
   if (p.stage == Stage::waiting && p.in_lane && lanes_.remove_waiting(p.lane, p.id)) p.in_lane = false;
+  if (p.stage == Stage::handling && !p.call.expired()) overdue_.insert(p.id);  // until it answers
   if (auto call = p.call.lock()) call->cancel();
   fail(p, Error{ErrorCode::deadline_exceeded,
                 fmt::format("no reply within the deadline of {}", core::format_duration(config_.processing.deadline)),
@@ -527,6 +559,7 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool
     if (kind == RecordKind::reply) ++stats_.replied_ok;
     if (kind == RecordKind::error_reply) ++stats_.replied_error;
     if (kind == RecordKind::dead_letter) ++stats_.dead_lettered;
+    ++metrics_.replies[kind == RecordKind::reply ? "ok" : kind == RecordKind::error_reply ? "error" : "dlq"];
     p.records.erase(kind);
     if (--p.unacked == 0) complete(p);
     return;
@@ -583,6 +616,7 @@ void Runtime::Impl::complete(Pending& p) {
     part->second.tracker.complete(p.request->offset);  // not a later assignment's tracker
   }
   in_flight_bytes_ -= p.request->body.size();
+  metrics_.end_to_end_seconds.observe(std::chrono::duration<double>(Clock::now() - p.consumed_at).count());
   std::optional<std::uint64_t> next;
   if (p.in_lane) next = lanes_.leave(p.lane);
   pending_.erase(id);  // `p` is gone from here on
@@ -603,10 +637,38 @@ std::string Runtime::Impl::where(const Pending& p) const {
                      uuid.empty() ? "-" : uuid);
 }
 
+// --- observability ---------------------------------------------------------------------------
+
+observability::Page Runtime::Impl::metrics_page() {
+  metrics_.in_flight = pending_.size();
+  metrics_.paused_partitions = paused_ ? assigned(true).size() : revoking_.size();
+  metrics_.committed_lag.clear();
+  for (const auto& [tp, state] : partitions_) {
+    auto end = source_->end_offset(tp);
+    if (end && state.committed >= 0) metrics_.committed_lag[tp] = std::max<std::int64_t>(0, *end - state.committed);
+  }
+  return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
+}
+
+// Ready: a member of its group, and no handler still running past its deadline (a stalled
+// connector takes requests it cannot serve). The broker's reachability shows in the first: a
+// member that loses the broker loses its assignment.
+observability::Page Runtime::Impl::ready_page() {
+  if (stopping_) return {503, "text/plain; charset=utf-8", "not ready: stopping\n"};
+  if (!in_group_) return {503, "text/plain; charset=utf-8", "not ready: no partition assignment from the group yet\n"};
+  if (!overdue_.empty()) {
+    return {503, "text/plain; charset=utf-8",
+            fmt::format("not ready: {} handler(s) still running past processing.deadline\n", overdue_.size())};
+  }
+  return {200, "text/plain; charset=utf-8", "ready\n"};
+}
+
 // --- group events ----------------------------------------------------------------------------
 
 void Runtime::Impl::on_assigned(const std::vector<TopicPartition>& partitions) {
   if (!source_ || closing_) return;
+  in_group_ = true;
+  ++metrics_.rebalances;
   if (partitions.empty()) {
     spdlog::info("rebalance: no partitions assigned to this member");
     return;
@@ -622,6 +684,8 @@ void Runtime::Impl::on_assigned(const std::vector<TopicPartition>& partitions) {
 
 void Runtime::Impl::on_revoked(const std::vector<TopicPartition>& partitions, bool lost) {
   if (!source_) return;
+  ++metrics_.rebalances;
+  if (lost) in_group_ = false;  // until the next assignment
   if (lost) {
     // Another member may own them already: a commit would be refused. In-flight work goes on;
     // the new owner gets those requests again (at-least-once).

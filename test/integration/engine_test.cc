@@ -112,7 +112,12 @@ TEST_F(EngineTest, AnErrorReplyTakesTheErrorPath) {
 }
 
 TEST_F(EngineTest, AReceiveTimeoutIsReportedAndFailsTheRun) {
-  // No connector runs: nobody answers.
+  // The connector ran and was stopped: nobody answers any more.
+  kafka_->create_topic(in_, 3);
+  kafka_->create_topic(out_, 3);
+  auto connector = start_connector(config("  name: echo\n", "  max_in_flight: 100\n"));
+  connector->signal(SIGTERM);
+  ASSERT_EQ(connector->wait(seconds(60)), 0);
   auto run = run_engine(one_call("{ customer: \"${customer}\" }", "PT1S"), {"--instances", "20", "--concurrency", "20"});
   EXPECT_NE(run.exit_code, 0) << run.output;
   EXPECT_EQ(count(run.summary, "timed_out"), 20u) << run.output;

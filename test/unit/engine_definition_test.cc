@@ -80,6 +80,39 @@ TEST(EngineDefinition, NamesFileLineAndWhatIsValid) {
   EXPECT_THAT(error_of("process: p\nnodes:\n  - send: a\n    receive: b\n"), HasSubstr("exactly one of"));
 }
 
+TEST(EngineDefinition, SampleDataNumbersAreJsonNumbersAndNothingElse) {
+  auto d = parse_definition(replace(kTwoCalls, "sample_data: { customer: { name: Ana, age: 30 }, tags: [a, b] }",
+                                    "sample_data: { a: Nan, b: inf, c: 0x10, d: 12345678901234567890123, e: 12.5, f: '7', g: -3 }"),
+                            "p.yaml");
+  const auto& v = d.sample_data;
+  EXPECT_EQ(v.at("a").as_string(), "Nan");
+  EXPECT_EQ(v.at("b").as_string(), "inf");
+  EXPECT_EQ(v.at("c").as_string(), "0x10");
+  EXPECT_TRUE(v.at("d").is_double()) << "too large for an integer: a double, not a clamped integer";
+  EXPECT_EQ(v.at("e").as_double(), 12.5);
+  EXPECT_EQ(v.at("f").as_string(), "7") << "quoted stays text";
+  EXPECT_EQ(v.at("g").as_int64(), -3);
+}
+
+TEST(EngineDefinition, RefusesWhatCannotWorkInsteadOfCrashing) {
+  EXPECT_THAT(error_of(replace(kTwoCalls, "headers: { channel: \"web-${customer.name}\" }", "headers: [a, b]")),
+              HasSubstr("nodes[0].headers: expected a mapping"));
+  EXPECT_THAT(error_of(replace(kTwoCalls, "key: answer\n", "key: answer.part\n")),
+              HasSubstr("nodes[1].key: 'answer.part' must be a plain name"));
+  EXPECT_THAT(error_of(replace(kTwoCalls, "error_if_present: answer.errorMessage", "error_if_present: \"@uuid\"")),
+              HasSubstr("is not a path into the process data"));
+}
+
+TEST(EngineDefinition, GatewayConditionsKeepTheirWrittenOrder) {
+  auto d = parse_definition(replace(kTwoCalls, "    error_if_present: answer.errorMessage\n",
+                                    "    end_if_present: answer.done\n    error_if_present: answer.errorMessage\n"),
+                            "p.yaml");
+  const auto& g = std::get<GatewayNode>(d.nodes[2]);
+  ASSERT_EQ(g.branches.size(), 2u);
+  EXPECT_EQ(g.branches[0].present, "answer.done");
+  EXPECT_EQ(g.branches[0].end, GatewayNode::End::ok);
+}
+
 TEST(EngineDefinition, IsoDurations) {
   EXPECT_EQ(parse_iso_duration("PT30S"), std::chrono::seconds(30));
   EXPECT_EQ(parse_iso_duration("PT0.5S"), std::chrono::milliseconds(500));

@@ -36,6 +36,13 @@ TEST(EngineTemplate, EmbeddedPlaceholdersBecomeText) {
   EXPECT_EQ(v.at("s").as_string(), "id 8, age 30, vip true, uuid-1/42/3");
 }
 
+TEST(EngineTemplate, DecimalsInTextReadAsWritten) {
+  auto data = json::parse(R"({"amount": 1234.56, "rate": 0.1})");
+  auto r = render_text("amount ${amount} RON at ${rate}", data, kVars);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), "amount 1234.56 RON at 0.1");
+}
+
 TEST(EngineTemplate, EscapingIsKeptCorrect) {
   // Quotes in the data stay inside the JSON string; $${ is a literal.
   auto v = render_ok(R"({"who": "name: ${customer.name}", "literal": "$${customer.name}", "nested": ["${customer.name}"]})");

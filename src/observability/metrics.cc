@@ -1,0 +1,87 @@
+#include "observability/metrics.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace fxconnect::observability {
+namespace {
+
+// Label values escape backslash, double quote and newline (exposition format).
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void histogram(std::string& out, const char* name, const char* help, const Histogram& h) {
+  header(out, name, "histogram", help);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.bounds().size(); ++i) {
+    cumulative += h.counts()[i];
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, h.bounds()[i], cumulative);
+  }
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, h.count(), name, h.sum(), name,
+                     h.count());
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size(), 0) {}
+
+void Histogram::observe(double value) {
+  auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);  // first bound >= value
+  if (it != bounds_.end()) ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
+  ++count_;
+  sum_ += value;
+}
+
+std::vector<double> latency_buckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+
+std::string ConnectorMetrics::render() const {
+  std::string out;
+  header(out, "fxconnect_requests_consumed_total", "counter", "Requests consumed from the input topics.");
+  out += fmt::format("fxconnect_requests_consumed_total {}\n", consumed);
+  header(out, "fxconnect_replies_total", "counter",
+         "Records acknowledged by the broker, by outcome: ok (reply), error (error reply), dlq (dead letter).");
+  for (const char* outcome : {"ok", "error", "dlq"}) {
+    auto it = replies.find(outcome);
+    out += fmt::format("fxconnect_replies_total{{outcome=\"{}\"}} {}\n", outcome, it == replies.end() ? 0 : it->second);
+  }
+  header(out, "fxconnect_in_flight", "gauge", "Requests consumed and not yet finished (processing.max_in_flight bounds it).");
+  out += fmt::format("fxconnect_in_flight {}\n", in_flight);
+  header(out, "fxconnect_paused_partitions", "gauge", "Partitions paused (held at the in-flight limit, or revoked and draining).");
+  out += fmt::format("fxconnect_paused_partitions {}\n", paused_partitions);
+  histogram(out, "fxconnect_handler_duration_seconds", "Time from a request entering the handler to its answer.",
+            handler_seconds);
+  histogram(out, "fxconnect_end_to_end_duration_seconds",
+            "Time from consuming a request to its outcome acknowledged by the broker.", end_to_end_seconds);
+  header(out, "fxconnect_committed_offset_lag", "gauge",
+         "Per assigned partition: its end offset minus the offset committed by this connector.");
+  for (const auto& [tp, lag] : committed_lag) {
+    out += fmt::format("fxconnect_committed_offset_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", escape(tp.first),
+                       tp.second, lag);
+  }
+  header(out, "fxconnect_rebalances_total", "counter", "Partition assignments and revocations this member took part in.");
+  out += fmt::format("fxconnect_rebalances_total {}\n", rebalances);
+  header(out, "fxconnect_spans_exported_total", "counter", "Trace spans exported to the OTLP endpoint.");
+  out += fmt::format("fxconnect_spans_exported_total {}\n", spans_exported);
+  header(out, "fxconnect_spans_dropped_total", "counter", "Trace spans dropped (queue full or collector unreachable).");
+  out += fmt::format("fxconnect_spans_dropped_total {}\n", spans_dropped);
+  return out;
+}
+
+}  // namespace fxconnect::observability

@@ -1,0 +1,50 @@
+// Prometheus metrics of a connector, rendered in the text exposition format (version 0.0.4).
+// Everything here is touched from the runtime's loop thread only: no atomics, no locks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fxconnect::observability {
+
+// Cumulative histogram with fixed upper bounds (seconds), as Prometheus expects.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double value);
+  const std::vector<double>& bounds() const { return bounds_; }
+  const std::vector<std::uint64_t>& counts() const { return counts_; }  // per bucket, not cumulative
+  std::uint64_t count() const { return count_; }
+  double sum() const { return sum_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::uint64_t> counts_;
+  std::uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+// Latency buckets from 1 ms to 60 s.
+std::vector<double> latency_buckets();
+
+struct ConnectorMetrics {
+  std::uint64_t consumed = 0;
+  std::map<std::string, std::uint64_t> replies;  // by outcome: ok, error, dlq
+  std::uint64_t in_flight = 0;
+  std::uint64_t paused_partitions = 0;
+  std::uint64_t rebalances = 0;
+  std::uint64_t spans_exported = 0;
+  std::uint64_t spans_dropped = 0;
+  Histogram handler_seconds{latency_buckets()};
+  Histogram end_to_end_seconds{latency_buckets()};
+  // (topic, partition) → end offset − committed offset
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed_lag;
+
+  // The whole /metrics page.
+  std::string render() const;
+};
+
+}  // namespace fxconnect::observability
