@@ -75,8 +75,10 @@ ensure_binary() {
   built && return 0
   mkdir -p "$JAEGER_HOME"
   exec 8>"$JAEGER_HOME/.build.lock"
-  log "waiting for the build lock $JAEGER_HOME/.build.lock ..."
-  flock -w "$BUILD_LOCK_TIMEOUT" 8 || die "timed out waiting for $JAEGER_HOME/.build.lock"
+  if ! flock -n 8; then
+    log "another build of Jaeger v$JAEGER_VERSION is running: waiting for it ($JAEGER_HOME/.build.lock)"
+    flock -w "$BUILD_LOCK_TIMEOUT" 8 || die "timed out waiting for $JAEGER_HOME/.build.lock"
+  fi
   if built; then
     exec 8>&-
     return 0
