@@ -57,9 +57,9 @@ std::string ConnectorMetrics::render() const {
   out += fmt::format("fxconnect_requests_consumed_total {}\n", consumed);
   header(out, "fxconnect_replies_total", "counter",
          "Records acknowledged by the broker, by outcome: ok (reply), error (error reply), dlq (dead letter).");
-  for (const char* outcome : {"ok", "error", "dlq"}) {
-    auto it = replies.find(outcome);
-    out += fmt::format("fxconnect_replies_total{{outcome=\"{}\"}} {}\n", outcome, it == replies.end() ? 0 : it->second);
+  const char* outcomes[] = {"ok", "error", "dlq"};
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    out += fmt::format("fxconnect_replies_total{{outcome=\"{}\"}} {}\n", outcomes[i], replies[i]);
   }
   header(out, "fxconnect_in_flight", "gauge", "Requests consumed and not yet finished (processing.max_in_flight bounds it).");
   out += fmt::format("fxconnect_in_flight {}\n", in_flight);

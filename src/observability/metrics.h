@@ -2,6 +2,7 @@
 // Everything here is touched from the runtime's loop thread only: no atomics, no locks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -32,7 +33,7 @@ std::vector<double> latency_buckets();
 
 struct ConnectorMetrics {
   std::uint64_t consumed = 0;
-  std::map<std::string, std::uint64_t> replies;  // by outcome: ok, error, dlq
+  std::array<std::uint64_t, 3> replies{};  // acknowledged: [0] replies (ok), [1] error replies, [2] dead letters
   std::uint64_t in_flight = 0;
   std::uint64_t paused_partitions = 0;
   std::uint64_t rebalances = 0;

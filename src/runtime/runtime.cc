@@ -112,8 +112,7 @@ enum class Stage {
 
 // One consumed request, from consumption to its terminal outcome acknowledged by Kafka.
 struct Pending {
-  Pending(std::uint64_t id_, asio::io_context& io)
-      : id(id_), deadline_timer(io), retry_timers{asio::steady_timer(io), asio::steady_timer(io), asio::steady_timer(io)} {}
+  Pending(std::uint64_t id_, asio::io_context& io) : id(id_), deadline_timer(io) {}
 
   std::uint64_t id;
   std::shared_ptr<Request> request;  // shared read-only with the handler once it starts
@@ -125,7 +124,8 @@ struct Pending {
   Clock::time_point consumed_at;
   Clock::time_point handler_started;
   asio::steady_timer deadline_timer;
-  std::array<asio::steady_timer, 3> retry_timers;  // one per RecordKind: they retry independently
+  // One per RecordKind, made on the first retry (rare): the records retry independently.
+  std::array<std::unique_ptr<asio::steady_timer>, 3> retry_timers;
   std::weak_ptr<HandlerCall> call;
   int unacked = 0;                                      // records produced, not yet acknowledged
   std::map<RecordKind, core::OutgoingRecord> records;  // kept until acknowledged, for retries
@@ -559,7 +559,7 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool
     if (kind == RecordKind::reply) ++stats_.replied_ok;
     if (kind == RecordKind::error_reply) ++stats_.replied_error;
     if (kind == RecordKind::dead_letter) ++stats_.dead_lettered;
-    ++metrics_.replies[kind == RecordKind::reply ? "ok" : kind == RecordKind::error_reply ? "error" : "dlq"];
+    ++metrics_.replies[static_cast<std::size_t>(kind)];
     p.records.erase(kind);
     if (--p.unacked == 0) complete(p);
     return;
@@ -600,8 +600,9 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool
 void Runtime::Impl::retry_later(Pending& p, RecordKind kind) {
   ++stats_.produce_retries;
   auto& timer = p.retry_timers[static_cast<std::size_t>(kind)];
-  timer.expires_after(retry_backoff(++p.retries));
-  timer.async_wait([this, id = p.id, kind](auto ec) {
+  if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
+  timer->expires_after(retry_backoff(++p.retries));
+  timer->async_wait([this, id = p.id, kind](auto ec) {
     if (ec) return;
     if (auto again = pending_.find(id); again != pending_.end()) {
       replier_->send(again->second->records[kind], make_tag(id, kind));

@@ -1,0 +1,39 @@
+#include "observability/metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fxconnect::observability {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Metrics, HistogramBucketsAreCumulativeWithInfAndSum) {
+  ConnectorMetrics m;
+  for (double v : {0.0005, 0.003, 0.003, 2.0, 100.0}) m.handler_seconds.observe(v);
+  auto page = m.render();
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"0.001\"} 1\n"));
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"0.005\"} 3\n"));
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"2.5\"} 4\n"));
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"60\"} 4\n")) << "100 s is above every bound";
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"+Inf\"} 5\n"));
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_count 5\n"));
+}
+
+TEST(Metrics, EveryFamilyHasHelpAndTypeAndLabelsAreEscaped) {
+  ConnectorMetrics m;
+  m.consumed = 7;
+  m.replies = {5, 1, 1};
+  m.committed_lag[{"we\"ird\\topic", 2}] = 42;
+  auto page = m.render();
+  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_requests_consumed_total counter\nfxconnect_requests_consumed_total 7\n"));
+  EXPECT_THAT(page, HasSubstr("fxconnect_replies_total{outcome=\"error\"} 1\n"));
+  EXPECT_THAT(page, HasSubstr("fxconnect_committed_offset_lag{topic=\"we\\\"ird\\\\topic\",partition=\"2\"} 42\n"));
+  for (const char* family : {"fxconnect_in_flight", "fxconnect_paused_partitions", "fxconnect_rebalances_total",
+                             "fxconnect_spans_dropped_total", "fxconnect_end_to_end_duration_seconds"}) {
+    EXPECT_THAT(page, HasSubstr(std::string("# HELP ") + family + " ")) << family;
+  }
+}
+
+}  // namespace
+}  // namespace fxconnect::observability
