@@ -18,3 +18,22 @@ fxc_stop_private_kafka() {
   env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_PRIVATE_KAFKA_DIR" "$FXC_ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true
   FXC_PRIVATE_KAFKA_DIR=""
 }
+
+# fxc_private_jaeger NAME: unless FXC_JAEGER_OTLP is set, starts Jaeger (scripts/jaeger.sh; the
+# first call builds it, several minutes) with its state in $FXC_BUILD/jaeger-NAME and exports
+# FXC_JAEGER_OTLP and FXC_JAEGER_QUERY; fxc_stop_private_jaeger stops it again.
+FXC_PRIVATE_JAEGER_DIR=""
+fxc_private_jaeger() {
+  [[ -n "${FXC_JAEGER_OTLP:-}" ]] && return 0
+  FXC_PRIVATE_JAEGER_DIR="$FXC_BUILD/jaeger-$1"
+  local lines
+  lines="$(FXC_JAEGER_DIR="$FXC_PRIVATE_JAEGER_DIR" "$FXC_ROOT/scripts/jaeger.sh" start | tail -n 2)"
+  export FXC_JAEGER_OTLP FXC_JAEGER_QUERY
+  FXC_JAEGER_OTLP="$(sed -n 's/^otlp_http=//p' <<<"$lines")"
+  FXC_JAEGER_QUERY="$(sed -n 's/^query=//p' <<<"$lines")"
+}
+fxc_stop_private_jaeger() {
+  [[ -z "$FXC_PRIVATE_JAEGER_DIR" ]] && return 0
+  FXC_JAEGER_DIR="$FXC_PRIVATE_JAEGER_DIR" "$FXC_ROOT/scripts/jaeger.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_JAEGER_DIR=""
+}

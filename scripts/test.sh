@@ -2,7 +2,8 @@
 # scripts/test.sh -- every test tier, non-zero on any failure (CI runs this through .ci/run).
 #   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent);
 #   2. a private Kafka broker for the integration tier (state in $FXC_BUILD/kafka-test), stopped
-#      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started;
+#      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; likewise
+#      Jaeger (scripts/jaeger.sh; FXC_JAEGER_OTLP + FXC_JAEGER_QUERY to use a running one);
 #   3. ctest on the release build: unit, mock (librdkafka mock cluster), integration (real broker),
 #      and the example connector's tests;
 #   4. scripts/demo.sh on a small run (its own broker), then a check that it left no process;
@@ -26,10 +27,13 @@ log() { printf '\ntest: %s\n' "$*" >&2; }
 log "setup and release build"
 "$SCRIPTS/setup.sh"
 
-trap fxc_stop_private_kafka EXIT
+trap 'fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
+log "Jaeger for the tracing tests (built once from the Go module proxy: several minutes the first time)"
+fxc_private_jaeger test
+log "Jaeger: OTLP/HTTP $FXC_JAEGER_OTLP, query $FXC_JAEGER_QUERY"
 
 status=0
 log "release build: unit, mock, integration"

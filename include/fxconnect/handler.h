@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -14,6 +15,20 @@
 #include "fxconnect/message.h"
 
 namespace fxconnect {
+
+// A timed piece of a request's work inside its trace, such as one call to a legacy system. It ends
+// at end() or when destroyed; any thread may use it.
+class Span {
+ public:
+  virtual ~Span() = default;
+  virtual void set_attribute(std::string_view key, std::string_view value) = 0;
+  // Marks the span failed (error status with `message`).
+  virtual void fail(std::string_view message) = 0;
+  virtual void end() = 0;
+  // This span's W3C `traceparent`, to pass on to the legacy system (an HTTP header, say), so its
+  // own spans join the trace. Empty when tracing is off.
+  virtual std::string traceparent() const = 0;
+};
 
 // One request being handled. The handler keeps the shared_ptr for as long as it works on the
 // request (across timers and I/O) and finishes it with exactly one call to reply() or fail().
@@ -31,6 +46,11 @@ class Call {
   // Emits boost::asio::cancellation_type::terminal when the deadline passes or the connector
   // stops; bind it to async operations (boost::asio::bind_cancellation_slot).
   virtual boost::asio::cancellation_slot cancellation_slot() = 0;
+
+  // A child span of this request's handler span (observability.tracing); a no-op span when
+  // tracing is off (and from this default, e.g. in a test's fake Call). One per call a handler
+  // makes to a legacy system.
+  virtual std::unique_ptr<Span> start_span(std::string_view name);
 
   virtual void reply(Reply reply) = 0;
   virtual void fail(Error error) = 0;

@@ -92,6 +92,12 @@ int run_cli(int argc, char** argv, Registry registry) {
   erun->add_option("--partitions", eopt.partitions, "Partitions of the topics the simulator creates when missing")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  erun->add_option("--otlp-endpoint", eopt.otlp_endpoint,
+                   "Trace the send and receive nodes, exporting OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)");
+  erun->add_option("--trace-format", eopt.trace_format,
+                   "Trace header the engine sends: w3c (traceparent, engine >= 4.1) or jaeger (uber-trace-id)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"w3c", "jaeger"}));
   auto* elint = engine->add_subcommand("lint", "Check a process definition; non-zero on any problem");
   elint->add_option("process", process_path, "Process definition (YAML)")->required();
   auto* eprepare = engine->add_subcommand("prepare", "Create the process's topics when missing (engine run does it too)");
@@ -135,7 +141,8 @@ int run_cli(int argc, char** argv, Registry registry) {
       auto result = engine::run_engine(definition, eopt);
       std::cout << result.summary.to_table();
       for (const auto& shown : result.shown) {
-        std::cout << "\ninstance " << shown.process_instance_uuid << " (" << shown.status << ")\n  before: "
+        std::cout << "\ninstance " << shown.process_instance_uuid << " (" << shown.status << ")"
+                  << (shown.trace_id.empty() ? "" : " trace " + shown.trace_id) << "\n  before: "
                   << boost::json::serialize(shown.before) << "\n  after:  " << boost::json::serialize(shown.after) << "\n";
       }
       if (!json_path.empty()) {

@@ -12,6 +12,7 @@
 
 #include "config/spec.h"
 #include "core/duration.h"
+#include "observability/trace_context.h"
 
 namespace fxconnect::config {
 namespace {
@@ -249,6 +250,8 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.observability.service_name = in.text("observability.service_name");
   if (c.observability.service_name.empty()) c.observability.service_name = c.kafka.group_id;
   c.observability.http_listen = in.text("observability.http.listen");
+  c.observability.otlp_endpoint = in.text("observability.tracing.otlp_endpoint");
+  c.observability.sampler = in.text("observability.tracing.sampler");
   c.log.level = in.text("log.level");
   c.log.bodies = in.text("log.bodies") == "true";
   return c;
@@ -273,6 +276,15 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
     if (reads(c.reply.topic)) {
       in.error_at("reply.topic", "is also consumed as input; the connector would answer its own replies");
     }
+  }
+  if (!observability::Sampler::parse(c.observability.sampler)) {
+    in.error_at("observability.tracing.sampler",
+                fmt::format("'{}' is not a sampler; expected always, never, parent or ratio:R with 0 <= R <= 1",
+                            c.observability.sampler));
+  }
+  if (const auto& e = c.observability.otlp_endpoint; !e.empty() && e.rfind("http://", 0) != 0) {
+    in.error_at("observability.tracing.otlp_endpoint",
+                fmt::format("'{}' is not an http:// URL; expected e.g. http://127.0.0.1:4318", e));
   }
   if (const auto& listen = c.observability.http_listen; !listen.empty()) {
     auto colon = listen.rfind(':');

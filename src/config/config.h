@@ -55,6 +55,8 @@ struct ConnectorConfig {
   } errors;
   struct {
     std::string service_name;  // "" = kafka.group_id
+    std::string otlp_endpoint; // "" = no tracing
+    std::string sampler = "parent";
     std::string http_listen;   // "" = no HTTP endpoint
   } observability;
   struct {

@@ -75,9 +75,18 @@ constexpr std::array kFields = {
           "When set, every failed request is also written here: original key, headers and bytes, "
           "plus `fxconnect-error-*` headers. Must not match `reply.engine_pattern`."},
 
-    Field{"observability", Kind::section, "", false, "Metrics and health endpoints."},
+    Field{"observability", Kind::section, "", false, "Tracing, metrics and health endpoints."},
     Field{"observability.service_name", Kind::string, "", false,
-          "The connector's name in logs and, later, traces. Unset: kafka.group_id."},
+          "The connector's name in traces (`service.name`). Unset: kafka.group_id."},
+    Field{"observability.tracing", Kind::section, "", false,
+          "Traces continuing the engine's (W3C `traceparent` or Jaeger `uber-trace-id`), exported to an "
+          "OTLP/HTTP collector such as Jaeger."},
+    Field{"observability.tracing.otlp_endpoint", Kind::string, "", false,
+          "`http://host:port` of the collector; `/v1/traces` is appended. Unset: no tracing, and trace "
+          "headers pass through untouched."},
+    Field{"observability.tracing.sampler", Kind::string, "parent", false,
+          "`always`, `never`, `ratio:R` (0..1, by trace id) or `parent` (follow the caller's decision; "
+          "sample new traces)."},
     Field{"observability.http", Kind::section, "", false, "The HTTP endpoint for metrics and health checks."},
     Field{"observability.http.listen", Kind::string, "", false,
           "`host:port` serving /metrics (Prometheus text format), /health/live and /health/ready. "

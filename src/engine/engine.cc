@@ -25,6 +25,7 @@
 #include "kafka/client.h"
 #include "kafka/replier.h"
 #include "kafka/source.h"
+#include "observability/tracer.h"
 
 namespace fxconnect::engine {
 namespace {
@@ -68,6 +69,8 @@ struct Instance {
   CorrelationKey waiting;      // of the receive node waiting now
   asio::steady_timer timeout;
   Status status = Status::running;
+  std::optional<observability::TraceContext> trace;  // the instance's latest span, when tracing
+  std::string trace_id;
 };
 
 class Simulator {
@@ -117,6 +120,8 @@ class Simulator {
   Clock::time_point first_send_{}, last_finish_{}, open_loop_t0_{};
   Summary summary_;
   std::vector<ShownInstance> shown_;
+  std::shared_ptr<observability::OtlpExporter> exporter_;
+  std::unique_ptr<observability::Tracer> tracer_;
 };
 
 RunResult Simulator::run() {
@@ -131,6 +136,14 @@ RunResult Simulator::run() {
     spdlog::critical("engine: {}", why);
     io_.stop();
   };
+  if (!opt_.otlp_endpoint.empty()) {
+    try {
+      exporter_ = std::make_shared<observability::OtlpExporter>("fxconnect-engine", opt_.otlp_endpoint);
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("engine: --otlp-endpoint: ") + e.what());
+    }
+    tracer_ = std::make_unique<observability::Tracer>(*observability::Sampler::parse("always"), exporter_);
+  }
 
   char err[512];
   kafka::ConfPtr pconf(rd_kafka_conf_new());
@@ -199,6 +212,8 @@ RunResult Simulator::run() {
   if (opt_.progress) print_progress(true);
   consumer_->close();
   producer_->flush(milliseconds(5000));
+  tracer_.reset();
+  exporter_.reset();  // exports the last spans
 
   summary_.duration_s = first_send_ == Clock::time_point{} ? 0 : ms_between(first_send_, last_finish_) / 1000;
   summary_.throughput_per_s =
@@ -289,6 +304,24 @@ void Simulator::advance(Instance& inst) {
       // Open loop: the first send counts from when it was due; later ones from when they go out.
       if (!first_send) inst.sent_at = Clock::now();
       first_send = false;
+      if (tracer_) {
+        // The send node's span: a new trace for the instance's first send, else a child of its
+        // last receive. Its context travels in the request's trace header.
+        auto span = tracer_->start("send " + send->name, observability::SpanKind::producer, inst.trace);
+        span.attributes.emplace_back("messaging.system", std::string("kafka"));
+        span.attributes.emplace_back("messaging.operation", std::string("publish"));
+        span.attributes.emplace_back("messaging.destination.name", send->topic);
+        span.attributes.emplace_back("fx.processInstanceUuid", inst.vars.uuid);
+        span.attributes.emplace_back("fx.context", std::string("main"));
+        if (inst.trace_id.empty()) inst.trace_id = span.context.trace_id_hex();
+        if (opt_.trace_format == "jaeger") {
+          headers.push_back({"uber-trace-id", observability::format_uber_trace_id(span.context)});
+        } else {
+          headers.push_back({"traceparent", observability::format_traceparent(span.context)});
+        }
+        inst.trace = span.context;
+        tracer_->end(span);
+      }
       core::OutgoingRecord record{send->topic, inst.vars.uuid, headers, json::serialize(body.value())};
       inst.sent_headers = std::move(headers);
       producer_->send(record, static_cast<std::uint64_t>(inst.vars.index));
@@ -350,6 +383,19 @@ void Simulator::on_reply(const rd_kafka_message_t& m) {
     ++summary_.header_mismatches;
     spdlog::error("engine: instance {} node {}: the reply's headers differ from those sent", inst.vars.uuid, node.name);
   }
+  if (tracer_) {
+    // The receive node's span continues from the reply's trace header: the connector's span.
+    auto incoming = observability::extract(reply.headers);
+    auto span = tracer_->start("receive " + node.name, observability::SpanKind::consumer,
+                               incoming.context ? incoming.context : inst.trace);
+    span.attributes.emplace_back("messaging.system", std::string("kafka"));
+    span.attributes.emplace_back("messaging.operation", std::string("receive"));
+    span.attributes.emplace_back("messaging.destination.name", reply.topic);
+    span.attributes.emplace_back("fx.processInstanceUuid", inst.vars.uuid);
+    span.attributes.emplace_back("fx.context", std::string("main"));
+    inst.trace = span.context;
+    tracer_->end(span);
+  }
   boost::system::error_code ec;
   auto body = json::parse(reply.body, ec);
   inst.data.as_object()[node.key] = ec ? json::value(reply.body) : std::move(body);
@@ -379,8 +425,9 @@ void Simulator::finish(Instance& inst, Status status) {
     case Status::running: break;
   }
   if (!inst.before.is_null() && shown_.size() < opt_.show) {
-    shown_.push_back({inst.vars.uuid, std::string(status_name(status)), std::move(inst.before), inst.data});
+    shown_.push_back({inst.vars.uuid, inst.trace_id, std::string(status_name(status)), std::move(inst.before), inst.data});
   }
+  if (!inst.trace_id.empty() && summary_.trace_ids.size() < 10) summary_.trace_ids.push_back(inst.trace_id);
   last_finish_ = Clock::now();
   ++finished_;
   auto index = static_cast<std::uint64_t>(inst.vars.index);

@@ -25,10 +25,13 @@ struct EngineOptions {
   std::chrono::milliseconds linger{1000};    // after the last instance, to catch late duplicates
   bool progress = false;                     // a live progress line on stderr
   std::uint64_t show = 0;                    // finished instances whose data to keep (before, after)
+  std::string otlp_endpoint;                 // "" = no tracing; else spans of send and receive nodes
+  std::string trace_format = "w3c";          // trace header the engine sends: w3c (traceparent) or jaeger (uber-trace-id)
 };
 
 struct ShownInstance {
   std::string process_instance_uuid;
+  std::string trace_id;  // when tracing
   std::string status;
   boost::json::value before;
   boost::json::value after;

@@ -46,6 +46,11 @@ boost::json::object Summary::to_json() const {
     nodes[n.name] = boost::json::object{{"replies", n.latency.count}, {"latency_ms", std::move(lat)}};
   }
   o["receive_nodes"] = std::move(nodes);
+  if (!trace_ids.empty()) {
+    boost::json::array ids;
+    for (const auto& id : trace_ids) ids.push_back(boost::json::string(id));
+    o["trace_ids"] = std::move(ids);
+  }
   return o;
 }
 

@@ -34,6 +34,7 @@ struct Summary {
     LatencySummary latency;
   };
   std::vector<Node> receive_nodes;
+  std::vector<std::string> trace_ids;  // of the first instances, when tracing (to look them up in Jaeger)
 
   // Exit code for gating: non-zero when an instance timed out or failed, or a header came back changed.
   int exit_code() const { return timed_out || failed || header_mismatches ? 1 : 0; }

@@ -17,8 +17,12 @@ class Echo final : public Handler {
     }
     auto timer = std::make_shared<boost::asio::steady_timer>(call->executor(), delay_);
     auto slot = call->cancellation_slot();
+    // The stand-in for a legacy call, traced as one.
+    std::shared_ptr<Span> span = call->start_span("echo delay");
     timer->async_wait(boost::asio::bind_cancellation_slot(
-        slot, [call = std::move(call), timer](boost::system::error_code ec) {
+        slot, [call = std::move(call), timer, span](boost::system::error_code ec) {
+          if (ec) span->fail("cancelled");
+          span->end();
           if (ec) {
             call->fail(Error{ErrorCode::internal, "echo cancelled before its delay ended", true, {}});
           } else {

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "fxconnect/handler.h"
+#include "observability/tracer.h"
 
 namespace fxconnect::runtime {
 
@@ -30,10 +31,12 @@ class AnswerSink {
 
 class HandlerCall final : public Call {
  public:
+  // `tracer` null or `parent` unsampled: start_span gives no-op spans.
   HandlerCall(std::shared_ptr<AnswerSink> sink, std::uint64_t id, std::shared_ptr<const Request> request,
-              boost::asio::any_io_executor executor, std::chrono::steady_clock::time_point deadline)
+              boost::asio::any_io_executor executor, std::chrono::steady_clock::time_point deadline,
+              std::shared_ptr<const observability::Tracer> tracer = nullptr, observability::SpanData parent = {})
       : sink_(std::move(sink)), id_(id), request_(std::move(request)), executor_(std::move(executor)),
-        deadline_(deadline) {}
+        deadline_(deadline), tracer_(std::move(tracer)), parent_(std::move(parent)) {}
   // Unanswered: the request still gets an outcome, an `internal` error.
   ~HandlerCall() override;
 
@@ -41,6 +44,7 @@ class HandlerCall final : public Call {
   boost::asio::any_io_executor executor() const override { return executor_; }
   std::chrono::steady_clock::time_point deadline() const override { return deadline_; }
   boost::asio::cancellation_slot cancellation_slot() override { return cancel_.slot(); }
+  std::unique_ptr<Span> start_span(std::string_view name) override;
   void reply(Reply reply) override;
   void fail(Error error) override;
 
@@ -57,6 +61,8 @@ class HandlerCall final : public Call {
   std::chrono::steady_clock::time_point deadline_;
   boost::asio::cancellation_signal cancel_;
   std::atomic<bool> answered_{false};
+  std::shared_ptr<const observability::Tracer> tracer_;
+  observability::SpanData parent_;
 };
 
 }  // namespace fxconnect::runtime

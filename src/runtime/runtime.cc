@@ -29,6 +29,7 @@
 #include "kafka/source.h"
 #include "observability/http_server.h"
 #include "observability/metrics.h"
+#include "observability/tracer.h"
 #include "runtime/call.h"
 #include "runtime/key_lanes.h"
 
@@ -127,6 +128,10 @@ struct Pending {
   // One per RecordKind, made on the first retry (rare): the records retry independently.
   std::array<std::unique_ptr<asio::steady_timer>, 3> retry_timers;
   std::weak_ptr<HandlerCall> call;
+  // Tracing (only when observability.tracing is on): the request's spans, and the trace header
+  // formats it came with (its replies' headers are rewritten in those).
+  observability::SpanData consumer_span, handler_span, producer_span;
+  std::vector<observability::TraceFormat> trace_formats;
   int unacked = 0;                                      // records produced, not yet acknowledged
   std::map<RecordKind, core::OutgoingRecord> records;  // kept until acknowledged, for retries
   int retries = 0;
@@ -270,6 +275,9 @@ class Runtime::Impl {
   std::unordered_set<std::uint64_t> overdue_;  // requests whose handler is still running past the deadline
   observability::Page ready_page();
   observability::Page metrics_page();
+  std::shared_ptr<observability::OtlpExporter> exporter_;
+  std::shared_ptr<observability::Tracer> tracer_;  // null: tracing off
+  void end_handler_span(Pending& p, const Error* error);
 };
 
 // --- lifecycle -------------------------------------------------------------------------------
@@ -297,6 +305,17 @@ int Runtime::Impl::run(bool handle_signals) {
           },
           fatal});
   source_->start();
+  if (!config_.observability.otlp_endpoint.empty()) {
+    try {
+      exporter_ = std::make_shared<observability::OtlpExporter>(config_.observability.service_name,
+                                                                config_.observability.otlp_endpoint);
+    } catch (const std::exception& e) {
+      throw ConfigError(fmt::format("{}: observability.tracing.otlp_endpoint: {}", config_.source, e.what()));
+    }
+    tracer_ = std::make_shared<observability::Tracer>(*observability::Sampler::parse(config_.observability.sampler), exporter_);
+    spdlog::info("tracing: OTLP/HTTP to {}/v1/traces, sampler {}, service {}", config_.observability.otlp_endpoint,
+                 config_.observability.sampler, config_.observability.service_name);
+  }
   if (!config_.observability.http_listen.empty()) {
     try {
       http_ = std::make_unique<observability::HttpServer>(
@@ -433,6 +452,22 @@ void Runtime::Impl::on_message(const rd_kafka_message_t& m) {
     case config::Ordering::none:
       break;
   }
+  if (tracer_) {
+    auto incoming = observability::extract(request->headers);
+    p.trace_formats = std::move(incoming.formats);
+    p.consumer_span = tracer_->start("process " + tp.first, observability::SpanKind::consumer, incoming.context);
+    auto& a = p.consumer_span.attributes;
+    a.emplace_back("messaging.system", std::string("kafka"));
+    a.emplace_back("messaging.operation", std::string("process"));
+    a.emplace_back("messaging.destination.name", tp.first);
+    a.emplace_back("messaging.destination.partition.id", std::to_string(tp.second));
+    a.emplace_back("messaging.kafka.destination.partition", std::int64_t{tp.second});
+    a.emplace_back("messaging.kafka.message.offset", std::int64_t{request->offset});
+    a.emplace_back("messaging.consumer.group.name", config_.kafka.group_id);
+    a.emplace_back("messaging.kafka.consumer.group", config_.kafka.group_id);
+    a.emplace_back("fx.processInstanceUuid", std::string(request->process_instance_uuid()));
+    a.emplace_back("fx.context", std::string(request->fx_context()));
+  }
   p.request = std::move(request);
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   p.deadline_timer.expires_at(p.consumed_at + config_.processing.deadline);
@@ -471,8 +506,13 @@ void Runtime::Impl::start(Pending& p) {
   }
   p.request->json = std::move(json);  // from here on the request is shared read-only
   p.handler_started = Clock::now();
+  if (tracer_) {
+    p.handler_span = tracer_->start_child("handle " + config_.handler.name, observability::SpanKind::internal,
+                                          p.consumer_span);
+  }
   auto call = std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request),
-                                            io_.get_executor(), p.consumed_at + config_.processing.deadline);
+                                            io_.get_executor(), p.consumed_at + config_.processing.deadline,
+                                            tracer_, p.handler_span);
   p.call = call;
   try {
     handler_->handle(std::move(call));
@@ -500,6 +540,7 @@ void Runtime::Impl::on_answer(std::uint64_t id, Result<Reply> answer) {
     fail(p, answer.error());
     return;
   }
+  end_handler_span(p, nullptr);
   leave_handling(p);
   send(p, RecordKind::reply, core::make_reply(*p.request, config_.reply.topic, std::move(answer.value().body)));
 }
@@ -518,6 +559,16 @@ void Runtime::Impl::on_deadline(std::uint64_t id) {
                 {}});
 }
 
+void Runtime::Impl::end_handler_span(Pending& p, const Error* error) {
+  if (!tracer_ || !p.handler_span.context.valid() || p.handler_span.end_ns) return;
+  if (error) {
+    p.handler_span.error = true;
+    p.handler_span.status_message = error->message;
+  }
+  tracer_->end(p.handler_span);
+  p.handler_span.end_ns = 1;  // ended (the data went to the exporter)
+}
+
 void Runtime::Impl::leave_handling(Pending& p) {
   if (p.stage == Stage::handling) {
     --handling_;
@@ -528,6 +579,11 @@ void Runtime::Impl::leave_handling(Pending& p) {
 }
 
 void Runtime::Impl::fail(Pending& p, Error error) {
+  end_handler_span(p, &error);
+  if (tracer_) {
+    p.consumer_span.error = true;
+    p.consumer_span.status_message = error.message;
+  }
   leave_handling(p);
   p.deadline_timer.cancel();
   if (config_.log.bodies) {
@@ -542,6 +598,15 @@ void Runtime::Impl::fail(Pending& p, Error error) {
 }
 
 void Runtime::Impl::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
+  if (tracer_ && kind != RecordKind::dead_letter) {
+    // The reply's trace headers point at this span, so the engine's next span is its child.
+    p.producer_span = tracer_->start_child("publish " + record.topic, observability::SpanKind::producer, p.consumer_span);
+    p.producer_span.attributes.emplace_back("messaging.system", std::string("kafka"));
+    p.producer_span.attributes.emplace_back("messaging.operation", std::string("publish"));
+    p.producer_span.attributes.emplace_back("messaging.destination.name", record.topic);
+    p.producer_span.attributes.emplace_back("fx.processInstanceUuid", std::string(p.request->process_instance_uuid()));
+    observability::inject(record.headers, p.producer_span.context, p.trace_formats);
+  }
   auto& kept = p.records[kind] = std::move(record);
   ++p.unacked;
   replier_->send(kept, make_tag(p.id, kind));
@@ -560,6 +625,10 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool
     if (kind == RecordKind::error_reply) ++stats_.replied_error;
     if (kind == RecordKind::dead_letter) ++stats_.dead_lettered;
     ++metrics_.replies[static_cast<std::size_t>(kind)];
+    if (tracer_ && kind != RecordKind::dead_letter && p.producer_span.context.valid() && !p.producer_span.end_ns) {
+      tracer_->end(p.producer_span);
+      p.producer_span.end_ns = 1;
+    }
     p.records.erase(kind);
     if (--p.unacked == 0) complete(p);
     return;
@@ -617,6 +686,7 @@ void Runtime::Impl::complete(Pending& p) {
     part->second.tracker.complete(p.request->offset);  // not a later assignment's tracker
   }
   in_flight_bytes_ -= p.request->body.size();
+  if (tracer_) tracer_->end(p.consumer_span);
   metrics_.end_to_end_seconds.observe(std::chrono::duration<double>(Clock::now() - p.consumed_at).count());
   std::optional<std::uint64_t> next;
   if (p.in_lane) next = lanes_.leave(p.lane);
@@ -642,6 +712,10 @@ std::string Runtime::Impl::where(const Pending& p) const {
 
 observability::Page Runtime::Impl::metrics_page() {
   metrics_.in_flight = pending_.size();
+  if (exporter_) {
+    metrics_.spans_exported = exporter_->exported();
+    metrics_.spans_dropped = exporter_->dropped();
+  }
   metrics_.paused_partitions = paused_ ? assigned(true).size() : revoking_.size();
   metrics_.committed_lag.clear();
   for (const auto& [tp, state] : partitions_) {

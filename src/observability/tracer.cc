@@ -1,0 +1,217 @@
+#include "observability/tracer.h"
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fxconnect::observability {
+namespace {
+
+namespace json = boost::json;
+
+// Spans per request to the collector, and the longest a span waits in the queue.
+constexpr std::size_t kBatch = 512;
+constexpr std::chrono::milliseconds kBatchDelay{1000};
+
+template <std::size_t N>
+std::array<std::uint8_t, N> random_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::array<std::uint8_t, N> id{};
+  do {
+    for (std::size_t i = 0; i < N; i += 8) {
+      auto v = rng();
+      for (std::size_t j = 0; j < 8 && i + j < N; ++j) id[i + j] = static_cast<std::uint8_t>(v >> (8 * j));
+    }
+  } while (std::all_of(id.begin(), id.end(), [](auto b) { return b == 0; }));
+  return id;
+}
+
+std::string hex8(const std::array<std::uint8_t, 8>& id) {
+  TraceContext c;
+  c.span_id = id;
+  return c.span_id_hex();
+}
+
+json::object attribute(const std::string& key, const AttributeValue& value) {
+  json::object v;
+  if (const auto* s = std::get_if<std::string>(&value)) v["stringValue"] = *s;
+  if (const auto* i = std::get_if<std::int64_t>(&value)) v["intValue"] = std::to_string(*i);  // OTLP JSON: int64 as string
+  if (const auto* b = std::get_if<bool>(&value)) v["boolValue"] = *b;
+  return json::object{{"key", key}, {"value", std::move(v)}};
+}
+
+}  // namespace
+
+std::uint64_t now_unix_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+std::string otlp_json(const std::string& service_name, const std::vector<SpanData>& spans) {
+  json::array out_spans;
+  for (const auto& s : spans) {
+    json::object span{{"traceId", s.context.trace_id_hex()},
+                      {"spanId", s.context.span_id_hex()},
+                      {"name", s.name},
+                      {"kind", static_cast<int>(s.kind)},
+                      {"startTimeUnixNano", std::to_string(s.start_ns)},
+                      {"endTimeUnixNano", std::to_string(s.end_ns)}};
+    if (std::any_of(s.parent_span_id.begin(), s.parent_span_id.end(), [](auto b) { return b != 0; })) {
+      span["parentSpanId"] = hex8(s.parent_span_id);
+    }
+    if (!s.context.tracestate.empty()) span["traceState"] = s.context.tracestate;
+    json::array attrs;
+    for (const auto& [k, v] : s.attributes) attrs.push_back(attribute(k, v));
+    span["attributes"] = std::move(attrs);
+    if (s.error) span["status"] = json::object{{"code", 2}, {"message", s.status_message}};  // STATUS_CODE_ERROR
+    out_spans.push_back(std::move(span));
+  }
+  json::object resource{{"attributes", json::array{attribute("service.name", service_name)}}};
+  json::object scope_spans{{"scope", json::object{{"name", "fxconnect"}}}, {"spans", std::move(out_spans)}};
+  json::object resource_spans{{"resource", std::move(resource)}, {"scopeSpans", json::array{std::move(scope_spans)}}};
+  return json::serialize(json::object{{"resourceSpans", json::array{std::move(resource_spans)}}});
+}
+
+OtlpExporter::OtlpExporter(std::string service_name, const std::string& endpoint, std::size_t queue_capacity)
+    : service_name_(std::move(service_name)), capacity_(queue_capacity) {
+  auto url = boost::urls::parse_uri(endpoint);
+  if (!url || url->scheme() != "http" || url->host().empty()) {
+    throw std::invalid_argument("'" + endpoint + "' is not an http:// URL such as http://127.0.0.1:4318");
+  }
+  host_ = url->host();
+  port_ = url->has_port() ? std::string(url->port()) : "80";
+  path_ = std::string(url->path());
+  while (!path_.empty() && path_.back() == '/') path_.pop_back();
+  path_ += "/v1/traces";
+  thread_ = std::thread([this] { run(); });
+}
+
+OtlpExporter::~OtlpExporter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void OtlpExporter::submit(SpanData span) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= capacity_ || stopping_) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back(std::move(span));
+    if (queue_.size() < kBatch) return;
+  }
+  wake_.notify_one();
+}
+
+void OtlpExporter::run() {
+  auto stop_deadline = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    std::vector<SpanData> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, kBatchDelay, [this] { return stopping_ || queue_.size() >= kBatch; });
+      if (stopping_ && stop_deadline == std::chrono::steady_clock::time_point::max()) {
+        stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      }
+      auto n = std::min(queue_.size(), kBatch);
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      if (batch.empty() && stopping_) return;
+    }
+    if (batch.empty()) continue;
+    if (std::chrono::steady_clock::now() > stop_deadline) {
+      dropped_ += batch.size();
+      continue;
+    }
+    if (post(otlp_json(service_name_, batch))) {
+      exported_ += batch.size();
+    } else {
+      dropped_ += batch.size();
+    }
+  }
+}
+
+bool OtlpExporter::post(const std::string& body) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  auto backoff = std::chrono::milliseconds(100);
+  for (int attempt = 1;; ++attempt) {
+    int status = 0;
+    try {
+      boost::asio::io_context io;
+      boost::asio::ip::tcp::resolver resolver(io);
+      beast::tcp_stream stream(io);
+      stream.expires_after(std::chrono::seconds(2));
+      stream.connect(resolver.resolve(host_, port_));
+      http::request<http::string_body> req{http::verb::post, path_, 11};
+      req.set(http::field::host, host_);
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+      req.prepare_payload();
+      http::write(stream, req);
+      beast::flat_buffer buffer;
+      http::response<http::string_body> res;
+      http::read(stream, buffer, res);
+      status = static_cast<int>(res.result_int());
+    } catch (const std::exception& e) {
+      status = 0;  // unreachable: like 503, worth another try
+      spdlog::debug("otlp: {}:{}: {}", host_, port_, e.what());
+    }
+    if (status >= 200 && status < 300) return true;
+    // OTLP/HTTP: retry only what the spec calls retryable; never a 400.
+    bool retryable = status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
+    if (!retryable || attempt == 3) {
+      spdlog::debug("otlp: batch dropped (status {})", status);
+      return false;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
+}
+
+SpanData Tracer::start(std::string name, SpanKind kind, const std::optional<TraceContext>& parent) const {
+  SpanData s;
+  s.name = std::move(name);
+  s.kind = kind;
+  s.start_ns = now_unix_ns();
+  s.context.trace_id = parent ? parent->trace_id : random_id<16>();
+  s.context.span_id = random_id<8>();
+  if (parent) {
+    s.parent_span_id = parent->span_id;
+    s.context.tracestate = parent->tracestate;
+  }
+  s.context.sampled = sampler_.sample(parent, s.context.trace_id);
+  return s;
+}
+
+SpanData Tracer::start_child(std::string name, SpanKind kind, const SpanData& parent) const {
+  SpanData s;
+  s.name = std::move(name);
+  s.kind = kind;
+  s.start_ns = now_unix_ns();
+  s.context = parent.context;  // same trace, same decision
+  s.context.span_id = random_id<8>();
+  s.parent_span_id = parent.context.span_id;
+  return s;
+}
+
+void Tracer::end(SpanData& span) const {
+  span.end_ns = now_unix_ns();
+  if (exporter_ && span.context.sampled) exporter_->submit(std::move(span));
+}
+
+}  // namespace fxconnect::observability

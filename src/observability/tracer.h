@@ -1,0 +1,97 @@
+// Spans and their export: OTLP/HTTP (JSON) to a collector such as Jaeger, batched on a
+// background thread through a bounded queue. The message path never waits for the collector:
+// when the queue is full or the collector down, spans are dropped and counted.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "observability/trace_context.h"
+
+namespace fxconnect::observability {
+
+enum class SpanKind { internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };  // OTLP numbering
+
+using AttributeValue = std::variant<std::string, std::int64_t, bool>;
+
+struct SpanData {
+  TraceContext context;                     // trace id, this span's id, sampled
+  std::array<std::uint8_t, 8> parent_span_id{};  // zero: a root span
+  std::string name;
+  SpanKind kind = SpanKind::internal;
+  std::uint64_t start_ns = 0;               // Unix epoch nanoseconds
+  std::uint64_t end_ns = 0;
+  std::vector<std::pair<std::string, AttributeValue>> attributes;
+  bool error = false;
+  std::string status_message;
+};
+
+// One batch as an OTLP/HTTP JSON ExportTraceServiceRequest.
+std::string otlp_json(const std::string& service_name, const std::vector<SpanData>& spans);
+
+class OtlpExporter {
+ public:
+  // `endpoint`: http://host:port[/prefix]; spans go to <endpoint>/v1/traces. Throws
+  // std::invalid_argument for a malformed endpoint.
+  OtlpExporter(std::string service_name, const std::string& endpoint, std::size_t queue_capacity = 16384);
+  ~OtlpExporter();  // exports what is queued (at most ~2 s), then stops
+  OtlpExporter(const OtlpExporter&) = delete;
+  OtlpExporter& operator=(const OtlpExporter&) = delete;
+
+  // Never blocks on the network: a full queue drops the span (counted).
+  void submit(SpanData span);
+  std::uint64_t exported() const { return exported_; }
+  std::uint64_t dropped() const { return dropped_; }
+
+ private:
+  void run();
+  // POSTs one batch; true when the collector took it. Retries 429/502/503/504 with backoff.
+  bool post(const std::string& body);
+
+  std::string service_name_;
+  std::string host_, port_, path_;
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<SpanData> queue_;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> exported_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::thread thread_;
+};
+
+// Makes spans: ids, times, sampling. `exporter` may be null (tracing off: spans are not recorded,
+// but contexts are still made so trace headers stay consistent).
+class Tracer {
+ public:
+  Tracer(Sampler sampler, std::shared_ptr<OtlpExporter> exporter) : sampler_(sampler), exporter_(std::move(exporter)) {}
+
+  // A span continuing `parent` (nullopt: a new trace, sampled per the sampler; a parent's own
+  // decision is followed per the sampler too).
+  SpanData start(std::string name, SpanKind kind, const std::optional<TraceContext>& parent) const;
+  // A child of an in-process span.
+  SpanData start_child(std::string name, SpanKind kind, const SpanData& parent) const;
+  // Stamps the end time and hands a sampled span to the exporter.
+  void end(SpanData& span) const;
+  bool recording() const { return exporter_ != nullptr; }
+
+ private:
+  Sampler sampler_;
+  std::shared_ptr<OtlpExporter> exporter_;
+};
+
+std::uint64_t now_unix_ns();
+
+}  // namespace fxconnect::observability
