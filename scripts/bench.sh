@@ -7,6 +7,8 @@
 #   cpu_us_per_msg, peak_rss_mb   of that fxconnect process (its whole life, start-up included)
 #   echo_prefetch64_*         the same with librdkafka's own prefetch bound (queued.max.messages.kbytes
 #                             65536 instead of fxconnect's 16384): more throughput, more memory
+#   echo_traced_msgs_per_s, tracing_ratio   the echo run with tracing on (sampler always, spans to
+#                             a local Jaeger); ratio = traced / untraced
 #   slow_one_partition_per_s  echo with `delay: 50ms`, ONE partition, 10,000 keys
 #   latency_ms                as the engine sees it (fxconnect engine, open loop at about half of
 #                             echo_msgs_per_s): p50, p99, p999
@@ -31,11 +33,13 @@ mkdir -p "$DIR"
 connector=""
 cleanup() {
   if [[ -n "$connector" ]]; then kill -TERM "$connector" 2>/dev/null || true; wait "$connector" 2>/dev/null || true; fi
+  fxc_stop_private_jaeger
   fxc_stop_private_kafka
 }
 trap cleanup EXIT
 "$SCRIPTS/setup.sh" >&2
 fxc_private_kafka bench
+fxc_private_jaeger bench
 B="$FXC_KAFKA_BOOTSTRAP"
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -72,6 +76,14 @@ cfg="$(connector_config echo "bench.echo.in.$RUN" "ai.flowx.dev.engine.receive.b
 echo_="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.echo.$RUN" "$N" 300 -- \
   "$BIN/fxconnect" run "$cfg" 2>"$DIR/echo.log")"
 say "echo: $echo_"
+
+say "fxconnect echo, traced (sampler always): $N messages"
+"$BIN/fxc_bench" preload "$B" "bench.traced.in.$RUN" 3 "$N" 10000 1024
+cfg="$(connector_config traced "bench.traced.in.$RUN" "ai.flowx.dev.engine.receive.bench.traced.$RUN" 0ms 1000)"
+printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$cfg"
+traced="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.traced.$RUN" "$N" 300 -- \
+  "$BIN/fxconnect" run "$cfg" 2>"$DIR/traced.log")"
+say "traced: $traced"
 
 say "fxconnect echo, prefetch 64 MB: $N messages"
 "$BIN/fxc_bench" preload "$B" "bench.echo64.in.$RUN" 3 "$N" 10000 1024
@@ -123,10 +135,11 @@ latency_run latency "$rate" "$instances"
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" <<'PY'
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" <<'PY'
 import json, sys
 raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
 echo64 = json.loads(sys.argv[7])
+traced = json.loads(sys.argv[9])
 lat = json.load(open(sys.argv[4]))
 low = json.load(open(sys.argv[8]))["receive_nodes"]["reply"]["latency_ms"]
 node = lat["receive_nodes"]["reply"]["latency_ms"]
@@ -138,6 +151,9 @@ out = {
     "cpu_us_per_msg": echo["cpu_us_per_msg"],
     "raw_cpu_us_per_msg": raw["cpu_us_per_msg"],
     "peak_rss_mb": echo["peak_rss_mb"],
+    "echo_traced_msgs_per_s": round(traced["msgs_per_s"]),
+    "tracing_ratio": round(traced["msgs_per_s"] / echo["msgs_per_s"], 3) if echo["msgs_per_s"] else 0,
+    "echo_traced_cpu_us_per_msg": traced["cpu_us_per_msg"],
     "echo_prefetch64_msgs_per_s": round(echo64["msgs_per_s"]),
     "echo_prefetch64_ratio": round(echo64["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
     "echo_prefetch64_peak_rss_mb": echo64["peak_rss_mb"],
@@ -157,6 +173,8 @@ rows = [
     ("echo_ratio", out["echo_ratio"], "target >= 0.8"),
     ("cpu_us_per_msg", out["cpu_us_per_msg"], f"fxconnect process (raw loop: {out['raw_cpu_us_per_msg']})"),
     ("peak_rss_mb", out["peak_rss_mb"], f"fxconnect echo, 1000 in flight; target <= 64 (raw loop: {out['raw_peak_rss_mb']})"),
+    ("echo_traced_msgs_per_s", out["echo_traced_msgs_per_s"], f"tracing on, sampler always (cpu {out['echo_traced_cpu_us_per_msg']} us/msg)"),
+    ("tracing_ratio", out["tracing_ratio"], "traced / untraced; target >= 0.9"),
     ("echo_prefetch64_msgs_per_s", out["echo_prefetch64_msgs_per_s"], f"prefetch 64 MB: ratio {out['echo_prefetch64_ratio']}, peak RSS {out['echo_prefetch64_peak_rss_mb']} MB"),
     ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 2000"),
     ("latency_ms p50", out["latency_ms"]["p50"], f"engine-observed, open loop at {out['latency_rate_per_s']}/s"),

@@ -356,6 +356,10 @@ int Runtime::Impl::run(bool handle_signals) {
   }
 
   load_.finish(stats_);
+  if (exporter_) {
+    spdlog::info("tracing: spans exported={} dropped={} (so far; the exporter flushes the rest on exit)",
+                 exporter_->exported(), exporter_->dropped());
+  }
   spdlog::info(
       "stopped: exit={} consumed={} replied_ok={} replied_error={} dead_lettered={} produce_retries={} "
       "undeliverable={} late_completions={} in_flight_mean={:.1f} in_flight_max={} handling_mean={:.1f} "

@@ -93,3 +93,41 @@ TEST(TraceContext, Samplers) {
 
 }  // namespace
 }  // namespace fxconnect::observability
+
+#include <boost/json/parse.hpp>
+
+#include "observability/tracer.h"
+
+namespace fxconnect::observability {
+namespace {
+
+TEST(OtlpJson, IsValidOtlpJsonWithEscapingAndTypes) {
+  SpanData s;
+  s.context = *parse_traceparent(kParent);
+  s.context.tracestate = "v=1";
+  s.parent_span_id = {0, 0, 0, 0, 0, 0, 0, 9};
+  s.name = "process \"in\"\n";
+  s.kind = SpanKind::consumer;
+  s.start_ns = 1;
+  s.end_ns = 2;
+  s.attributes = {{"a", std::string("x\\y")}, {"n", std::int64_t{-5}}, {"b", true}};
+  s.error = true;
+  s.status_message = "boom\t";
+  auto v = boost::json::parse(otlp_json("svc", {s, s}));
+  const auto& span = v.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(1);
+  EXPECT_EQ(v.at("resourceSpans").at(0).at("resource").at("attributes").at(0).at("value").at("stringValue"), "svc");
+  EXPECT_EQ(span.at("traceId"), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(span.at("parentSpanId"), "0000000000000009");
+  EXPECT_EQ(span.at("traceState"), "v=1");
+  EXPECT_EQ(span.at("name"), "process \"in\"\n");
+  EXPECT_EQ(span.at("kind"), 5);
+  EXPECT_EQ(span.at("startTimeUnixNano"), "1");
+  EXPECT_EQ(span.at("attributes").at(0).at("value").at("stringValue"), "x\\y");
+  EXPECT_EQ(span.at("attributes").at(1).at("value").at("intValue"), "-5");
+  EXPECT_EQ(span.at("attributes").at(2).at("value").at("boolValue"), true);
+  EXPECT_EQ(span.at("status").at("code"), 2);
+  EXPECT_EQ(span.at("status").at("message"), "boom\t");
+}
+
+}  // namespace
+}  // namespace fxconnect::observability
