@@ -18,17 +18,12 @@
 #include "config/spec.h"
 #include "engine/engine.h"
 #include "kafka/client.h"
+#include "observability/logging.h"
 #include "runtime/runtime.h"
 
 namespace fxconnect {
 namespace {
 
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("fxconnect");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
 
 // Everything `lint` checks, in the order `run` needs it. Throws ConfigError with every problem.
 struct Checked {
@@ -120,7 +115,7 @@ int run_cli(int argc, char** argv, Registry registry) {
     return 0;
   }
   if (*engine) {
-    setup_logging("info");
+    observability::setup_logging("info", "text");
     try {
       auto definition = engine::load_definition(process_path);
       if (*elint) {
@@ -178,7 +173,7 @@ int run_cli(int argc, char** argv, Registry registry) {
     std::cerr << e.what() << "\n";
     return runtime::exit_config;
   }
-  setup_logging(checked.config.log.level);
+  observability::setup_logging(checked.config.log.level, checked.config.log.format);
   try {
     runtime::Runtime rt(std::move(checked.config), std::move(checked.handler));
     return rt.run();

@@ -253,6 +253,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.observability.otlp_endpoint = in.text("observability.tracing.otlp_endpoint");
   c.observability.sampler = in.text("observability.tracing.sampler");
   c.log.level = in.text("log.level");
+  c.log.format = in.text("log.format");
   c.log.bodies = in.text("log.bodies") == "true";
   return c;
 }

@@ -61,6 +61,7 @@ struct ConnectorConfig {
   } observability;
   struct {
     std::string level = "info";
+    std::string format = "text";
     bool bodies = false;  // request bodies in error lines
   } log;
 };

@@ -95,6 +95,11 @@ constexpr std::array kFields = {
     Field{"log", Kind::section, "", false, "Logging to standard error."},
     Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.",
           "trace|debug|info|warn|error"},
+    Field{"log.format", Kind::enumeration, "text", false,
+          "`text`: one readable line per event. `json`: one JSON object per line (`time`, `level`, "
+          "`message`; lines about a request add `processInstanceUuid` and, with tracing, `trace_id` and "
+          "`span_id`).",
+          "text|json"},
     Field{"log.bodies", Kind::boolean, "false", false,
           "Add the request body (its first 1 KiB, escaped) to each error line. Off by default: "
           "bodies carry personal data."},

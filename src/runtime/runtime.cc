@@ -28,6 +28,7 @@
 #include "kafka/replier.h"
 #include "kafka/source.h"
 #include "observability/http_server.h"
+#include "observability/logging.h"
 #include "observability/metrics.h"
 #include "observability/tracer.h"
 #include "runtime/call.h"
@@ -216,6 +217,12 @@ class Runtime::Impl {
   void leave_handling(Pending& p);
   void counts_changed() { load_.update(pending_.size(), handling_, stats_); }
   std::string where(const Pending& p) const;
+  // Log lines inside are about `p` (JSON logs carry its ids).
+  observability::LogScope about(const Pending& p) const {
+    bool traced = tracer_ && p.consumer_span.context.valid();
+    return {traced ? p.consumer_span.context.trace_id_hex() : std::string(),
+            traced ? p.consumer_span.context.span_id_hex() : std::string(), p.request->process_instance_uuid()};
+  }
 
   // --- group events ---
   void on_assigned(const std::vector<TopicPartition>& partitions);
@@ -521,6 +528,7 @@ void Runtime::Impl::start(Pending& p) {
   try {
     handler_->handle(std::move(call));
   } catch (const std::exception& e) {
+    auto scope = about(p);
     // An exception must not cross the message path; if the handler did not answer, its Call,
     // released here, answers `internal`.
     spdlog::error("{}: the handler threw: {}", where(p), e.what());
@@ -583,6 +591,7 @@ void Runtime::Impl::leave_handling(Pending& p) {
 }
 
 void Runtime::Impl::fail(Pending& p, Error error) {
+  auto scope = about(p);
   end_handler_span(p, &error);
   if (tracer_) {
     p.consumer_span.error = true;
@@ -638,6 +647,7 @@ void Runtime::Impl::on_delivery(std::uint64_t tag, rd_kafka_resp_err_t err, bool
     return;
   }
   bool retriable = kafka::is_retriable_produce_error(err);
+  auto scope = about(p);
   spdlog::error("{}: {} to '{}' failed: {}: {}{}", where(p), kind_name(kind), p.records[kind].topic,
                 rd_kafka_err2name(err), rd_kafka_err2str(err), maybe_written ? " (it may have been written)" : "");
   if (closing_) return;  // stopping: not committed, so redelivered after a restart

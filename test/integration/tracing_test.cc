@@ -189,5 +189,32 @@ TEST_F(TracingTest, ADeadCollectorCostsSpansNotMessages) {
   EXPECT_EQ(replies.count(), 500u);
 }
 
+TEST_F(TracingTest, JsonLogLinesCarryTheRequestsTraceAndProcessInstance) {
+  kafka_->create_topic(in_, 1);
+  kafka_->create_topic(out_, 1);
+  auto connector = start_connector(connector_config(otlp_) + "log:\n  format: json\n");
+  kafka_->produce({{in_, "bad", {{"processInstanceUuid", "pi-42"}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, "not json"}});
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(1, seconds(30)));
+  connector->signal(SIGTERM);
+  EXPECT_EQ(connector->wait(seconds(60)), 0);
+  bool found = false;
+  std::istringstream lines(connector->log());
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    auto v = json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not a JSON line: " << line;
+    ASSERT_TRUE(v.as_object().contains("time") && v.as_object().contains("level") && v.as_object().contains("message")) << line;
+    if (v.as_object().contains("processInstanceUuid") && v.at("level") == "error") {
+      found = true;
+      EXPECT_EQ(v.at("processInstanceUuid"), "pi-42");
+      EXPECT_EQ(v.at("trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736") << "the caller's trace";
+      EXPECT_EQ(v.at("span_id").as_string().size(), 16u);
+      EXPECT_NE(v.at("span_id"), "00f067aa0ba902b7") << "the connector's own span, not the caller's";
+    }
+  }
+  EXPECT_TRUE(found) << connector->log();
+}
+
 }  // namespace
 }  // namespace fxconnect::testing
