@@ -189,6 +189,69 @@ TEST_F(TracingTest, ADeadCollectorCostsSpansNotMessages) {
   EXPECT_EQ(replies.count(), 500u);
 }
 
+// A Jaeger of this test's own, stopped mid-load: every request is still answered, at the pace it
+// comes, and the spans that could not be exported are counted.
+TEST_F(TracingTest, StoppingJaegerMidLoadLosesNoMessage) {
+  auto dir = std::string(FXC_TEST_TMP_DIR) + "/" + name_ + ".jaeger";
+  ::setenv("FXC_JAEGER_DIR", dir.c_str(), 1);
+  auto script = std::string(FXC_SOURCE_DIR) + "/scripts/jaeger.sh";
+  struct StopAtEnd {  // whatever happens below, this test's Jaeger does not outlive it
+    std::string script, dir;
+    ~StopAtEnd() {
+      ChildProcess stop({"/bin/bash", script, "stop"}, dir + ".final-stop.log");
+      stop.wait(std::chrono::seconds(60));
+      ::unsetenv("FXC_JAEGER_DIR");
+    }
+  } stop_at_end{script, dir};
+  ChildProcess start({"/bin/bash", script, "start"}, dir + ".start.log");
+  ASSERT_EQ(start.wait(seconds(600)), 0) << start.log();
+  std::smatch m;
+  auto started = start.log();
+  ASSERT_TRUE(std::regex_search(started, m, std::regex(R"(otlp_http=(http://[0-9.:]+))"))) << started;
+  std::string own_otlp = m[1];
+
+  kafka_->create_topic(in_, 2);
+  kafka_->create_topic(out_, 2);
+  auto connector = start_connector(connector_config(own_otlp));
+  auto log = connector->log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(metrics and health on http://([0-9.]+:[0-9]+))"))) << log;
+  std::string metrics_base = "http://" + m[1].str();
+  TopicReader replies(bootstrap_, out_);
+  constexpr int kChunks = 8, kPerChunk = 500;
+  std::vector<std::chrono::steady_clock::time_point> sent_at;
+  for (int c = 0; c < kChunks; ++c) {
+    std::vector<core::OutgoingRecord> chunk;
+    for (int i = 0; i < kPerChunk; ++i) {
+      std::string uuid = "c" + std::to_string(c) + "-" + std::to_string(i);
+      chunk.push_back({in_, uuid, {{"processInstanceUuid", uuid}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, "{}"});
+    }
+    kafka_->produce(chunk);
+    sent_at.push_back(std::chrono::steady_clock::now());
+    if (c == kChunks / 2 - 1) {
+      ChildProcess stop({"/bin/bash", script, "stop"}, dir + ".stop.log");  // Jaeger goes away mid-load
+      ASSERT_EQ(stop.wait(seconds(60)), 0) << stop.log();
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+  ASSERT_TRUE(replies.wait_for(kChunks * kPerChunk, seconds(60))) << replies.count();
+  auto lag = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at.back()).count();
+  std::printf("[ figures  ] Jaeger stopped after %d of %d requests: all answered, the last %.2f s after it was sent\n",
+              kChunks / 2 * kPerChunk, kChunks * kPerChunk, lag);
+  EXPECT_LT(lag, 5.0) << "replies fell behind once the collector was gone";
+  double dropped = 0;
+  auto end = std::chrono::steady_clock::now() + seconds(30);
+  while (dropped <= 0 && std::chrono::steady_clock::now() < end) {
+    std::smatch d;
+    auto page = http_get(metrics_base, "/metrics");
+    if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))"))) dropped = std::stod(d[1]);
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  EXPECT_GT(dropped, 0);
+  connector->signal(SIGTERM);
+  EXPECT_EQ(connector->wait(seconds(60)), 0);
+  EXPECT_EQ(by_uuid(replies.records()).size(), static_cast<std::size_t>(kChunks * kPerChunk)) << "every request answered";
+}
+
 TEST_F(TracingTest, JsonLogLinesCarryTheRequestsTraceAndProcessInstance) {
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
