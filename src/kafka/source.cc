@@ -80,6 +80,7 @@ void Source::drain() {
                    m->rkt ? fmt::format("[{}]", m->partition) : "", rd_kafka_message_errstr(m.get()));
       continue;
     }
+    if (events_.brokers_down) events_.brokers_down(false);  // a message: a broker answered
     events_.message(*m);
   }
   boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
@@ -165,6 +166,7 @@ void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_part
                        void* opaque) {
   auto* self = static_cast<Source*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  if (!err && self->events_.brokers_down) self->events_.brokers_down(false);  // the coordinator answered
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
     const auto& tp = offsets->elems[i];
     auto e = err ? err : tp.err;
@@ -176,7 +178,9 @@ void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_part
 }
 
 void Source::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  if (auto fatal = describe_client_error(rk, err, reason)) static_cast<Source*>(opaque)->events_.fatal(*fatal);
+  auto* self = static_cast<Source*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->events_.brokers_down) self->events_.brokers_down(true);
+  if (auto fatal = describe_client_error(rk, err, reason)) self->events_.fatal(*fatal);
 }
 
 }  // namespace fxconnect::kafka

@@ -35,6 +35,8 @@ class Source {
     // Optional: sets start offsets in partitions about to be assigned (else the committed offset,
     // or auto.offset.reset, applies).
     std::function<void(rd_kafka_t*, rd_kafka_topic_partition_list_t*)> before_assign = nullptr;
+    // librdkafka reported every broker down (true), or the consumer heard from one again (false).
+    std::function<void(bool down)> brokers_down = nullptr;
   };
 
   // `conf` is a consumer configuration (consumer_conf() for a connector); `subscription` a topic

@@ -40,6 +40,7 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 using kafka::TopicPartition;
 
 // What a produced record is for. It travels in the delivery tag with the request's id.
@@ -279,6 +280,7 @@ class Runtime::Impl {
   observability::ConnectorMetrics metrics_;
   std::unique_ptr<observability::HttpServer> http_;
   bool in_group_ = false;                  // got an assignment (possibly empty) and still a member
+  bool brokers_down_ = false;              // librdkafka: all brokers down, and none heard from since
   std::unordered_set<std::uint64_t> overdue_;  // requests whose handler is still running past the deadline
   observability::Page ready_page();
   observability::Page metrics_page();
@@ -310,7 +312,7 @@ int Runtime::Impl::run(bool handle_signals) {
           [this](const TopicPartition& tp) {
             if (auto it = partitions_.find(tp); it != partitions_.end()) it->second.committed = -1;
           },
-          fatal});
+          fatal, nullptr, [this](bool down) { brokers_down_ = down; }});
   source_->start();
   if (!config_.observability.otlp_endpoint.empty()) {
     try {
@@ -739,12 +741,20 @@ observability::Page Runtime::Impl::metrics_page() {
   return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
 }
 
-// Ready: a member of its group, and no handler still running past its deadline (a stalled
-// connector takes requests it cannot serve). The broker's reachability shows in the first: a
-// member that loses the broker loses its assignment.
+// Ready: a member of its group with a reachable broker, no request in flight past its deadline,
+// and no handler still running past it (a stalled connector takes requests it cannot serve).
 observability::Page Runtime::Impl::ready_page() {
   if (stopping_) return {503, "text/plain; charset=utf-8", "not ready: stopping\n"};
   if (!in_group_) return {503, "text/plain; charset=utf-8", "not ready: no partition assignment from the group yet\n"};
+  if (brokers_down_) return {503, "text/plain; charset=utf-8", "not ready: no broker reachable\n"};
+  // In flight past its deadline: its error reply could not be produced yet (or the loop lags).
+  auto now = Clock::now();
+  std::size_t stale = 0;
+  for (const auto& [id, p] : pending_) stale += p->consumed_at + config_.processing.deadline + seconds(1) < now ? 1 : 0;
+  if (stale) {
+    return {503, "text/plain; charset=utf-8",
+            fmt::format("not ready: {} request(s) in flight longer than processing.deadline\n", stale)};
+  }
   if (!overdue_.empty()) {
     return {503, "text/plain; charset=utf-8",
             fmt::format("not ready: {} handler(s) still running past processing.deadline\n", overdue_.size())};
