@@ -1,5 +1,7 @@
 #include "observability/logging.h"
 
+#include "core/json_text.h"
+
 #include <chrono>
 #include <ctime>
 
@@ -12,26 +14,6 @@ namespace fxconnect::observability {
 namespace {
 
 thread_local const LogScope* t_scope = nullptr;
-
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 }  // namespace
 
@@ -49,18 +31,18 @@ class JsonFormatter final : public spdlog::formatter {
     std::string line = fmt::format(R"({{"time":"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z","level":)", tm.tm_year + 1900,
                                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
     auto level = spdlog::level::to_string_view(msg.level);
-    append_json_string(line, std::string_view(level.data(), level.size()));
+    core::append_json_string(line, std::string_view(level.data(), level.size()));
     line += ",\"message\":";
-    append_json_string(line, std::string_view(msg.payload.data(), msg.payload.size()));
+    core::append_json_string(line, std::string_view(msg.payload.data(), msg.payload.size()));
     if (const LogScope* scope = t_scope) {
       if (!scope->trace_id_.empty()) {
         line += ",\"trace_id\":";
-        append_json_string(line, scope->trace_id_);
+        core::append_json_string(line, scope->trace_id_);
         line += ",\"span_id\":";
-        append_json_string(line, scope->span_id_);
+        core::append_json_string(line, scope->span_id_);
       }
       line += ",\"processInstanceUuid\":";
-      append_json_string(line, scope->process_instance_uuid_);
+      core::append_json_string(line, scope->process_instance_uuid_);
     }
     line += "}\n";
     dest.append(line.data(), line.data() + line.size());

@@ -1,5 +1,7 @@
 #include "observability/tracer.h"
 
+#include "core/json_text.h"
+
 #include <algorithm>
 #include <random>
 #include <stdexcept>
@@ -48,30 +50,7 @@ std::uint64_t now_unix_ns() {
 
 namespace {
 
-// JSON string contents, escaped (RFC 8259): quote, backslash and control characters.
-void append_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-}
-
-void append_string(std::string& out, std::string_view text) {
-  out += '"';
-  append_escaped(out, text);
-  out += '"';
-}
+void append_string(std::string& out, std::string_view text) { core::append_json_string(out, text); }
 
 void append_attribute(std::string& out, std::string_view key, const AttributeValue& value) {
   out += "{\"key\":";
