@@ -70,34 +70,31 @@ raw="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.raw.$RUN
   "$BIN/raw_relay" "$B" "bench.raw.in.$RUN" "ai.flowx.dev.engine.receive.bench.raw.$RUN" "bench-raw-$RUN" 2>"$DIR/raw.log")"
 say "raw: $raw"
 
+# echo_run NAME PARTITIONS COUNT DELAY MAX_IN_FLIGHT [CONFIG_EDIT]: preloads COUNT requests, runs an
+# echo connector over them (CONFIG_EDIT: a shell function that amends its config file) and prints
+# fxc_bench's figures. The connector's log is $DIR/NAME.log.
+echo_run() {
+  local name=$1 partitions=$2 count=$3 delay=$4 mif=$5 edit=${6:-} cfg
+  "$BIN/fxc_bench" preload "$B" "bench.$name.in.$RUN" "$partitions" "$count" 10000 1024
+  cfg="$(connector_config "$name" "bench.$name.in.$RUN" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$delay" "$mif")"
+  if [[ -n "$edit" ]]; then "$edit" "$cfg"; fi
+  "$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
+    "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log"
+}
+trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
+prefetch_64mb() { sed -i "s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$1"; }
+
 say "fxconnect echo: $N messages"
-"$BIN/fxc_bench" preload "$B" "bench.echo.in.$RUN" 3 "$N" 10000 1024
-cfg="$(connector_config echo "bench.echo.in.$RUN" "ai.flowx.dev.engine.receive.bench.echo.$RUN" 0ms 1000)"
-echo_="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.echo.$RUN" "$N" 300 -- \
-  "$BIN/fxconnect" run "$cfg" 2>"$DIR/echo.log")"
+echo_="$(echo_run echo 3 "$N" 0ms 1000)"
 say "echo: $echo_"
-
 say "fxconnect echo, traced (sampler always): $N messages"
-"$BIN/fxc_bench" preload "$B" "bench.traced.in.$RUN" 3 "$N" 10000 1024
-cfg="$(connector_config traced "bench.traced.in.$RUN" "ai.flowx.dev.engine.receive.bench.traced.$RUN" 0ms 1000)"
-printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$cfg"
-traced="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.traced.$RUN" "$N" 300 -- \
-  "$BIN/fxconnect" run "$cfg" 2>"$DIR/traced.log")"
+traced="$(echo_run traced 3 "$N" 0ms 1000 trace_always)"
 say "traced: $traced"
-
 say "fxconnect echo, prefetch 64 MB: $N messages"
-"$BIN/fxc_bench" preload "$B" "bench.echo64.in.$RUN" 3 "$N" 10000 1024
-cfg="$(connector_config echo64 "bench.echo64.in.$RUN" "ai.flowx.dev.engine.receive.bench.echo64.$RUN" 0ms 1000)"
-sed -i "s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$cfg"
-echo64="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.echo64.$RUN" "$N" 300 -- \
-  "$BIN/fxconnect" run "$cfg" 2>"$DIR/echo64.log")"
+echo64="$(echo_run echo64 3 "$N" 0ms 1000 prefetch_64mb)"
 say "echo64: $echo64"
-
 say "fxconnect echo 50ms, one partition, 10000 keys: $SLOW_N messages"
-"$BIN/fxc_bench" preload "$B" "bench.slow.in.$RUN" 1 "$SLOW_N" 10000 1024
-cfg="$(connector_config slow "bench.slow.in.$RUN" "ai.flowx.dev.engine.receive.bench.slow.$RUN" 50ms 5000)"
-slow="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.slow.$RUN" "$SLOW_N" 300 -- \
-  "$BIN/fxconnect" run "$cfg" 2>"$DIR/slow.log")"
+slow="$(echo_run slow 1 "$SLOW_N" 50ms 5000)"
 say "slow: $slow"
 
 rate="$(python3 -c "import json,sys; print(max(100, int(json.loads(sys.argv[1])['msgs_per_s'] / 2)))" "$echo_")"
