@@ -38,6 +38,8 @@ log "Jaeger: OTLP/HTTP $FXC_JAEGER_OTLP, query $FXC_JAEGER_QUERY"
 status=0
 log "release build: unit, mock, integration"
 ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
+# The figures the integration tests print (duplicates after kill -9, concurrency, ...).
+grep -h "\[ figures  \]" "$FXC_ROOT/build/Testing/Temporary/LastTest.log" 2>/dev/null || true
 
 log "demo: scripts/demo.sh with 300 instances, then nothing of it may still run"
 if env -u FXC_KAFKA_BOOTSTRAP FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then
