@@ -29,6 +29,8 @@ set -euo pipefail
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=scripts/versions.sh
 source "$SCRIPTS/versions.sh"
+# shellcheck source=scripts/lib.sh
+source "$SCRIPTS/lib.sh"
 
 log() { printf 'jaeger: %s\n' "$*" >&2; }
 die() { printf 'jaeger: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -114,26 +116,10 @@ ensure_binary() {
 
 # --- process -----------------------------------------------------------------------------------
 
-# Whether a pid is alive and not a zombie (kill -0 succeeds on zombies).
-alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state="$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z ]]
-}
 
 # Pid of the Jaeger for this state dir, if alive (guards against pid reuse by checking that the
 # process runs a jaeger binary with our config file).
-running_pid() {
-  local pid cmd
-  [[ -f "$PIDFILE" ]] || return 1
-  pid="$(<"$PIDFILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-  [[ "$cmd" == *jaeger*"--config=$CONF"* ]] || return 1
-  echo "$pid"
-}
+running_pid() { fxc_running_pid "$PIDFILE" "*jaeger*--config=$CONF*"; }
 
 # port NAME: a port number from the ports file.
 port() {
@@ -148,18 +134,6 @@ print_endpoints() {
   echo "query=http://$HOST:$(port query_http)"
 }
 
-# N free TCP ports on 127.0.0.1 (distinct: all sockets are held open together).
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 
 # probe QUERY_PORT OTLP_HTTP_PORT: succeeds when GET /api/services answers 200 and an empty
 # OTLP/HTTP JSON export is accepted with 200.
@@ -195,7 +169,7 @@ wait_ready() {
     if probe "$qport" "$oport"; then
       return 0
     fi
-    if ! alive "$pid"; then
+    if ! fxc_alive "$pid"; then
       tail_log
       log "jaeger process $pid exited during startup (state dir $DIR)"
       return 1
@@ -303,7 +277,7 @@ cmd_start() {
 
   local attempt otlp_grpc otlp_http query_http query_grpc
   for ((attempt = 1; attempt <= START_ATTEMPTS; attempt++)); do
-    read -r otlp_grpc otlp_http query_http query_grpc < <(free_ports 4)
+    read -r otlp_grpc otlp_http query_http query_grpc < <(fxc_free_ports 4)
     write_config "$otlp_grpc" "$otlp_http" "$query_http" "$query_grpc"
     log "starting Jaeger v$JAEGER_VERSION: OTLP gRPC $HOST:$otlp_grpc, OTLP/HTTP $HOST:$otlp_http," \
         "query HTTP $HOST:$query_http, query gRPC $HOST:$query_grpc; log: $JLOG"
@@ -332,17 +306,7 @@ cmd_stop() {
     rm -f -- "$PIDFILE"
     return
   fi
-  log "stopping jaeger (pid $pid) ..."
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid" && ((SECONDS < deadline)); do
-    sleep 0.2
-  done
-  if alive "$pid"; then
-    log "still alive after ${STOP_TIMEOUT}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while alive "$pid"; do sleep 0.1; done
-  fi
+  fxc_stop_pid jaeger "$pid" "$STOP_TIMEOUT"
   rm -f -- "$PIDFILE"
   log "stopped"
 }

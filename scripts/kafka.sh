@@ -24,6 +24,8 @@ set -euo pipefail
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=scripts/versions.sh
 source "$SCRIPTS/versions.sh"
+# shellcheck source=scripts/lib.sh
+source "$SCRIPTS/lib.sh"
 
 log() { printf 'kafka: %s\n' "$*" >&2; }
 die() { printf 'kafka: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -48,39 +50,11 @@ usage() { echo "usage: $0 start|stop|status" >&2; exit 2; }
 
 # Pid of the broker for this state dir, if alive (guards against pid reuse by
 # checking that the process runs kafka.Kafka with our server.properties).
-running_pid() {
-  local pid cmd
-  [[ -f "$PIDFILE" ]] || return 1
-  pid="$(<"$PIDFILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-  [[ "$cmd" == *kafka.Kafka*"$PROPS"* ]] || return 1
-  echo "$pid"
-}
+running_pid() { fxc_running_pid "$PIDFILE" "*kafka.Kafka*$PROPS*"; }
 
 bootstrap() { echo "$HOST:$(<"$PORTFILE")"; }
 
-# Whether a pid is alive and not a zombie (kill -0 succeeds on zombies).
-alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state="$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z ]]
-}
 
-# N free TCP ports on 127.0.0.1 (distinct: all sockets are held open together).
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 
 # Whether a port can be bound on 127.0.0.1 (with SO_REUSEADDR, like the JVM does).
 port_free() {
@@ -154,7 +128,7 @@ wait_ready() {
     if probe "$port"; then
       return 0
     fi
-    if ! alive "$pid"; then
+    if ! fxc_alive "$pid"; then
       tail_log
       die "broker process $pid exited during startup (state dir $DIR)"
     fi
@@ -238,13 +212,13 @@ cmd_start() {
     elif [[ -s "$PORTFILE" ]] && port_free "$(<"$PORTFILE")"; then
       port="$(<"$PORTFILE")"
     else
-      read -r port _ < <(free_ports 2)
-      [[ "$port" != "$cport" ]] || read -r _ port < <(free_ports 2)
+      read -r port _ < <(fxc_free_ports 2)
+      [[ "$port" != "$cport" ]] || read -r _ port < <(fxc_free_ports 2)
     fi
   else
     rm -rf -- "$DATA"
     local p1 p2
-    read -r p1 p2 < <(free_ports 2)
+    read -r p1 p2 < <(fxc_free_ports 2)
     cport="$p2"
     port="${FXC_KAFKA_PORT:-$p1}"
     if [[ "$port" == "$cport" ]]; then cport="$p1"; fi
@@ -296,17 +270,7 @@ cmd_stop() {
     rm -f -- "$PIDFILE"
     return
   fi
-  log "stopping broker (pid $pid) ..."
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid" && ((SECONDS < deadline)); do
-    sleep 0.2
-  done
-  if alive "$pid"; then
-    log "still alive after ${STOP_TIMEOUT}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while alive "$pid"; do sleep 0.1; done
-  fi
+  fxc_stop_pid broker "$pid" "$STOP_TIMEOUT"
   rm -f -- "$PIDFILE"
   log "stopped"
 }

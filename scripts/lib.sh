@@ -37,3 +37,55 @@ fxc_stop_private_jaeger() {
   FXC_JAEGER_DIR="$FXC_PRIVATE_JAEGER_DIR" "$FXC_ROOT/scripts/jaeger.sh" stop >/dev/null 2>&1 || true
   FXC_PRIVATE_JAEGER_DIR=""
 }
+
+# --- for the service scripts (kafka.sh, jaeger.sh); they define log() -------------------------
+
+# Whether a pid is alive and not a zombie (kill -0 succeeds on zombies).
+fxc_alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+# fxc_running_pid PIDFILE PATTERN: the pid in PIDFILE if that process is alive and its command
+# line matches the glob PATTERN (guards against pid reuse); fails otherwise.
+fxc_running_pid() {
+  local pid cmd
+  [[ -f "$1" ]] || return 1
+  pid="$(<"$1")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  fxc_alive "$pid" || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  # shellcheck disable=SC2053  # PATTERN is a glob on purpose
+  [[ "$cmd" == $2 ]] || return 1
+  echo "$pid"
+}
+
+# fxc_free_ports N: N distinct free TCP ports on 127.0.0.1 (all sockets held open together).
+fxc_free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# fxc_stop_pid WHAT PID TIMEOUT_S: SIGTERM, wait up to TIMEOUT_S, then SIGKILL.
+fxc_stop_pid() {
+  log "stopping $1 (pid $2) ..."
+  kill -TERM "$2" 2>/dev/null || true
+  local deadline=$((SECONDS + $3))
+  while fxc_alive "$2" && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if fxc_alive "$2"; then
+    log "still alive after ${3}s: SIGKILL"
+    kill -KILL "$2" 2>/dev/null || true
+    while fxc_alive "$2"; do sleep 0.1; done
+  fi
+}

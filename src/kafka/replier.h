@@ -14,7 +14,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/config.h"
 #include "core/records.h"
 #include "kafka/client.h"
 #include "kafka/queue_wakeup.h"

@@ -60,6 +60,13 @@ void Source::start() {
   schedule_tick();
 }
 
+// Reports changes only: called for every message, it must cost nothing when nothing changes.
+void Source::set_brokers_down(bool down) {
+  if (down == brokers_down_) return;
+  brokers_down_ = down;
+  if (events_.brokers_down) events_.brokers_down(down);
+}
+
 void Source::stop_taking() { taking_ = false; }
 
 void Source::resume_taking() {
@@ -80,7 +87,7 @@ void Source::drain() {
                    m->rkt ? fmt::format("[{}]", m->partition) : "", rd_kafka_message_errstr(m.get()));
       continue;
     }
-    if (events_.brokers_down) events_.brokers_down(false);  // a message: a broker answered
+    set_brokers_down(false);  // a message: a broker answered
     events_.message(*m);
   }
   boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
@@ -166,7 +173,7 @@ void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_part
                        void* opaque) {
   auto* self = static_cast<Source*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  if (!err && self->events_.brokers_down) self->events_.brokers_down(false);  // the coordinator answered
+  if (!err) self->set_brokers_down(false);  // the coordinator answered
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
     const auto& tp = offsets->elems[i];
     auto e = err ? err : tp.err;
@@ -179,7 +186,7 @@ void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_part
 
 void Source::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   auto* self = static_cast<Source*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->events_.brokers_down) self->events_.brokers_down(true);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->set_brokers_down(true);
   if (auto fatal = describe_client_error(rk, err, reason)) self->events_.fatal(*fatal);
 }
 

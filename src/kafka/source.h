@@ -14,7 +14,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/config.h"
 #include "kafka/client.h"
 #include "kafka/queue_wakeup.h"
 
@@ -82,6 +81,7 @@ class Source {
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void drain();
   void schedule_tick();
+  void set_brokers_down(bool down);
 
   boost::asio::io_context& io_;
   Events events_;
@@ -92,6 +92,7 @@ class Source {
   boost::asio::steady_timer tick_;
   bool closed_ = false;
   bool taking_ = true;
+  bool brokers_down_ = false;
 };
 
 // A librdkafka partition list of `partitions` (offsets unset).

@@ -6,13 +6,10 @@
 #include <regex>
 #include <thread>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <gmock/gmock.h>
 
 #include "connector_fixture.h"
+#include "http_get.h"
 
 namespace fxconnect::testing {
 namespace {
@@ -20,28 +17,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
-
-struct Response {
-  int status = 0;
-  std::string body;
-};
-
-Response get(const std::string& address, const std::string& path) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  auto colon = address.rfind(':');
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::empty_body> req{http::verb::get, path, 11};
-  req.set(http::field::host, address);
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
 
 double metric(const std::string& page, const std::string& series) {
   std::smatch m;
@@ -60,9 +35,9 @@ TEST_F(ConnectorTest, MetricsCountWhatWasSentAndReadinessFollowsAStuckHandler) {
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(metrics and health on http://([0-9.]+:[0-9]+))"))) << log;
   std::string address = m[1];
 
-  EXPECT_EQ(get(address, "/health/live").status, 200);
-  EXPECT_EQ(get(address, "/health/ready").status, 200);
-  EXPECT_EQ(get(address, "/nope").status, 404);
+  EXPECT_EQ(http_get(address, "/health/live").status, 200);
+  EXPECT_EQ(http_get(address, "/health/ready").status, 200);
+  EXPECT_EQ(http_get(address, "/nope").status, 404);
 
   std::vector<core::OutgoingRecord> requests;
   for (int i = 0; i < 50; ++i) requests.push_back({in_, "k" + std::to_string(i), {{"processInstanceUuid", "k" + std::to_string(i)}}, "{}"});
@@ -72,7 +47,7 @@ TEST_F(ConnectorTest, MetricsCountWhatWasSentAndReadinessFollowsAStuckHandler) {
   TopicReader replies(bootstrap_, out_);
   ASSERT_TRUE(replies.wait_for(52, seconds(30)));
 
-  auto page = get(address, "/metrics");
+  auto page = http_get(address, "/metrics");
   ASSERT_EQ(page.status, 200);
   EXPECT_EQ(metric(page.body, "fxconnect_requests_consumed_total"), 52);
   EXPECT_EQ(metric(page.body, R"(fxconnect_replies_total{outcome="ok"})"), 50);
@@ -93,14 +68,14 @@ TEST_F(ConnectorTest, MetricsCountWhatWasSentAndReadinessFollowsAStuckHandler) {
   // A handler stuck past its deadline: answered deadline_exceeded at 1 s, still running until 3 s.
   kafka_->produce({{in_, "slow", {{"processInstanceUuid", "slow"}}, R"({"sleep_ms": 3000})"}});
   ASSERT_TRUE(replies.wait_for(53, seconds(10)));  // the deadline_exceeded error reply
-  auto not_ready = get(address, "/health/ready");
+  auto not_ready = http_get(address, "/health/ready");
   EXPECT_EQ(not_ready.status, 503) << not_ready.body;
   EXPECT_THAT(not_ready.body, HasSubstr("past processing.deadline"));
   auto end = std::chrono::steady_clock::now() + seconds(10);
-  while (get(address, "/health/ready").status != 200 && std::chrono::steady_clock::now() < end) {
+  while (http_get(address, "/health/ready").status != 200 && std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(milliseconds(100));
   }
-  EXPECT_EQ(get(address, "/health/ready").status, 200) << "ready again once the handler finished";
+  EXPECT_EQ(http_get(address, "/health/ready").status, 200) << "ready again once the handler finished";
 
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0);

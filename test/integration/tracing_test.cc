@@ -7,12 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gmock/gmock.h>
 
 #include "connector_fixture.h"
+#include "http_get.h"
 
 namespace fxconnect::testing {
 namespace {
@@ -20,24 +19,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 namespace json = boost::json;
-
-std::string http_get(const std::string& base, const std::string& path) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  std::smatch m;
-  if (!std::regex_match(base, m, std::regex(R"(http://([^:/]+):([0-9]+)/?)"))) return {};
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve(m[1].str(), m[2].str()));
-  http::request<http::empty_body> req{http::verb::get, path, 11};
-  req.set(http::field::host, m[1].str());
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return res.body();
-}
 
 class TracingTest : public ConnectorTest {
  protected:
@@ -86,7 +67,7 @@ class TracingTest : public ConnectorTest {
     auto end = std::chrono::steady_clock::now() + seconds(20);
     while (std::chrono::steady_clock::now() < end) {
       boost::system::error_code ec;
-      auto v = json::parse(http_get(query_, "/api/traces/" + trace_id), ec);
+      auto v = json::parse(http_get(query_, "/api/traces/" + trace_id).body, ec);
       // Until the trace is stored Jaeger answers 404 with "data": null.
       if (!ec && v.is_object() && v.as_object().contains("data") && v.at("data").is_array() &&
           !v.at("data").as_array().empty()) {
@@ -180,7 +161,7 @@ TEST_F(TracingTest, ADeadCollectorCostsSpansNotMessages) {
   double dropped = 0;
   auto end = std::chrono::steady_clock::now() + seconds(30);
   while (dropped <= 0 && std::chrono::steady_clock::now() < end) {
-    auto page = http_get(metrics_base, "/metrics");
+    auto page = http_get(metrics_base, "/metrics").body;
     std::smatch d;
     if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))"))) dropped = std::stod(d[1]);
     std::this_thread::sleep_for(milliseconds(250));
@@ -244,7 +225,7 @@ TEST_F(TracingTest, StoppingJaegerMidLoadLosesNoMessage) {
   auto end = std::chrono::steady_clock::now() + seconds(30);
   while (dropped <= 0 && std::chrono::steady_clock::now() < end) {
     std::smatch d;
-    auto page = http_get(metrics_base, "/metrics");
+    auto page = http_get(metrics_base, "/metrics").body;
     if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))"))) dropped = std::stod(d[1]);
     std::this_thread::sleep_for(milliseconds(250));
   }
