@@ -137,12 +137,6 @@ TEST_F(ConnectorTest, OnePartitionServesManyKeysConcurrentlyAndEachKeyInOrder) {
   EXPECT_GE(handling, 200.0) << log;
 }
 
-}  // namespace
-}  // namespace fxconnect::testing
-
-namespace fxconnect::testing {
-namespace {
-
 // A second instance joins mid-load: the first drains and commits the partitions it gives up
 // before releasing them, so the new owner starts exactly after the last answered request.
 TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
@@ -187,12 +181,6 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   }
   EXPECT_GT(log_figure(second->log(), "consumed"), 0) << "the new owner had nothing left to do\n" << second->log();
 }
-
-}  // namespace
-}  // namespace fxconnect::testing
-
-namespace fxconnect::testing {
-namespace {
 
 // At the in-flight limit with a handler slower than max.poll.interval.ms, intake stays held
 // longer than that interval: the partitions get paused, the member keeps polling, stays in its
