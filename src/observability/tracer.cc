@@ -3,10 +3,10 @@
 #include "core/json_text.h"
 
 #include <algorithm>
+#include <future>
 #include <random>
 #include <stdexcept>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -124,10 +124,14 @@ OtlpExporter::OtlpExporter(std::string service_name, const std::string& endpoint
   thread_ = std::thread([this] { run(); });
 }
 
-OtlpExporter::~OtlpExporter() {
+OtlpExporter::~OtlpExporter() { stop(); }
+
+void OtlpExporter::stop() {
+  if (!thread_.joinable()) return;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    stop_deadline_ = std::chrono::steady_clock::now() + kFlushTime;
   }
   wake_.notify_all();
   thread_.join();
@@ -147,22 +151,20 @@ void OtlpExporter::submit(SpanData span) {
 }
 
 void OtlpExporter::run() {
-  auto stop_deadline = std::chrono::steady_clock::time_point::max();
   for (;;) {
     std::vector<SpanData> batch;
+    bool too_late = false;
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, kBatchDelay, [this] { return stopping_ || queue_.size() >= kBatch; });
-      if (stopping_ && stop_deadline == std::chrono::steady_clock::time_point::max()) {
-        stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      }
       auto n = std::min(queue_.size(), kBatch);
       batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
       if (batch.empty() && stopping_) return;
+      too_late = std::chrono::steady_clock::now() >= stop_deadline_;
     }
     if (batch.empty()) continue;
-    if (std::chrono::steady_clock::now() > stop_deadline) {
+    if (too_late) {
       dropped_ += batch.size();
       continue;
     }
@@ -174,41 +176,114 @@ void OtlpExporter::run() {
   }
 }
 
-bool OtlpExporter::post(const std::string& body) {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// `host`'s addresses, or nothing when it cannot be resolved by `deadline`. getaddrinfo cannot be
+// cancelled (Asio's async_resolve runs it on a thread that its io_context joins), so a name is
+// resolved on a thread of its own, left behind when it is too slow; an IP address needs none.
+std::vector<tcp::endpoint> resolve(const std::string& host, const std::string& port,
+                                   std::chrono::steady_clock::time_point deadline) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    unsigned long number = 0;
+    try {
+      number = std::stoul(port);
+    } catch (const std::exception&) {
+      return {};
+    }
+    if (number > 65535) return {};
+    return {tcp::endpoint(address, static_cast<unsigned short>(number))};
+  }
+  // The thread touches nothing but what it owns: it may outlive the exporter.
+  using Resolved = std::pair<std::vector<tcp::endpoint>, boost::system::error_code>;
+  auto result = std::make_shared<std::promise<Resolved>>();
+  auto ready = result->get_future();
+  std::thread([result, host, port] {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    Resolved resolved;
+    for (const auto& entry : resolver.resolve(host, port, resolved.second)) resolved.first.push_back(entry.endpoint());
+    result->set_value(std::move(resolved));
+  }).detach();
+  if (ready.wait_until(deadline) != std::future_status::ready) {
+    spdlog::debug("otlp: resolving {} timed out", host);
+    return {};
+  }
+  auto [endpoints, error] = ready.get();
+  if (error) spdlog::debug("otlp: cannot resolve {}: {}", host, error.message());
+  return endpoints;
+}
+
+}  // namespace
+
+int OtlpExporter::attempt(const std::string& body, std::chrono::steady_clock::time_point deadline) {
   namespace beast = boost::beast;
   namespace http = beast::http;
+  auto endpoints = resolve(host_, port_, deadline);
+  if (endpoints.empty()) return 0;
+  // Asynchronous operations on a private loop: the stream's expiry applies to all of them
+  // together (it does nothing for synchronous calls), and cancels whichever step is pending.
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::string_body> req{http::verb::post, path_, 11};
+  req.set(http::field::host, host_);
+  req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  int status = 0;
+  auto failed = [this](const char* step, const beast::error_code& ec) {
+    spdlog::debug("otlp: {}:{}: {}: {}", host_, port_, step, ec == beast::error::timeout ? "timed out" : ec.message());
+  };
+  stream.expires_at(deadline);
+  stream.async_connect(endpoints, [&](const beast::error_code& connected, const tcp::endpoint&) {
+    if (connected) return failed("connect", connected);
+    http::async_write(stream, req, [&](const beast::error_code& written, std::size_t) {
+      if (written) return failed("write", written);
+      http::async_read(stream, buffer, res, [&](const beast::error_code& read, std::size_t) {
+        if (read) return failed("read", read);
+        status = static_cast<int>(res.result_int());
+      });
+    });
+  });
+  io.run();
+  return status;
+}
+
+bool OtlpExporter::post(const std::string& body) {
   auto backoff = std::chrono::milliseconds(100);
-  for (int attempt = 1;; ++attempt) {
-    int status = 0;
+  for (int attempt_number = 1;; ++attempt_number) {
+    auto deadline = std::chrono::steady_clock::now() + kAttemptTimeout;
+    {
+      std::lock_guard lock(mutex_);
+      deadline = std::min(deadline, stop_deadline_);
+    }
+    int status = 0;  // unreachable or timed out: like 503, worth another try
     try {
-      boost::asio::io_context io;
-      boost::asio::ip::tcp::resolver resolver(io);
-      beast::tcp_stream stream(io);
-      stream.expires_after(std::chrono::seconds(2));
-      stream.connect(resolver.resolve(host_, port_));
-      http::request<http::string_body> req{http::verb::post, path_, 11};
-      req.set(http::field::host, host_);
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-      req.prepare_payload();
-      http::write(stream, req);
-      beast::flat_buffer buffer;
-      http::response<http::string_body> res;
-      http::read(stream, buffer, res);
-      status = static_cast<int>(res.result_int());
+      status = attempt(body, deadline);
     } catch (const std::exception& e) {
-      status = 0;  // unreachable: like 503, worth another try
       spdlog::debug("otlp: {}:{}: {}", host_, port_, e.what());
     }
     if (status >= 200 && status < 300) return true;
     // OTLP/HTTP: retry only what the spec calls retryable; never a 400.
     bool retryable = status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
-    if (!retryable || attempt == 3) {
-      spdlog::debug("otlp: batch dropped (status {})", status);
-      return false;
+    if (retryable && attempt_number < 3) {
+      // The backoff, cut short by a stop that leaves no time for another attempt.
+      auto resume = std::chrono::steady_clock::now() + backoff;
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, resume, [&] { return resume >= stop_deadline_; });
+      if (resume < stop_deadline_) {
+        backoff *= 2;
+        continue;
+      }
     }
-    std::this_thread::sleep_for(backoff);
-    backoff *= 2;
+    spdlog::debug("otlp: batch dropped (status {})", status);
+    return false;
   }
 }
 

@@ -41,14 +41,26 @@ struct SpanData {
 // One batch as an OTLP/HTTP JSON ExportTraceServiceRequest.
 std::string otlp_json(const std::string& service_name, const std::vector<SpanData>& spans);
 
+// Every network step of an export (name resolution, connect, write, read) is bounded: one
+// attempt gets at most kAttemptTimeout, so a collector that accepts and never answers costs a
+// batch at most three attempts (~6.3 s with backoff), never the exporter thread.
 class OtlpExporter {
  public:
+  static constexpr std::chrono::milliseconds kAttemptTimeout{2000};  // one request, all steps
+  static constexpr std::chrono::milliseconds kFlushTime{2000};       // stop()'s budget
+
   // `endpoint`: http://host:port[/prefix]; spans go to <endpoint>/v1/traces. Throws
   // std::invalid_argument for a malformed endpoint.
   OtlpExporter(std::string service_name, const std::string& endpoint, std::size_t queue_capacity = 16384);
-  ~OtlpExporter();  // exports what is queued (at most ~2 s), then stops
+  ~OtlpExporter();  // stop()
   OtlpExporter(const OtlpExporter&) = delete;
   OtlpExporter& operator=(const OtlpExporter&) = delete;
+
+  // Exports what is queued for at most kFlushTime (no attempt or retry runs past it; one begun
+  // just before the call may take its full kAttemptTimeout), drops the rest, then stops the
+  // thread; later spans are dropped. Runs at SIGTERM, so it returns even when the collector
+  // hangs; afterwards exported() and dropped() are final. Call it from one thread only.
+  void stop();
 
   // Never blocks on the network: a full queue drops the span (counted).
   void submit(SpanData span);
@@ -57,8 +69,11 @@ class OtlpExporter {
 
  private:
   void run();
-  // POSTs one batch; true when the collector took it. Retries 429/502/503/504 with backoff.
+  // POSTs one batch; true when the collector took it. Retries 429/502/503/504 and network errors
+  // (timeouts included) with backoff, up to 3 attempts, none after the stop deadline.
   bool post(const std::string& body);
+  // One request, abandoned at `deadline`: the HTTP status, 0 for a network error or timeout.
+  int attempt(const std::string& body, std::chrono::steady_clock::time_point deadline);
 
   std::string service_name_;
   std::string host_, port_, path_;
@@ -67,6 +82,9 @@ class OtlpExporter {
   std::condition_variable wake_;
   std::deque<SpanData> queue_;
   bool stopping_ = false;
+  // Set by stop(): no attempt starts after it, and none begun after stop() runs past it
+  // (guarded by mutex_).
+  std::chrono::steady_clock::time_point stop_deadline_ = std::chrono::steady_clock::time_point::max();
   std::atomic<std::uint64_t> exported_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::thread thread_;
