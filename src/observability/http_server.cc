@@ -1,29 +1,77 @@
 #include "observability/http_server.h"
 
 #include <map>
+#include <optional>
 #include <stdexcept>
 
-#include <boost/asio/strand.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace fxconnect::observability {
-namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// One connection: read one request, answer it, close.
+namespace {
+
+// How often a repeated problem (accept errors, connections over the cap) may be logged.
+constexpr std::chrono::seconds kReportInterval{60};
+
+// A line at most once per kReportInterval, with how many were held back meanwhile.
+struct Report {
+  std::chrono::steady_clock::time_point next{};
+  std::uint64_t held_back = 0;
+
+  // Whether a line may be written now; `held_back` then says how many were not since the last.
+  bool due() {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next) {
+      ++held_back;
+      return false;
+    }
+    next = now + kReportInterval;
+    return true;
+  }
+  std::string since_last() {
+    auto n = std::exchange(held_back, 0);
+    return n ? fmt::format(" ({} more since the last report)", n) : std::string();
+  }
+};
+
+}  // namespace
+
+struct HttpServer::State {
+  State(asio::io_context& io, std::map<std::string, Route> r, HttpLimits l)
+      : acceptor(io), retry(io), routes(std::move(r)), limits(l) {}
+
+  tcp::acceptor acceptor;
+  asio::steady_timer retry;  // the pause after a failed accept
+  const std::map<std::string, Route> routes;
+  const HttpLimits limits;
+  bool closed = false;
+  std::size_t open = 0;  // connections, up to limits.max_connections
+  std::uint64_t accept_errors = 0;
+  Report accept_error_report, over_cap_report;
+};
+
+namespace {
+
+using State = std::shared_ptr<HttpServer::State>;
+
+// One connection: read one request, answer it, close. Holds one of the server's slots while alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<std::map<std::string, HttpServer::Route>> routes)
-      : stream_(std::move(socket)), routes_(std::move(routes)) {}
+  Session(tcp::socket socket, State state) : stream_(std::move(socket)), state_(std::move(state)) { ++state_->open; }
+  ~Session() { --state_->open; }
 
   void start() {
-    stream_.expires_after(std::chrono::seconds(10));  // a client that never sends is dropped
+    // For the whole exchange: a client that never sends, or never reads, is dropped.
+    stream_.expires_after(state_->limits.request_timeout);
     http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (!ec) self->answer();
     });
@@ -34,13 +82,14 @@ class Session : public std::enable_shared_from_this<Session> {
     Page page;
     std::string target(request_.target());
     auto path = target.substr(0, target.find('?'));
+    const auto& routes = state_->routes;
     if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
       page = Page{405, "text/plain; charset=utf-8", "only GET\n"};
-    } else if (auto it = routes_->find(path); it != routes_->end()) {
+    } else if (auto it = routes.find(path); it != routes.end()) {
       page = it->second();
     } else {
       std::string known;
-      for (const auto& [p, route] : *routes_) known += p + "\n";
+      for (const auto& [p, route] : routes) known += p + "\n";
       page = Page{404, "text/plain; charset=utf-8", "not found; known paths:\n" + known};
     }
     response_.result(static_cast<http::status>(page.status));
@@ -48,18 +97,57 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.set(http::field::connection, "close");
     response_.body() = std::move(page.body);
     response_.prepare_payload();
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, std::size_t) {
+    auto done = [self = shared_from_this()](beast::error_code, std::size_t) {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    });
+    };
+    if (request_.method() == http::verb::head) {
+      // The GET answer's status and headers (its Content-Length too, RFC 9110 9.3.2), no body.
+      head_response_.emplace(std::move(response_.base()));
+      http::async_write(stream_, *head_response_, std::move(done));
+    } else {
+      http::async_write(stream_, response_, std::move(done));
+    }
   }
 
   beast::tcp_stream stream_;
+  State state_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
-  std::shared_ptr<std::map<std::string, HttpServer::Route>> routes_;
+  std::optional<http::response<http::empty_body>> head_response_;
 };
+
+void accept_next(const State& state) {
+  state->acceptor.async_accept([state](boost::system::error_code ec, tcp::socket socket) {
+    if (state->closed || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors, say: accepting again at once would fail again at once, in a loop
+      // that starves the runtime. Pause, and let connections close meanwhile.
+      ++state->accept_errors;
+      if (state->accept_error_report.due()) {
+        spdlog::warn("http: accept failed: {}; retrying every {} ms{}", ec.message(),
+                     state->limits.accept_retry_delay.count(), state->accept_error_report.since_last());
+      }
+      state->retry.expires_after(state->limits.accept_retry_delay);
+      state->retry.async_wait([state](boost::system::error_code waited) {
+        if (!waited && !state->closed) accept_next(state);
+      });
+      return;
+    }
+    if (state->open >= state->limits.max_connections) {
+      if (state->over_cap_report.due()) {
+        spdlog::warn("http: {} connections open, the most allowed: a new one is closed unanswered{}", state->open,
+                     state->over_cap_report.since_last());
+      }
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), state)->start();
+    }
+    accept_next(state);
+  });
+}
 
 tcp::endpoint parse_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
@@ -74,36 +162,34 @@ tcp::endpoint parse_listen(const std::string& listen) {
 
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes)
-    : acceptor_(io), routes_(std::make_shared<std::map<std::string, Route>>(std::move(routes))) {
+HttpServer::HttpServer(asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes,
+                       HttpLimits limits)
+    : state_(std::make_shared<State>(io, std::move(routes), limits)) {
   auto endpoint = parse_listen(listen);
+  auto& acceptor = state_->acceptor;
   boost::system::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot listen on {}: {}", listen, ec.message()));
-  accept();
+  accept_next(state_);
 }
 
 HttpServer::~HttpServer() { close(); }
 
 std::string HttpServer::address() const {
-  auto e = acceptor_.local_endpoint();
+  auto e = state_->acceptor.local_endpoint();
   return fmt::format("{}:{}", e.address().to_string(), e.port());
 }
 
 void HttpServer::close() {
+  state_->closed = true;
   boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  state_->acceptor.close(ignored);
+  state_->retry.cancel();
 }
 
-void HttpServer::accept() {
-  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), routes_)->start();
-    accept();
-  });
-}
+std::uint64_t HttpServer::accept_errors() const { return state_->accept_errors; }
 
 }  // namespace fxconnect::observability

@@ -3,6 +3,9 @@
 // serves read the runtime's state without locks, and an answer at all proves the loop runs.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,27 +23,47 @@ struct Page {
   std::string body;
 };
 
+// What keeps the endpoint from being a way to exhaust the connector's loop or file descriptors.
+struct HttpLimits {
+  // Connections open at once. One more is accepted and closed at once, without an answer: the
+  // client learns immediately (and may retry) instead of waiting in the listen backlog behind
+  // connections that may hold their slot for up to `request_timeout`.
+  std::size_t max_connections = 64;
+  // To receive a whole request and send its answer: a client that connects and sends nothing, or
+  // sends slowly, loses its connection (and slot) after this.
+  std::chrono::milliseconds request_timeout{10000};
+  // After a failed accept (EMFILE, ENFILE, ENOBUFS...), the wait before the next one, instead of
+  // a loop spinning on the error; such errors are logged at most once a minute.
+  std::chrono::milliseconds accept_retry_delay{100};
+};
+
 class HttpServer {
  public:
-  // path → page; an unknown path is a 404 listing the known ones.
+  // path → page; an unknown path is a 404 listing the known ones. GET and HEAD (same status and
+  // headers, Content-Length included, no body); other methods get a 405.
   using Route = std::function<Page()>;
 
   // Binds `listen` ("host:port"; port 0 picks a free one). Throws std::runtime_error when the
   // address cannot be bound.
-  HttpServer(boost::asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes);
+  HttpServer(boost::asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes,
+             HttpLimits limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   // The bound address, e.g. "127.0.0.1:9464".
   std::string address() const;
+  // Stops accepting; connections already open finish (within `request_timeout`).
   void close();
+  // Failed accepts so far (each followed by `accept_retry_delay`).
+  std::uint64_t accept_errors() const;
+
+  // Defined in the .cc; shared with pending operations and connections, which may outlive the
+  // server.
+  struct State;
 
  private:
-  void accept();
-
-  boost::asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<std::map<std::string, Route>> routes_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace fxconnect::observability
