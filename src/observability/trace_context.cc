@@ -90,9 +90,17 @@ std::string format_traceparent(const TraceContext& c) {
 }
 
 std::optional<TraceContext> parse_uber_trace_id(std::string_view value) {
-  std::string decoded(value);
-  for (std::size_t pos; (pos = decoded.find("%3A")) != std::string::npos || (pos = decoded.find("%3a")) != std::string::npos;) {
-    decoded.replace(pos, 3, ":");
+  if (value.size() > kMaxUberTraceId) return std::nullopt;
+  // One pass: `%3A`/`%3a` → `:` (a replacement can never form a new `%3A`).
+  std::string decoded;
+  decoded.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '%' && i + 2 < value.size() && value[i + 1] == '3' && (value[i + 2] == 'A' || value[i + 2] == 'a')) {
+      decoded += ':';
+      i += 2;
+    } else {
+      decoded += value[i];
+    }
   }
   auto parts = split(decoded, ":");
   if (parts.size() != 4) return std::nullopt;

@@ -34,6 +34,9 @@ std::string format_traceparent(const TraceContext& context);
 
 // `<trace id>:<span id>:<parent span id>:<flags>` in hex (64- or 128-bit trace id, leading zeros
 // optional; `%3A` accepted for `:`, as some clients URL-encode it). Flag bit 1 = sampled.
+// Values longer than kMaxUberTraceId bytes are refused before any work: a valid one is at most
+// ~80 bytes (32+16+16 hex digits, three `%3A`, the flags), and the header comes from outside.
+inline constexpr std::size_t kMaxUberTraceId = 256;
 std::optional<TraceContext> parse_uber_trace_id(std::string_view value);
 std::string format_uber_trace_id(const TraceContext& context);
 

@@ -1,5 +1,8 @@
 #include "observability/trace_context.h"
 
+#include <chrono>
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 namespace fxconnect::observability {
@@ -37,6 +40,27 @@ TEST(TraceContext, ReadsAndWritesJaegerUberTraceId) {
   EXPECT_FALSE(encoded->sampled);
   EXPECT_EQ(format_uber_trace_id(*c), "00000000000000004bf92f3577b34da6:00f067aa0ba902b7:0:1");
   for (const char* bad : {"", "a:b:c", "0:1:0:1", "xyz:1:0:1", "1:1:0:", "1:1:0:zz"}) EXPECT_FALSE(parse_uber_trace_id(bad)) << bad;
+}
+
+TEST(TraceContext, UberTraceIdLengthIsCappedAndDecodingIsLinear) {
+  // The longest plausible valid value, fully URL-encoded, is accepted.
+  std::string longest = "4bf92f3577b34da6a3ce929d0e0e4736%3A00f067aa0ba902b7%3A00f067aa0ba902b7%3A01";
+  EXPECT_TRUE(parse_uber_trace_id(longest)) << longest;
+  // A value padded past the cap is refused even when it would parse (leading zeros in the flags).
+  std::string padded = "1:1:0:" + std::string(kMaxUberTraceId, '0') + "1";
+  EXPECT_FALSE(parse_uber_trace_id(padded)) << "longer than " << kMaxUberTraceId << " bytes";
+  std::string at_cap = "1:1:0:" + std::string(kMaxUberTraceId - 7, '0') + "1";
+  ASSERT_EQ(at_cap.size(), kMaxUberTraceId);
+  EXPECT_TRUE(parse_uber_trace_id(at_cap)) << "exactly at the cap";
+  // 1 MB of encoded colons: decoding it used to take a rescan and a shift per `%3A` (minutes).
+  for (const char* unit : {"%3A", "%3a"}) {
+    std::string huge;
+    while (huge.size() < (1u << 20)) huge += unit;
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(parse_uber_trace_id(huge));
+    std::printf("1 MB of %s refused in %.1f us\n", unit,
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
 }
 
 TEST(TraceContext, TraceparentWinsAndOnlyTraceHeadersChange) {
