@@ -174,7 +174,7 @@ RunResult Simulator::run() {
             begin();
           },
           [this](const std::vector<kafka::TopicPartition>& parts, bool) { consumer_->release(parts); },
-          [](const kafka::TopicPartition&) {}, fatal,
+          nullptr, fatal,
           // Start exactly at the end of every reply topic as it is now, before anything is sent:
           // nothing older counts, nothing newer is missed.
           [](rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {

@@ -20,8 +20,9 @@ constexpr std::array kOwned = {
     Owned{"bootstrap.servers", "use kafka.bootstrap"},
     Owned{"metadata.broker.list", "use kafka.bootstrap"},
     Owned{"group.id", "use kafka.group_id"},
-    Owned{"enable.auto.commit", "offsets are committed only after the reply is acknowledged"},
+    Owned{"enable.auto.commit", "librdkafka commits the offsets the runtime stores once replies are acknowledged"},
     Owned{"enable.auto.offset.store", "offsets are stored only after the reply is acknowledged"},
+    Owned{"auto.commit.interval.ms", "use processing.commit_interval"},
     Owned{"partition.assignment.strategy", "cooperative-sticky lets revoked partitions drain"},
     Owned{"enable.idempotence", "producer retries must not duplicate or reorder replies"},
     Owned{"acks", "replies are acknowledged by all in-sync replicas"},
@@ -49,8 +50,10 @@ ConfPtr build(const config::ConnectorConfig& c, Role role, std::vector<std::stri
   own("client.id", "fxconnect-" + c.kafka.group_id);
   if (role == Role::consumer) {
     own("group.id", c.kafka.group_id);
-    own("enable.auto.commit", "false");
+    // librdkafka commits what the runtime stores (see kafka/source.h for why it, not the runtime).
+    own("enable.auto.commit", "true");
     own("enable.auto.offset.store", "false");
+    own("auto.commit.interval.ms", std::to_string(c.processing.commit_interval.count()));
     own("partition.assignment.strategy", "cooperative-sticky");
     // A default, overridable: what librdkafka may prefetch while the runtime is at its in-flight
     // limit (librdkafka's own default is 64 MB).

@@ -112,17 +112,21 @@ void Source::resume(const std::vector<TopicPartition>& partitions) {
   rd_kafka_resume_partitions(consumer_.get(), partition_list(partitions).get());
 }
 
-bool Source::commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync) {
-  if (offsets.empty()) return true;
+std::size_t Source::store_offsets(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets) {
+  if (offsets.empty()) return 0;
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, offset] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
   }
-  auto err = rd_kafka_commit(consumer_.get(), list.get(), sync ? 0 : 1);
-  if (!sync) return true;
-  for (int i = 0; !err && i < list->cnt; ++i) err = list->elems[i].err;
-  if (err) spdlog::warn("commit failed: {}", rd_kafka_err2str(err));
-  return !err;
+  rd_kafka_offsets_store(consumer_.get(), list.get());
+  std::size_t refused = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    if (!list->elems[i].err) continue;
+    ++refused;
+    spdlog::debug("offset {} of {}[{}] not stored: {}", list->elems[i].offset, list->elems[i].topic,
+                  list->elems[i].partition, rd_kafka_err2str(list->elems[i].err));
+  }
+  return refused;
 }
 
 std::optional<std::int64_t> Source::end_offset(const TopicPartition& tp) const {
@@ -172,15 +176,17 @@ void Source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
 void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                        void* opaque) {
   auto* self = static_cast<Source*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  if (!err) self->set_brokers_down(false);  // the coordinator answered
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was stored since the last commit
+  if (!err) self->set_brokers_down(false);          // the coordinator answered
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
     const auto& tp = offsets->elems[i];
+    if (tp.offset < 0) continue;  // nothing stored for it
     auto e = err ? err : tp.err;
-    if (!e) continue;
-    spdlog::warn("commit failed for {}[{}] at offset {}: {}; retrying at the next commit", tp.topic, tp.partition,
-                 tp.offset, rd_kafka_err2str(e));
-    self->events_.commit_failed({tp.topic, tp.partition});
+    if (e) {
+      spdlog::warn("commit of {}[{}] at offset {} failed: {}; librdkafka commits it again", tp.topic, tp.partition,
+                   tp.offset, rd_kafka_err2str(e));
+    }
+    if (self->events_.committed) self->events_.committed({tp.topic, tp.partition}, tp.offset, e);
   }
 }
 

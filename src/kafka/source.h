@@ -1,6 +1,13 @@
 // The consumer side of a connector: one librdkafka consumer in a group (cooperative-sticky),
 // subscribed to the input topic or pattern, delivering messages and group events on the loop.
-// Offsets are committed only when the runtime says so; nothing is stored or committed on its own.
+// Offsets: the runtime *stores* the next offset to read once everything before it is answered;
+// librdkafka commits what is stored (enable.auto.commit with enable.auto.offset.store=false).
+// Why librdkafka commits and not the runtime: with librdkafka 2.0.2 an OffsetCommit sent while
+// the member's JoinGroup is in flight comes back ILLEGAL_GENERATION once the group moves on, and
+// librdkafka then drops the generation it just joined, fails the SyncGroup and declares the whole
+// assignment lost (librdkafka #4059, fixed upstream in 2.6). The application cannot see the join
+// state; librdkafka's own committer runs on its thread and commits only in the steady state, and
+// commits revoked partitions' stored offsets during the unassign, before the member rejoins.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +36,8 @@ class Source {
     // The group takes these partitions away. Call release() for them once their work is done;
     // `lost` means another member may own them already (call release() at once).
     std::function<void(const std::vector<TopicPartition>&, bool lost)> revoked;
-    std::function<void(const TopicPartition&)> commit_failed;  // its offset should be sent again
+    // The outcome of a commit librdkafka made of a stored offset (NO_ERROR: committed).
+    std::function<void(const TopicPartition&, std::int64_t offset, rd_kafka_resp_err_t err)> committed;
     std::function<void(const std::string& why)> fatal;
     // Optional: sets start offsets in partitions about to be assigned (else the committed offset,
     // or auto.offset.reset, applies).
@@ -62,15 +70,16 @@ class Source {
   // librdkafka had prefetched for the partitions; it is fetched again on resume.
   void pause(const std::vector<TopicPartition>& partitions);
   void resume(const std::vector<TopicPartition>& partitions);
-  // Commits the next offsets to read. Asynchronous unless `sync`; failures come back as
-  // commit_failed (async) or are logged and make it return false (sync; it blocks the loop for a
-  // round trip, so it is used only on revoke and stop).
-  bool commit(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, bool sync);
+  // Stores the next offsets to read of assigned partitions; librdkafka commits them every
+  // auto.commit.interval.ms, when they are released, and at close. A partition no longer
+  // assigned is refused (its offset belongs to the next owner): returns how many were refused.
+  std::size_t store_offsets(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets);
   // The partition's end offset as librdkafka last saw it (no request is made), or nullopt.
   std::optional<std::int64_t> end_offset(const TopicPartition& tp) const;
   // Gives revoked partitions back to the group.
   void release(const std::vector<TopicPartition>& partitions);
-  // Leaves the group (revoked partitions are released at once) and stops delivering events.
+  // Leaves the group (revoked partitions are released at once; stored offsets are committed) and
+  // stops delivering events.
   void close();
 
  private:

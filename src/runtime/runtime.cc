@@ -141,7 +141,8 @@ struct Pending {
 
 struct PartitionState {
   kafka::OffsetTracker tracker;
-  std::int64_t committed = -1;  // last offset sent in a commit
+  std::int64_t stored = -1;     // last offset stored for librdkafka to commit
+  std::int64_t committed = -1;  // last offset librdkafka reported committed
   bool revoking = false;
   std::uint64_t generation = 0;  // which assignment of the partition this is
 };
@@ -188,7 +189,7 @@ class Runtime::Impl {
         answers_(std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
           asio::post(io_, [this, id, answer = std::move(answer)]() mutable { on_answer(id, std::move(answer)); });
         })),
-        commit_timer_(io_), grace_timer_(io_), revoke_timer_(io_), signals_(io_), limit_timer_(io_) {
+        grace_timer_(io_), revoke_timer_(io_), signals_(io_), limit_timer_(io_) {
   }
 
   ~Impl() {
@@ -238,8 +239,9 @@ class Runtime::Impl {
     return pending_.size() >= static_cast<std::size_t>(config_.processing.max_in_flight) ||
            in_flight_bytes_ >= static_cast<std::size_t>(config_.processing.max_in_flight_bytes);
   }
-  bool commit(bool sync, const std::vector<TopicPartition>* only = nullptr);
-  void schedule_commit();
+  // Stores the committable offsets (of `only`, or of every partition) for librdkafka to commit.
+  void store_offsets(const std::vector<TopicPartition>* only = nullptr);
+  void request_store();
   void begin_stop(const std::string& why);
   void check_stopped();
   void finish_stop(bool drained);
@@ -248,7 +250,6 @@ class Runtime::Impl {
   asio::io_context io_{1};
   std::unique_ptr<Handler> handler_;  // after io_: destroyed first, its timers and sockets with it
   std::shared_ptr<AnswerSink> answers_;
-  asio::steady_timer commit_timer_;
   asio::steady_timer grace_timer_;
   asio::steady_timer revoke_timer_;
   asio::signal_set signals_;
@@ -263,6 +264,8 @@ class Runtime::Impl {
   std::size_t handling_ = 0;  // requests in Stage::handling
   std::size_t in_flight_bytes_ = 0;  // request bodies of pending_
   std::uint64_t next_generation_ = 1;
+  bool store_posted_ = false;         // a store_offsets() is posted for this turn of the loop
+  bool final_commit_failed_ = false;  // a commit failed while closing
 
   bool at_limit_ = false;  // max_in_flight reached: not taking from the consumer's queue
   bool paused_ = false;    // ... for longer than kHoldBeforePause: partitions paused
@@ -309,8 +312,14 @@ int Runtime::Impl::run(bool handle_signals) {
           [this](const rd_kafka_message_t& m) { on_message(m); },
           [this](const std::vector<TopicPartition>& parts) { on_assigned(parts); },
           [this](const std::vector<TopicPartition>& parts, bool lost) { on_revoked(parts, lost); },
-          [this](const TopicPartition& tp) {
-            if (auto it = partitions_.find(tp); it != partitions_.end()) it->second.committed = -1;
+          [this](const TopicPartition& tp, std::int64_t offset, rd_kafka_resp_err_t err) {
+            if (err) {
+              if (closing_) final_commit_failed_ = true;
+              return;
+            }
+            if (auto it = partitions_.find(tp); it != partitions_.end()) {
+              it->second.committed = std::max(it->second.committed, offset);
+            }
           },
           fatal, nullptr, [this](bool down) { brokers_down_ = down; }});
   source_->start();
@@ -349,7 +358,6 @@ int Runtime::Impl::run(bool handle_signals) {
       if (!ec) begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     });
   }
-  schedule_commit();
   // A handler's own callbacks (timers, I/O) run on this loop too. An exception escaping one must
   // not end the connector: it is logged, and the request it was working on is answered `internal`
   // when its Call is released (or `deadline_exceeded`).
@@ -409,7 +417,6 @@ void Runtime::Impl::finish_stop(bool drained) {
   if (closing_) return;
   closing_ = true;
   grace_timer_.cancel();
-  commit_timer_.cancel();
   revoke_timer_.cancel();
   limit_timer_.cancel();
   signals_.cancel();
@@ -423,11 +430,18 @@ void Runtime::Impl::finish_stop(bool drained) {
   }
   // Records already handed to the producer get their reports (and offsets) before the commit.
   replier_->flush(kStopFlush);
-  if (!commit(true) && exit_code_ == exit_clean) {
+  store_offsets();
+  if (!revoking_.empty()) {
+    // Revoked partitions still draining: librdkafka waits for their release, and close() would
+    // wait with it. What was answered of them is stored; the rest goes to the next owner.
+    source_->release(revoking_);
+    revoking_.clear();
+  }
+  source_->close();  // commits what is stored
+  if (final_commit_failed_ && exit_code_ == exit_clean) {
     spdlog::warn("the final commit failed: answered requests will be answered again after a restart");
     exit_code_ = exit_grace_expired;
   }
-  source_->close();
   in_group_ = false;
   if (http_) http_->close();
   pending_.clear();
@@ -700,6 +714,7 @@ void Runtime::Impl::complete(Pending& p) {
   auto part = partitions_.find(p.partition);
   if (part != partitions_.end() && part->second.generation == p.generation) {
     part->second.tracker.complete(p.request->offset);  // not a later assignment's tracker
+    request_store();
   }
   in_flight_bytes_ -= p.request->body.size();
   if (tracer_) tracer_->end(p.consumer_span);
@@ -778,7 +793,14 @@ void Runtime::Impl::on_assigned(const std::vector<TopicPartition>& partitions) {
     partitions_[tp] = std::move(fresh);
   }
   spdlog::info("partitions assigned: {}", names(partitions));
-  if (paused_ || stopping_) source_->pause(partitions);
+  // librdkafka keeps an application's pause across a revoke and a later assignment of the same
+  // partition: one this member paused while draining it and now gets back would never be fetched
+  // again. So every assignment sets the state intake wants.
+  if (paused_ || stopping_) {
+    source_->pause(partitions);
+  } else {
+    source_->resume(partitions);
+  }
 }
 
 void Runtime::Impl::on_revoked(const std::vector<TopicPartition>& partitions, bool lost) {
@@ -829,7 +851,7 @@ void Runtime::Impl::check_revoked(bool grace_expired) {
     spdlog::warn("revoke grace of {} expired with {} requests unfinished; they will be redelivered",
                  core::format_duration(config_.processing.shutdown_grace), in_flight);
   }
-  commit(true, &revoking_);
+  store_offsets(&revoking_);  // librdkafka commits them while releasing, before the member rejoins
   auto released = std::move(revoking_);
   revoking_.clear();
   for (const auto& tp : released) partitions_.erase(tp);
@@ -883,24 +905,25 @@ void Runtime::Impl::leave_limit() {
   source_->resume_taking();
 }
 
-bool Runtime::Impl::commit(bool sync, const std::vector<TopicPartition>* only) {
+void Runtime::Impl::store_offsets(const std::vector<TopicPartition>* only) {
   std::vector<std::pair<TopicPartition, std::int64_t>> offsets;
   for (auto& [tp, state] : partitions_) {
     if (only && std::find(only->begin(), only->end(), tp) == only->end()) continue;
     auto offset = state.tracker.committable();
-    if (!offset || *offset <= state.committed) continue;
+    if (!offset || *offset <= state.stored) continue;
     offsets.emplace_back(tp, *offset);
-    state.committed = *offset;
+    state.stored = *offset;
   }
-  return source_->commit(offsets, sync);
+  source_->store_offsets(offsets);
 }
 
-void Runtime::Impl::schedule_commit() {
-  commit_timer_.expires_after(config_.processing.commit_interval);
-  commit_timer_.async_wait([this](auto ec) {
-    if (ec || closing_) return;
-    commit(false);
-    schedule_commit();
+// Completions come in bursts: their offsets are stored once per turn of the loop.
+void Runtime::Impl::request_store() {
+  if (store_posted_) return;
+  store_posted_ = true;
+  asio::post(io_, [this] {
+    store_posted_ = false;
+    if (!closing_) store_offsets();
   });
 }
 
