@@ -5,7 +5,18 @@
 //   {"reply_bytes": N}       → replies with a JSON string of about N bytes
 //   {"throw": "why"}         → throws from handle()
 //   {"throw_later": "why"}   → throws from a timer callback 10 ms later, without answering
+//   {"answer_twice": "reply_then_fail" | "fail_then_reply"}
+//                            → answers twice in a row: the body then a handler error, or the reverse
+//   {"sleep_ms": N, "cancellable": true}
+//                            → the timer is bound to call->cancellation_slot(); when it is cancelled
+//                              the handler writes "scripted: cancelled after M ms" to stderr, then
+//                              replies anyway (a late completion)
+//   {"say": "text", ...}     → also writes "scripted: text" to stderr when handle() starts
 //   anything else            → replies with the request body
+#include <chrono>
+#include <cstdio>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
@@ -17,6 +28,20 @@ class Scripted final : public fxconnect::Handler {
  public:
   void handle(std::shared_ptr<fxconnect::Call> call) override {
     const auto* obj = call->request().json.if_object();
+    if (obj && obj->contains("say")) {
+      std::fprintf(stderr, "scripted: %s\n", std::string(obj->at("say").as_string()).c_str());
+      std::fflush(stderr);
+    }
+    if (obj && obj->contains("answer_twice")) {
+      if (obj->at("answer_twice").as_string() == "fail_then_reply") {
+        call->fail(fxconnect::handler_error("first answer: a handler error", false));
+        call->reply(fxconnect::Reply{call->request().body});
+      } else {
+        call->reply(fxconnect::Reply{call->request().body});
+        call->fail(fxconnect::handler_error("second answer: a handler error", false));
+      }
+      return;
+    }
     if (obj && obj->contains("fail")) {
       bool retriable = obj->contains("retriable") && obj->at("retriable").is_bool() && obj->at("retriable").as_bool();
       call->fail(fxconnect::handler_error(std::string(obj->at("fail").as_string()), retriable));
@@ -32,6 +57,21 @@ class Scripted final : public fxconnect::Handler {
     if (obj && obj->contains("reply_bytes")) {
       auto n = static_cast<std::size_t>(obj->at("reply_bytes").to_number<std::int64_t>());
       call->reply(fxconnect::Reply::json(boost::json::string(n, 'x')));
+      return;
+    }
+    if (obj && obj->contains("sleep_ms") && obj->contains("cancellable")) {
+      auto ms = obj->at("sleep_ms").to_number<std::int64_t>();
+      auto timer = std::make_shared<boost::asio::steady_timer>(call->executor(), std::chrono::milliseconds(ms));
+      auto started = std::chrono::steady_clock::now();
+      timer->async_wait(boost::asio::bind_cancellation_slot(
+          call->cancellation_slot(), [call, timer, started](boost::system::error_code ec) {
+            if (ec == boost::asio::error::operation_aborted) {
+              auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+              std::fprintf(stderr, "scripted: cancelled after %lld ms\n", static_cast<long long>(waited.count()));
+              std::fflush(stderr);
+            }
+            call->reply(fxconnect::Reply{call->request().body});
+          }));
       return;
     }
     if (obj && obj->contains("sleep_ms")) {
