@@ -16,9 +16,10 @@
 
 #include "config/config.h"
 #include "config/spec.h"
-#include "engine/engine.h"
+#include "cli/extension.h"
 #include "kafka/client.h"
 #include "observability/logging.h"
+#include "runtime/kafka_settings.h"
 #include "runtime/runtime.h"
 
 namespace fxconnect {
@@ -32,7 +33,8 @@ struct Checked {
 };
 Checked check(const std::string& path, const Registry& registry) {
   Checked out{config::load(path), nullptr};
-  std::vector<std::string> problems = kafka::check_properties(out.config);
+  std::vector<std::string> problems =
+      kafka::check_properties(runtime::consumer_settings(out.config), runtime::producer_settings(out.config));
   try {
     out.handler = registry.create(out.config.handler.name, out.config.handler.options);
   } catch (const ConfigError& e) {
@@ -48,7 +50,9 @@ Checked check(const std::string& path, const Registry& registry) {
 
 }  // namespace
 
-int run_cli(int argc, char** argv, Registry registry) {
+int run_cli(int argc, char** argv, Registry registry) { return cli::run(argc, argv, std::move(registry), {}); }
+
+int cli::run(int argc, char** argv, Registry registry, std::vector<std::unique_ptr<Extension>> extensions) {
   CLI::App app{"fxconnect: connectors between a process engine and legacy systems, over Kafka"};
   app.set_version_flag("--version", std::string("fxconnect ") + FXC_VERSION);
   app.require_subcommand(1);
@@ -60,45 +64,7 @@ int run_cli(int argc, char** argv, Registry registry) {
   lint->add_option("config", config_path, "Connector config (YAML)")->required();
   auto* handlers = app.add_subcommand("handlers", "List the handlers this program offers");
   auto* reference = app.add_subcommand("config-reference", "Print the config reference (docs/config.md)");
-
-  auto* engine = app.add_subcommand("engine", "Play the process engine: run process definitions against connectors");
-  engine->require_subcommand(1);
-  std::string process_path;
-  engine::EngineOptions eopt;
-  const char* env_bootstrap = std::getenv("FXC_KAFKA_BOOTSTRAP");
-  eopt.bootstrap = env_bootstrap ? env_bootstrap : "127.0.0.1:9092";
-  std::string data_path, json_path;
-  auto* erun = engine->add_subcommand("run", "Run instances of a process definition and report what they saw");
-  erun->add_option("process", process_path, "Process definition (YAML); see docs/engine.md")->required();
-  erun->add_option("--instances,-n", eopt.instances, "Instances to run")->capture_default_str()->check(CLI::PositiveNumber);
-  erun->add_option("--data", data_path, "JSON lines: the process data of each instance (cycled); default: the definition's sample_data");
-  auto* rate = erun->add_option("--rate", eopt.rate, "Open loop: instances started per second (latency counts from when each was due)")
-                   ->check(CLI::PositiveNumber);
-  erun->add_option("--concurrency,-c", eopt.concurrency, "Closed loop: instances running at once (default 100)")
-      ->excludes(rate)
-      ->check(CLI::PositiveNumber);
-  erun->add_option("--json", json_path, "Write the summary as JSON to this file");
-  erun->add_option("--show", eopt.show, "Print the process data of this many finished instances, before and after");
-  erun->add_option("--bootstrap", eopt.bootstrap, "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
-  erun->add_option("--profile", eopt.profile, "Engine identity headers: 4.x (Fx-AppId, Fx-RootAppId, Fx-BuildId) or 5.x "
-                                              "(Fx-Build-App-Version-Id, Fx-WorkspaceId, Fx-Organization-Id)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"4.x", "5.x"}));
-  erun->add_option("--partitions", eopt.partitions, "Partitions of the topics the simulator creates when missing")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  erun->add_option("--otlp-endpoint", eopt.otlp_endpoint,
-                   "Trace the send and receive nodes, exporting OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)");
-  erun->add_option("--trace-format", eopt.trace_format,
-                   "Trace header the engine sends: w3c (traceparent, engine >= 4.1) or jaeger (uber-trace-id)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"w3c", "jaeger"}));
-  auto* elint = engine->add_subcommand("lint", "Check a process definition; non-zero on any problem");
-  elint->add_option("process", process_path, "Process definition (YAML)")->required();
-  auto* eprepare = engine->add_subcommand("prepare", "Create the process's topics when missing (engine run does it too)");
-  eprepare->add_option("process", process_path, "Process definition (YAML)")->required();
-  eprepare->add_option("--bootstrap", eopt.bootstrap, "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
-  eprepare->add_option("--partitions", eopt.partitions, "Partitions of each topic created")->capture_default_str()->check(CLI::PositiveNumber);
+  for (auto& e : extensions) e->add_to(app);
 
   try {
     app.parse(argc, argv);
@@ -114,45 +80,8 @@ int run_cli(int argc, char** argv, Registry registry) {
     std::cout << config::markdown_reference();
     return 0;
   }
-  if (*engine) {
-    observability::setup_logging("info", "text");
-    try {
-      auto definition = engine::load_definition(process_path);
-      if (*elint) {
-        std::cout << process_path << ": ok\n";
-        return 0;
-      }
-      if (*eprepare) {
-        auto topics = definition.send_topics();
-        for (const auto& t : definition.receive_topics()) topics.push_back(t);
-        auto problems = kafka::create_topics(eopt.bootstrap, topics, eopt.partitions, std::chrono::seconds(30));
-        for (const auto& p : problems) std::cerr << p << "\n";
-        if (problems.empty()) std::cout << "topics ready: " << fmt::format("{}", fmt::join(topics, " ")) << "\n";
-        return problems.empty() ? 0 : 1;
-      }
-      if (!data_path.empty()) eopt.data = engine::load_jsonl(data_path);
-      if (eopt.rate <= 0 && eopt.concurrency == 0) eopt.concurrency = 100;
-      eopt.progress = ::isatty(STDERR_FILENO) != 0;
-      auto result = engine::run_engine(definition, eopt);
-      std::cout << result.summary.to_table();
-      for (const auto& shown : result.shown) {
-        std::cout << "\ninstance " << shown.process_instance_uuid << " (" << shown.status << ")"
-                  << (shown.trace_id.empty() ? "" : " trace " + shown.trace_id) << "\n  before: "
-                  << boost::json::serialize(shown.before) << "\n  after:  " << boost::json::serialize(shown.after) << "\n";
-      }
-      if (!json_path.empty()) {
-        std::ofstream out(json_path);
-        out << boost::json::serialize(result.summary.to_json()) << "\n";
-        if (!out) {
-          std::cerr << json_path << ": cannot write the summary\n";
-          return 1;
-        }
-      }
-      return result.summary.exit_code();
-    } catch (const ConfigError& e) {
-      std::cerr << e.what() << "\n";
-      return runtime::exit_config;
-    }
+  for (auto& e : extensions) {
+    if (auto code = e->run()) return *code;
   }
   if (*lint) {
     try {

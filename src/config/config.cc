@@ -133,7 +133,7 @@ class Loader {
         error(kv.second, path + "." + kv.first.Scalar(), text.error);
         continue;
       }
-      out.push_back(Property{kv.first.Scalar(), text.text, place(kv.second)});
+      out.push_back(Property{kv.first.Scalar(), text.text, place(kv.second), path + "." + kv.first.Scalar()});
     }
   }
 

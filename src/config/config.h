@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/property.h"
 #include "fxconnect/handler.h"
 
 namespace fxconnect::config {
@@ -15,11 +16,7 @@ namespace fxconnect::config {
 enum class Ordering { key, partition, none };
 
 // One librdkafka property and the place it was written, for error messages.
-struct Property {
-  std::string name;
-  std::string value;
-  std::string where;
-};
+using Property = core::Property;
 
 struct ConnectorConfig {
   std::string source;  // the file it came from

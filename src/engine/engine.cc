@@ -94,16 +94,16 @@ class Simulator {
   void start_due_instances();
   void start_instance();
   void advance(Instance& inst);
-  void on_reply(const rd_kafka_message_t& m);
-  void on_sent(std::uint64_t index, rd_kafka_resp_err_t err);
+  void on_reply(Request&& reply);
+  void on_sent(std::uint64_t index, const std::string& error);
   void finish(Instance& inst, Status status);
   void print_progress(bool final);
 
   const ProcessDefinition& def_;
   const EngineOptions& opt_;
   asio::io_context io_{1};
-  std::unique_ptr<kafka::Replier> producer_;
-  std::unique_ptr<kafka::Source> consumer_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::Consumer> consumer_;
   asio::steady_timer linger_timer_;
   asio::steady_timer start_timer_;
   asio::steady_timer progress_timer_;
@@ -121,7 +121,7 @@ class Simulator {
   Summary summary_;
   std::vector<ShownInstance> shown_;
   std::shared_ptr<observability::OtlpExporter> exporter_;
-  std::unique_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<const observability::Tracer> tracer_;
 };
 
 RunResult Simulator::run() {
@@ -142,49 +142,51 @@ RunResult Simulator::run() {
     } catch (const std::exception& e) {
       throw ConfigError(std::string("engine: --otlp-endpoint: ") + e.what());
     }
-    tracer_ = std::make_unique<observability::Tracer>(*observability::Sampler::parse("always"), exporter_);
+    tracer_ = std::make_shared<observability::Tracer>(*observability::Sampler::parse("always"), exporter_);
   }
 
-  char err[512];
-  kafka::ConfPtr pconf(rd_kafka_conf_new());
-  kafka::ConfPtr cconf(rd_kafka_conf_new());
-  std::string group = "fxconnect-engine-" + new_uuid();
-  for (auto [conf, key, value] : std::vector<std::tuple<rd_kafka_conf_t*, const char*, std::string>>{
-           {pconf.get(), "bootstrap.servers", opt_.bootstrap}, {pconf.get(), "enable.idempotence", "true"},
-           {pconf.get(), "linger.ms", "1"}, {pconf.get(), "client.id", "fxconnect-engine"},
-           {cconf.get(), "bootstrap.servers", opt_.bootstrap}, {cconf.get(), "group.id", group},
-           {cconf.get(), "enable.auto.commit", "false"}, {cconf.get(), "enable.auto.offset.store", "false"},
-           {cconf.get(), "auto.offset.reset", "latest"}, {cconf.get(), "client.id", "fxconnect-engine"},
-           {cconf.get(), "partition.assignment.strategy", "cooperative-sticky"},
-           {cconf.get(), "topic.metadata.refresh.interval.ms", "5000"}, {cconf.get(), "fetch.wait.max.ms", "10"}}) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) throw ConfigError(err);
-  }
-  producer_ = std::make_unique<kafka::Replier>(io_, std::move(pconf), def_.send_topics(),
-                                               [this](std::uint64_t tag, rd_kafka_resp_err_t e, bool) { on_sent(tag, e); }, fatal);
+  // The same client setup as a connector's (kafka/client.cc), plus what the engine needs.
+  kafka::ProducerSettings producer;
+  producer.bootstrap = opt_.bootstrap;
+  producer.client_id = "fxconnect-engine";
+  producer.source = "engine";
+  producer.properties = {{"linger.ms", "1", "engine", ""}};
+  kafka::ConsumerSettings consumer;
+  consumer.bootstrap = opt_.bootstrap;
+  consumer.client_id = "fxconnect-engine";
+  consumer.source = "engine";
+  consumer.group_id = "fxconnect-engine-" + new_uuid();
+  consumer.properties = {{"topic.metadata.refresh.interval.ms", "5000", "engine", ""},
+                         {"fetch.wait.max.ms", "10", "engine", ""}};
+  producer_ = std::make_unique<kafka::Replier>(
+      io_, producer, def_.send_topics(),
+      kafka::Producer::Events{[this](const kafka::Delivery& d) { on_sent(d.tag, d.failure == kafka::ProduceFailure::none ? "" : d.error); },
+                              fatal});
+  kafka::Consumer::Events events;
+  events.message = [this](Request&& m) { on_reply(std::move(m)); };
+  events.assigned = [this](const std::vector<kafka::TopicPartition>& parts) {
+    for (const auto& [topic, partition] : parts) {
+      if (std::find(assigned_topics_.begin(), assigned_topics_.end(), topic) == assigned_topics_.end()) {
+        assigned_topics_.push_back(topic);
+      }
+    }
+    begin();
+  };
+  events.revoked = [this](const std::vector<kafka::TopicPartition>& parts, bool) { consumer_->release(parts); };
+  events.fatal = fatal;
   consumer_ = std::make_unique<kafka::Source>(
-      io_, std::move(cconf), "^(" + def_.engine_pattern + ")$",  // whole topic names, as the engine matches
-      kafka::Source::Events{
-          [this](const rd_kafka_message_t& m) { on_reply(m); },
-          [this](const std::vector<kafka::TopicPartition>& parts) {
-            for (const auto& [topic, partition] : parts) {
-              if (std::find(assigned_topics_.begin(), assigned_topics_.end(), topic) == assigned_topics_.end()) {
-                assigned_topics_.push_back(topic);
-              }
-            }
-            begin();
-          },
-          [this](const std::vector<kafka::TopicPartition>& parts, bool) { consumer_->release(parts); },
-          nullptr, fatal,
-          // Start exactly at the end of every reply topic as it is now, before anything is sent:
-          // nothing older counts, nothing newer is missed.
-          [](rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
-            for (int i = 0; i < parts->cnt; ++i) {
-              auto& tp = parts->elems[i];
-              std::int64_t low = 0, high = 0;
-              auto e = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 10'000);
-              tp.offset = e ? RD_KAFKA_OFFSET_END : high;
-            }
-          }});
+      io_, consumer, "^(" + def_.engine_pattern + ")$",  // whole topic names, as the engine matches
+      std::move(events),
+      // Start exactly at the end of every reply topic as it is now, before anything is sent:
+      // nothing older counts, nothing newer is missed. (Nothing is ever stored: nothing committed.)
+      [](rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
+        for (int i = 0; i < parts->cnt; ++i) {
+          auto& tp = parts->elems[i];
+          std::int64_t low = 0, high = 0;
+          auto e = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 10'000);
+          tp.offset = e ? RD_KAFKA_OFFSET_END : high;
+        }
+      });
   consumer_->start();
   spdlog::info("engine: process {} — {} instances, {}; waiting for the reply topics", def_.name, opt_.instances,
                opt_.rate > 0 ? fmt::format("open loop at {}/s", opt_.rate)
@@ -307,20 +309,17 @@ void Simulator::advance(Instance& inst) {
       if (tracer_) {
         // The send node's span: a new trace for the instance's first send, else a child of its
         // last receive. Its context travels in the request's trace header.
-        auto span = tracer_->start("send " + send->name, observability::SpanKind::producer, inst.trace);
-        span.attributes.emplace_back("messaging.system", std::string("kafka"));
-        span.attributes.emplace_back("messaging.operation", std::string("publish"));
-        span.attributes.emplace_back("messaging.destination.name", send->topic);
-        span.attributes.emplace_back("fx.processInstanceUuid", inst.vars.uuid);
-        span.attributes.emplace_back("fx.context", std::string("main"));
-        if (inst.trace_id.empty()) inst.trace_id = span.context.trace_id_hex();
+        auto span = observability::ActiveSpan::start(tracer_, "send " + send->name, observability::SpanKind::producer,
+                                                     inst.trace);
+        observability::set_messaging_attributes(span, {"publish", send->topic, std::nullopt, std::nullopt, "",
+                                                       inst.vars.uuid, "main"});
+        if (inst.trace_id.empty()) inst.trace_id = span.context().trace_id_hex();
         if (opt_.trace_format == "jaeger") {
-          headers.push_back({"uber-trace-id", observability::format_uber_trace_id(span.context)});
+          headers.push_back({"uber-trace-id", observability::format_uber_trace_id(span.context())});
         } else {
-          headers.push_back({"traceparent", observability::format_traceparent(span.context)});
+          headers.push_back({"traceparent", observability::format_traceparent(span.context())});
         }
-        inst.trace = span.context;
-        tracer_->end(span);
+        inst.trace = span.context();
       }
       core::OutgoingRecord record{send->topic, inst.vars.uuid, headers, json::serialize(body.value())};
       inst.sent_headers = std::move(headers);
@@ -354,8 +353,7 @@ void Simulator::advance(Instance& inst) {
   finish(inst, Status::completed);
 }
 
-void Simulator::on_reply(const rd_kafka_message_t& m) {
-  Request reply = kafka::to_request(m);
+void Simulator::on_reply(Request&& reply) {
   CorrelationKey key{std::string(reply.process_instance_uuid()), std::string(reply.fx_context()), reply.topic};
   auto outcome = correlator_.take(key);
   switch (outcome.match) {
@@ -386,15 +384,11 @@ void Simulator::on_reply(const rd_kafka_message_t& m) {
   if (tracer_) {
     // The receive node's span continues from the reply's trace header: the connector's span.
     auto incoming = observability::extract(reply.headers);
-    auto span = tracer_->start("receive " + node.name, observability::SpanKind::consumer,
-                               incoming.context ? incoming.context : inst.trace);
-    span.attributes.emplace_back("messaging.system", std::string("kafka"));
-    span.attributes.emplace_back("messaging.operation", std::string("receive"));
-    span.attributes.emplace_back("messaging.destination.name", reply.topic);
-    span.attributes.emplace_back("fx.processInstanceUuid", inst.vars.uuid);
-    span.attributes.emplace_back("fx.context", std::string("main"));
-    inst.trace = span.context;
-    tracer_->end(span);
+    auto span = observability::ActiveSpan::start(tracer_, "receive " + node.name, observability::SpanKind::consumer,
+                                                 incoming.context ? incoming.context : inst.trace);
+    observability::set_messaging_attributes(span, {"receive", reply.topic, std::nullopt, std::nullopt, "",
+                                                   inst.vars.uuid, "main"});
+    inst.trace = span.context();
   }
   boost::system::error_code ec;
   auto body = json::parse(reply.body, ec);
@@ -403,10 +397,10 @@ void Simulator::on_reply(const rd_kafka_message_t& m) {
   advance(inst);
 }
 
-void Simulator::on_sent(std::uint64_t index, rd_kafka_resp_err_t err) {
-  if (!err) return;
+void Simulator::on_sent(std::uint64_t index, const std::string& error) {
+  if (error.empty()) return;
   auto it = running_.find(index);
-  spdlog::error("engine: sending instance #{} failed: {}", index, rd_kafka_err2str(err));
+  spdlog::error("engine: sending instance #{} failed: {}", index, error);
   if (it != running_.end()) {
     correlator_.expire(it->second->waiting);
     finish(*it->second, Status::failed);

@@ -1,5 +1,6 @@
 #include "kafka/client.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <thread>
@@ -11,26 +12,6 @@
 namespace fxconnect::kafka {
 namespace {
 
-// Properties whose values the delivery guarantees depend on (docs/config.md explains each).
-struct Owned {
-  std::string_view name;
-  std::string_view why;
-};
-constexpr std::array kOwned = {
-    Owned{"bootstrap.servers", "use kafka.bootstrap"},
-    Owned{"metadata.broker.list", "use kafka.bootstrap"},
-    Owned{"group.id", "use kafka.group_id"},
-    Owned{"enable.auto.commit", "librdkafka commits the offsets the runtime stores once replies are acknowledged"},
-    Owned{"enable.auto.offset.store", "offsets are stored only after the reply is acknowledged"},
-    Owned{"auto.commit.interval.ms", "use processing.commit_interval"},
-    Owned{"partition.assignment.strategy", "cooperative-sticky lets revoked partitions drain"},
-    Owned{"enable.idempotence", "producer retries must not duplicate or reorder replies"},
-    Owned{"acks", "replies are acknowledged by all in-sync replicas"},
-    Owned{"request.required.acks", "replies are acknowledged by all in-sync replicas"},
-    Owned{"dr_msg_cb", "set by fxconnect"},
-    Owned{"transactional.id", "replies are not transactional; each is acknowledged on its own"},
-};
-
 enum class Role { consumer, producer };
 
 void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
@@ -41,64 +22,94 @@ void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& valu
   }
 }
 
-ConfPtr build(const config::ConnectorConfig& c, Role role, std::vector<std::string>& errors) {
+// The engine's largest message (CONTRACT.md: KAFKA_MESSAGE_MAX_BYTES).
+constexpr std::string_view kPlatformMessageMaxBytes = "52428800";
+
+ConfPtr build(const ClientSettings& c, Role role, const std::string& group_id,
+              std::chrono::milliseconds commit_interval, std::vector<std::string>& errors) {
   ConfPtr conf(rd_kafka_conf_new());
   auto own = [&](const char* name, const std::string& value) {
     set(conf.get(), name, value, c.source + " (set by fxconnect)", errors);
   };
-  own("bootstrap.servers", c.kafka.bootstrap);
-  own("client.id", "fxconnect-" + c.kafka.group_id);
+  own("bootstrap.servers", c.bootstrap);
+  own("client.id", c.client_id);
   if (role == Role::consumer) {
-    own("group.id", c.kafka.group_id);
+    own("group.id", group_id);
     // librdkafka commits what the runtime stores (see kafka/source.h for why it, not the runtime).
     own("enable.auto.commit", "true");
     own("enable.auto.offset.store", "false");
-    own("auto.commit.interval.ms", std::to_string(c.processing.commit_interval.count()));
+    own("auto.commit.interval.ms", std::to_string(commit_interval.count()));
     own("partition.assignment.strategy", "cooperative-sticky");
-    // A default, overridable: what librdkafka may prefetch while the runtime is at its in-flight
-    // limit (librdkafka's own default is 64 MB).
+    // Defaults, overridable. A new group starts at the requests already waiting, not after them
+    // (librdkafka's default, `latest`, would skip them and leave their processes waiting).
+    own("auto.offset.reset", "earliest");
+    // What librdkafka may prefetch while the runtime is at its in-flight limit (librdkafka's own
+    // default is 64 MB).
     own("queued.max.messages.kbytes", "16384");
+    // Statistics once a second: how the runtime learns that a broker is reachable again after
+    // every broker was down (readiness), when no message or commit says so.
+    own("statistics.interval.ms", "1000");
   } else {
     own("enable.idempotence", "true");
     own("acks", "all");
+    // Defaults, overridable. Replies as large as the engine accepts (the broker's or the reply
+    // topic's message.max.bytes must allow them too; docs/config.md).
+    own("message.max.bytes", std::string(kPlatformMessageMaxBytes));
     own("message.timeout.ms", "120000");
+    // A missing reply or dead-letter topic is refused at startup, not created by a broker that
+    // happens to allow it (with whatever partitions and replication that broker defaults to).
+    own("allow.auto.create.topics", "false");
   }
-  auto apply = [&](const std::vector<config::Property>& props, std::string_view section) {
-    for (const auto& p : props) {
-      bool owned = false;
-      for (const auto& o : kOwned) {
-        if (o.name == p.name) {
-          errors.push_back(fmt::format("{}: {}.{}: set by fxconnect and not configurable ({})",
-                                       p.where, section, p.name, o.why));
-          owned = true;
-        }
-      }
-      if (!owned) set(conf.get(), p.name, p.value, p.where, errors);
+  for (const auto& p : c.properties) {
+    const auto& owned = owned_properties();
+    auto it = std::find_if(owned.begin(), owned.end(), [&](const OwnedProperty& o) { return p.name == o.name; });
+    if (it != owned.end()) {
+      errors.push_back(fmt::format("{}: {}: set by fxconnect and not configurable ({})", p.where, p.written(), it->why));
+      continue;
     }
-  };
-  apply(c.kafka.properties, "kafka.properties");
-  apply(role == Role::consumer ? c.kafka.consumer_properties : c.kafka.producer_properties,
-        role == Role::consumer ? "kafka.consumer_properties" : "kafka.producer_properties");
+    set(conf.get(), p.name, p.value, p.where, errors);
+  }
   return conf;
 }
 
-ConfPtr build_or_throw(const config::ConnectorConfig& c, Role role) {
+ConfPtr build_or_throw(const ClientSettings& c, Role role, const std::string& group_id,
+                       std::chrono::milliseconds commit_interval) {
   std::vector<std::string> errors;
-  auto conf = build(c, role, errors);
+  auto conf = build(c, role, group_id, commit_interval, errors);
   if (!errors.empty()) throw ConfigError(fmt::format("{}", fmt::join(errors, "\n")));
   return conf;
 }
 
 }  // namespace
 
-ConfPtr consumer_conf(const config::ConnectorConfig& config) { return build_or_throw(config, Role::consumer); }
-ConfPtr producer_conf(const config::ConnectorConfig& config) { return build_or_throw(config, Role::producer); }
+const std::vector<OwnedProperty>& owned_properties() {
+  // Properties whose values the delivery guarantees depend on (docs/config.md explains each).
+  static const std::vector<OwnedProperty> owned = {
+      {"bootstrap.servers", "use kafka.bootstrap"},
+      {"metadata.broker.list", "use kafka.bootstrap"},
+      {"group.id", "use kafka.group_id"},
+      {"enable.auto.commit", "librdkafka commits the offsets the runtime stores once replies are acknowledged"},
+      {"enable.auto.offset.store", "offsets are stored only after the reply is acknowledged"},
+      {"auto.commit.interval.ms", "use processing.commit_interval"},
+      {"partition.assignment.strategy", "cooperative-sticky lets revoked partitions drain"},
+      {"enable.idempotence", "producer retries must not duplicate or reorder replies"},
+      {"acks", "replies are acknowledged by all in-sync replicas"},
+      {"request.required.acks", "replies are acknowledged by all in-sync replicas"},
+      {"dr_msg_cb", "set by fxconnect"},
+      {"transactional.id", "replies are not transactional; each is acknowledged on its own"},
+  };
+  return owned;
+}
 
-std::vector<std::string> check_properties(const config::ConnectorConfig& config) {
+ConfPtr consumer_conf(const ConsumerSettings& s) { return build_or_throw(s, Role::consumer, s.group_id, s.commit_interval); }
+ConfPtr producer_conf(const ProducerSettings& s) { return build_or_throw(s, Role::producer, "", {}); }
+
+std::vector<std::string> check_properties(const ConsumerSettings& consumer, const ProducerSettings& producer) {
   std::vector<std::string> errors;
   for (Role role : {Role::consumer, Role::producer}) {
     std::vector<std::string> role_errors;
-    auto conf = build(config, role, role_errors);
+    const ClientSettings& settings = role == Role::consumer ? static_cast<const ClientSettings&>(consumer) : producer;
+    auto conf = build(settings, role, consumer.group_id, consumer.commit_interval, role_errors);
     if (role_errors.empty()) {
       // librdkafka checks combinations of properties only when a client is created. One without
       // brokers connects nowhere.
@@ -109,7 +120,7 @@ std::vector<std::string> check_properties(const config::ConnectorConfig& config)
       if (client) {
         conf.release();
       } else {
-        role_errors.push_back(fmt::format("{}: kafka properties ({}): {}", config.source,
+        role_errors.push_back(fmt::format("{}: kafka properties ({}): {}", settings.source,
                                           role == Role::consumer ? "consumer" : "producer", err));
       }
     }
@@ -249,17 +260,202 @@ std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const 
   return std::nullopt;
 }
 
-bool is_retriable_produce_error(rd_kafka_resp_err_t err) {
+ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {
+  // Every code librdkafka 2.0.2 defines and no default: the compiler (-Wswitch) names any code a
+  // newer librdkafka adds.
   switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      return ProduceFailure::none;
+    // Worth another try later: connectivity, leadership, replication, throttling, timeouts.
+    case RD_KAFKA_RESP_ERR__DESTROY:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__CRIT_SYS_RESOURCE:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__ISR_INSUFF:
+    case RD_KAFKA_RESP_ERR__NODE_UPDATE:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__WAIT_CACHE:
+    case RD_KAFKA_RESP_ERR__INTR:
+    case RD_KAFKA_RESP_ERR__RETRY:
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_BROKER:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_NOT_CONTROLLER:
+    case RD_KAFKA_RESP_ERR_DUPLICATE_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS:
+    case RD_KAFKA_RESP_ERR_OPERATION_NOT_ATTEMPTED:
+    case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR:
+    case RD_KAFKA_RESP_ERR_LOG_DIR_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+    case RD_KAFKA_RESP_ERR_REASSIGNMENT_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_STALE_BROKER_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
+      return ProduceFailure::transient;
+    // This record, never: its size, its contents.
+    case RD_KAFKA_RESP_ERR__BAD_MSG:
+    case RD_KAFKA_RESP_ERR__BAD_COMPRESSION:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR__KEY_SERIALIZATION:
+    case RD_KAFKA_RESP_ERR__VALUE_SERIALIZATION:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-      return false;
-    default:
-      return true;
+      return ProduceFailure::record;
+    // No record to this topic, until someone changes the deployment: a missing topic, ACLs,
+    // credentials, a protocol or setting the cluster refuses.
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE:
+    case RD_KAFKA_RESP_ERR__READ_ONLY:
+    case RD_KAFKA_RESP_ERR__NOT_CONFIGURED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SECURITY_DISABLED:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_AUTH_DISABLED:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_OWNER_MISMATCH:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_REQUEST_NOT_ALLOWED:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_EXPIRED:
+    case RD_KAFKA_RESP_ERR_INVALID_PRINCIPAL_TYPE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_COMPRESSION_TYPE:
+    case RD_KAFKA_RESP_ERR_UNACCEPTABLE_CREDENTIAL:
+    case RD_KAFKA_RESP_ERR_PRINCIPAL_DESERIALIZATION_FAILURE:
+      return ProduceFailure::destination;
+    // The idempotent producer cannot go on (its sequence broken, fenced).
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR__INCONSISTENT:
+    case RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE:
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+    case RD_KAFKA_RESP_ERR_INVALID_TXN_STATE:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING:
+    case RD_KAFKA_RESP_ERR_TRANSACTION_COORDINATOR_FENCED:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+      return ProduceFailure::fatal;
+    // Markers, not errors.
+    case RD_KAFKA_RESP_ERR__BEGIN:
+    case RD_KAFKA_RESP_ERR__END:
+    case RD_KAFKA_RESP_ERR_END_ALL:
+    // Group, consumer, admin and internal codes a delivery report does not carry. Should one come,
+    // the record is not retried (that could block its partition forever), and it is logged.
+    case RD_KAFKA_RESP_ERR__FAIL:
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+    case RD_KAFKA_RESP_ERR__FS:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_GROUP:
+    case RD_KAFKA_RESP_ERR__EXISTING_SUBSCRIPTION:
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+    case RD_KAFKA_RESP_ERR__CONFLICT:
+    case RD_KAFKA_RESP_ERR__STATE:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PROTOCOL:
+    case RD_KAFKA_RESP_ERR__NO_OFFSET:
+    case RD_KAFKA_RESP_ERR__OUTDATED:
+    case RD_KAFKA_RESP_ERR__KEY_DESERIALIZATION:
+    case RD_KAFKA_RESP_ERR__VALUE_DESERIALIZATION:
+    case RD_KAFKA_RESP_ERR__PARTIAL:
+    case RD_KAFKA_RESP_ERR__NOENT:
+    case RD_KAFKA_RESP_ERR__UNDERFLOW:
+    case RD_KAFKA_RESP_ERR__INVALID_TYPE:
+    case RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED:
+    case RD_KAFKA_RESP_ERR__APPLICATION:
+    case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+    case RD_KAFKA_RESP_ERR__NOOP:
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+    case RD_KAFKA_RESP_ERR_UNKNOWN:
+    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+    case RD_KAFKA_RESP_ERR_STALE_CTRL_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR_INCONSISTENT_GROUP_PROTOCOL:
+    case RD_KAFKA_RESP_ERR_INVALID_GROUP_ID:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+    case RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICA_ASSIGNMENT:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+    case RD_KAFKA_RESP_ERR_INVALID_TRANSACTION_TIMEOUT:
+    case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
+    case RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_FETCH_SESSION_ID_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_INVALID_FETCH_SESSION_EPOCH:
+    case RD_KAFKA_RESP_ERR_LISTENER_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_TOPIC_DELETION_DISABLED:
+    case RD_KAFKA_RESP_ERR_MEMBER_ID_REQUIRED:
+    case RD_KAFKA_RESP_ERR_GROUP_MAX_SIZE_REACHED:
+    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
+    case RD_KAFKA_RESP_ERR_ELECTION_NOT_NEEDED:
+    case RD_KAFKA_RESP_ERR_NO_REASSIGNMENT_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_GROUP_SUBSCRIBED_TO_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT:
+    case RD_KAFKA_RESP_ERR_RESOURCE_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_DUPLICATE_RESOURCE:
+    case RD_KAFKA_RESP_ERR_INCONSISTENT_VOTER_SET:
+    case RD_KAFKA_RESP_ERR_INVALID_UPDATE_VERSION:
+    case RD_KAFKA_RESP_ERR_FEATURE_UPDATE_FAILED:
+      spdlog::error("produce: unexpected error {} ({}) in a delivery report; the record is given up",
+                    rd_kafka_err2name(err), static_cast<int>(err));
+      return ProduceFailure::record;
   }
+  spdlog::error("produce: unknown error code {} in a delivery report; the record is given up", static_cast<int>(err));
+  return ProduceFailure::record;
+}
+
+std::string_view to_string(ProduceFailure failure) {
+  switch (failure) {
+    case ProduceFailure::none: return "none";
+    case ProduceFailure::transient: return "transient";
+    case ProduceFailure::record: return "record";
+    case ProduceFailure::destination: return "destination";
+    case ProduceFailure::fatal: return "fatal";
+  }
+  return "unknown";
 }
 
 }  // namespace fxconnect::kafka

@@ -1,5 +1,5 @@
-// RAII over librdkafka handles, and the client configurations fxconnect builds from a connector
-// config. Every C handle lives in a unique_ptr with its deleter.
+// RAII over librdkafka handles, the client configurations fxconnect builds from plain settings,
+// and the classification of produce errors. Every C handle lives in a unique_ptr with its deleter.
 #pragma once
 
 #include <chrono>
@@ -10,9 +10,11 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "config/config.h"
 #include "core/records.h"
+#include "fxconnect/handler.h"  // ConfigError
 #include "fxconnect/message.h"
+#include "kafka/ports.h"
+#include "kafka/settings.h"
 
 namespace fxconnect::kafka {
 
@@ -35,14 +37,16 @@ using MessagePtr = std::unique_ptr<rd_kafka_message_t, Deleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, Deleter>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, Deleter>;
 
-// librdkafka configurations for the connector's consumer and producer: fxconnect's own settings
-// (see docs/config.md) plus the user's properties. Throws ConfigError naming the property, its
-// place and librdkafka's reason when a property is unknown, invalid or owned by fxconnect.
-ConfPtr consumer_conf(const config::ConnectorConfig& config);
-ConfPtr producer_conf(const config::ConnectorConfig& config);
+// librdkafka configurations: fxconnect's own settings (see docs/config.md) plus the settings'
+// properties. Throws ConfigError naming the property, its place and librdkafka's reason when a
+// property is unknown, invalid or owned by fxconnect.
+ConfPtr consumer_conf(const ConsumerSettings& settings);
+ConfPtr producer_conf(const ProducerSettings& settings);
 
-// The same checks without building anything to keep: every problem, one string each.
-std::vector<std::string> check_properties(const config::ConnectorConfig& config);
+// The same checks without building anything to keep: every problem, one string each. librdkafka
+// checks combinations of properties only when a client is created: this creates (and destroys)
+// clients that connect nowhere.
+std::vector<std::string> check_properties(const ConsumerSettings& consumer, const ProducerSettings& producer);
 
 // A consumed record as a Request (copied: the librdkafka message can be released at once).
 // `json` is left null; the runtime parses the body.
@@ -69,7 +73,7 @@ void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const 
 // the client unusable (idempotent producer fencing, ...) for the caller to stop on.
 std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const char* reason);
 
-// Whether a failed produce may succeed when tried again later.
-bool is_retriable_produce_error(rd_kafka_resp_err_t err);
+// What a failed produce means for the record and its topic (every librdkafka code listed).
+ProduceFailure classify_produce_error(rd_kafka_resp_err_t err);
 
 }  // namespace fxconnect::kafka

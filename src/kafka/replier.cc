@@ -1,6 +1,9 @@
 #include "kafka/replier.h"
 
+#include <thread>
+
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace fxconnect::kafka {
@@ -14,9 +17,10 @@ constexpr std::chrono::milliseconds kQueueFullRetry{20};
 
 }  // namespace
 
-Replier::Replier(boost::asio::io_context& io, ConfPtr conf, const std::vector<std::string>& topics,
-                 DeliveryHandler on_delivery, FatalHandler on_fatal)
-    : io_(io), on_delivery_(std::move(on_delivery)), on_fatal_(std::move(on_fatal)), backlog_timer_(io), tick_(io) {
+Replier::Replier(boost::asio::io_context& io, const ProducerSettings& settings, const std::vector<std::string>& topics,
+                 Events events)
+    : io_(io), events_(std::move(events)), backlog_timer_(io), tick_(io) {
+  auto conf = producer_conf(settings);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Replier::delivery_cb);
   rd_kafka_conf_set_error_cb(conf.get(), &Replier::error_cb);
@@ -32,6 +36,65 @@ Replier::Replier(boost::asio::io_context& io, ConfPtr conf, const std::vector<st
     if (!topic.empty()) topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
   }
   schedule_tick();
+}
+
+void Replier::report(std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written) {
+  Delivery d;
+  d.tag = tag;
+  if (err) {
+    d.failure = classify_produce_error(err);
+    d.maybe_written = maybe_written;
+    d.too_large = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+    d.error = fmt::format("{}: {}", rd_kafka_err2name(err), rd_kafka_err2str(err));
+  }
+  events_.delivered(d);
+}
+
+std::vector<std::string> Replier::check_topics(const std::vector<std::string>& topics,
+                                               std::chrono::milliseconds timeout) {
+  std::vector<std::string> problems;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (const auto& topic : topics) {
+    if (topic.empty()) continue;
+    TopicPtr handle(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      const struct rd_kafka_metadata* md = nullptr;
+      auto err = rd_kafka_metadata(producer_.get(), 0, handle.get(), &md, static_cast<int>(std::max<long long>(left.count(), 1)));
+      if (err) {
+        // No answer at all (brokers unreachable): retry until the time is up.
+        if (std::chrono::steady_clock::now() < end) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+        problems.push_back(fmt::format("topic '{}': no metadata from the cluster within {} ms: {}", topic,
+                                       timeout.count(), rd_kafka_err2str(err)));
+        break;
+      }
+      rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+      int partitions = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+      rd_kafka_metadata_destroy(md);
+      if (topic_err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE && std::chrono::steady_clock::now() < end) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // being created
+        continue;
+      }
+      if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || topic_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        problems.push_back(fmt::format("topic '{}' does not exist on the cluster; create it (with the partitions and "
+                                       "replication the engine's topics have) or fix the name",
+                                       topic));
+      } else if (topic_err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        problems.push_back(fmt::format("topic '{}': this client is not authorized to use it (TOPIC_AUTHORIZATION_FAILED); "
+                                       "grant it DESCRIBE and WRITE on the topic",
+                                       topic));
+      } else if (topic_err) {
+        problems.push_back(fmt::format("topic '{}': {}: {}", topic, rd_kafka_err2name(topic_err), rd_kafka_err2str(topic_err)));
+      } else if (partitions <= 0) {
+        problems.push_back(fmt::format("topic '{}' has no partitions", topic));
+      }
+      break;
+    }
+  }
+  return problems;
 }
 
 Replier::~Replier() {
@@ -55,7 +118,7 @@ void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
   if (err) {
     // Refused before sending (e.g. larger than message.max.bytes): reported like a failed
     // delivery, from the loop, so the caller's state is consistent when it hears of it.
-    boost::asio::post(io_, [this, tag, err] { on_delivery_(tag, err, false); });
+    boost::asio::post(io_, [this, tag, err] { report(tag, err, false); });
   }
 }
 
@@ -70,7 +133,7 @@ void Replier::produce_backlog() {
       });
       return;
     }
-    if (err) boost::asio::post(io_, [this, tag = tag, err] { on_delivery_(tag, err, false); });
+    if (err) boost::asio::post(io_, [this, tag = tag, err] { report(tag, err, false); });
     backlog_.pop_front();
   }
 }
@@ -107,11 +170,11 @@ void Replier::schedule_tick() {
 void Replier::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Replier*>(opaque);
   bool maybe_written = m->err && rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
-  self->on_delivery_(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m->_private)), m->err, maybe_written);
+  self->report(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m->_private)), m->err, maybe_written);
 }
 
 void Replier::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  if (auto fatal = describe_client_error(rk, err, reason)) static_cast<Replier*>(opaque)->on_fatal_(*fatal);
+  if (auto fatal = describe_client_error(rk, err, reason)) static_cast<Replier*>(opaque)->events_.fatal(*fatal);
 }
 
 }  // namespace fxconnect::kafka

@@ -16,43 +16,41 @@
 
 #include "core/records.h"
 #include "kafka/client.h"
+#include "kafka/ports.h"
 #include "kafka/queue_wakeup.h"
 
 namespace fxconnect::kafka {
 
-class Replier {
+class Replier final : public Producer {
  public:
-  // Called on the loop once per record sent: NO_ERROR when the broker acknowledged it, else why
-  // it was not delivered (after librdkafka's retries, or refused before sending) and whether it
-  // may have been written all the same (e.g. timed out waiting for the acknowledgement).
-  using DeliveryHandler = std::function<void(std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written)>;
-  using FatalHandler = std::function<void(const std::string& why)>;
-
-  // `conf` is a producer configuration (producer_conf() for a connector). Throws ConfigError when
-  // the producer cannot be created. Starts fetching the metadata of `topics` (reply, dead-letter),
-  // so the first record sent there does not wait for it.
-  Replier(boost::asio::io_context& io, ConfPtr conf, const std::vector<std::string>& topics,
-          DeliveryHandler on_delivery, FatalHandler on_fatal);
-  ~Replier();
+  // Throws ConfigError when the producer cannot be created. Starts fetching the metadata of
+  // `topics` (reply, dead-letter), so the first record sent there does not wait for it.
+  Replier(boost::asio::io_context& io, const ProducerSettings& settings, const std::vector<std::string>& topics,
+          Events events);
+  ~Replier() override;
   Replier(const Replier&) = delete;
   Replier& operator=(const Replier&) = delete;
 
-  // Sends `record` (copied). A full local queue is back-pressure, not failure: the record waits
-  // here, in order, until there is room.
-  void send(const core::OutgoingRecord& record, std::uint64_t tag);
-  // Waits up to `timeout` for every record sent to be reported (reports are delivered as usual).
-  void flush(std::chrono::milliseconds timeout);
+  // A full local queue is back-pressure, not failure: the record waits here, in order, until
+  // there is room. A record refused before sending (too large, say) is reported from the loop.
+  void send(const core::OutgoingRecord& record, std::uint64_t tag) override;
+  void flush(std::chrono::milliseconds timeout) override;
+  // Asks the cluster for the topics' metadata (allow.auto.create.topics is off unless the user
+  // turned it on): a topic the cluster does not know, or will not describe to this client, is a
+  // problem. Blocks up to `timeout`: for startup only.
+  std::vector<std::string> check_topics(const std::vector<std::string>& topics,
+                                        std::chrono::milliseconds timeout) override;
 
  private:
   static void delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  void report(std::uint64_t tag, rd_kafka_resp_err_t err, bool maybe_written);
   void drain();
   void produce_backlog();
   void schedule_tick();
 
   boost::asio::io_context& io_;
-  DeliveryHandler on_delivery_;
-  FatalHandler on_fatal_;
+  Events events_;
   KafkaPtr producer_;
   QueuePtr queue_;
   std::unique_ptr<QueueWakeup> wakeup_;

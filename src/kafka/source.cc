@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace fxconnect::kafka {
@@ -27,12 +28,16 @@ PartitionListPtr partition_list(const std::vector<TopicPartition>& partitions) {
   return list;
 }
 
-Source::Source(boost::asio::io_context& io, ConfPtr conf, std::string subscription, Events events)
-    : io_(io), events_(std::move(events)), subscription_(std::move(subscription)), tick_(io) {
+Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, std::string subscription, Events events,
+               BeforeAssign before_assign)
+    : io_(io), events_(std::move(events)), before_assign_(std::move(before_assign)),
+      subscription_(std::move(subscription)), tick_(io) {
+  auto conf = consumer_conf(settings);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Source::rebalance_cb);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), &Source::commit_cb);
   rd_kafka_conf_set_error_cb(conf.get(), &Source::error_cb);
+  rd_kafka_conf_set_stats_cb(conf.get(), &Source::stats_cb);
   rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
   char err[512];
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
@@ -88,7 +93,7 @@ void Source::drain() {
       continue;
     }
     set_brokers_down(false);  // a message: a broker answered
-    events_.message(*m);
+    events_.message(to_request(*m));
   }
   boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
 }
@@ -157,7 +162,7 @@ void Source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
   auto* self = static_cast<Source*>(opaque);
   auto partitions = to_vector(parts);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (self->events_.before_assign) self->events_.before_assign(rk, parts);
+    if (self->before_assign_) self->before_assign_(rk, parts);
     if (ErrorPtr e{rd_kafka_incremental_assign(rk, parts)}) {
       spdlog::error("taking the assigned partitions failed: {}", rd_kafka_error_string(e.get()));
       return;
@@ -186,8 +191,32 @@ void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_part
       spdlog::warn("commit of {}[{}] at offset {} failed: {}; librdkafka commits it again", tp.topic, tp.partition,
                    tp.offset, rd_kafka_err2str(e));
     }
-    if (self->events_.committed) self->events_.committed({tp.topic, tp.partition}, tp.offset, e);
+    if (self->events_.committed) self->events_.committed({tp.topic, tp.partition}, tp.offset, e == RD_KAFKA_RESP_ERR_NO_ERROR);
   }
+}
+
+// librdkafka tells when every broker is down (error_cb) but not when one is up again: its
+// statistics say each broker's state. Read only while the brokers are down.
+int Source::stats_cb(rd_kafka_t*, char* json, std::size_t len, void* opaque) {
+  auto* self = static_cast<Source*>(opaque);
+  if (!self->brokers_down_) return 0;
+  boost::system::error_code ec;
+  auto stats = boost::json::parse(std::string_view(json, len), ec);
+  const auto* brokers = ec ? nullptr : stats.as_object().if_contains("brokers");
+  if (!brokers || !brokers->is_object()) return 0;
+  for (const auto& [name, broker] : brokers->as_object()) {
+    const auto* b = broker.if_object();
+    if (!b) continue;
+    const auto* state = b->if_contains("state");
+    const auto* nodeid = b->if_contains("nodeid");
+    // Real brokers only (the bootstrap entries and the coordinator alias have no node id of their own).
+    bool real = nodeid && nodeid->is_int64() && nodeid->as_int64() >= 0;
+    if (real && state && state->is_string() && state->as_string() == "UP") {
+      self->set_brokers_down(false);
+      break;
+    }
+  }
+  return 0;  // librdkafka frees `json`
 }
 
 void Source::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

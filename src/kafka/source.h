@@ -22,65 +22,39 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "kafka/client.h"
+#include "kafka/ports.h"
 #include "kafka/queue_wakeup.h"
 
 namespace fxconnect::kafka {
 
-using TopicPartition = std::pair<std::string, std::int32_t>;
-
-class Source {
+class Source final : public Consumer {
  public:
-  struct Events {
-    std::function<void(const rd_kafka_message_t&)> message;
-    std::function<void(const std::vector<TopicPartition>&)> assigned;
-    // The group takes these partitions away. Call release() for them once their work is done;
-    // `lost` means another member may own them already (call release() at once).
-    std::function<void(const std::vector<TopicPartition>&, bool lost)> revoked;
-    // The outcome of a commit librdkafka made of a stored offset (NO_ERROR: committed).
-    std::function<void(const TopicPartition&, std::int64_t offset, rd_kafka_resp_err_t err)> committed;
-    std::function<void(const std::string& why)> fatal;
-    // Optional: sets start offsets in partitions about to be assigned (else the committed offset,
-    // or auto.offset.reset, applies).
-    std::function<void(rd_kafka_t*, rd_kafka_topic_partition_list_t*)> before_assign = nullptr;
-    // librdkafka reported every broker down (true), or the consumer heard from one again (false).
-    std::function<void(bool down)> brokers_down = nullptr;
-  };
+  // Optional: sets start offsets in partitions about to be assigned (else the committed offset,
+  // or auto.offset.reset, applies).
+  using BeforeAssign = std::function<void(rd_kafka_t*, rd_kafka_topic_partition_list_t*)>;
 
-  // `conf` is a consumer configuration (consumer_conf() for a connector); `subscription` a topic
-  // or, starting with `^`, a regular expression (librdkafka's dialect; anchor both ends). Throws ConfigError when the consumer cannot be
-  // created.
-  Source(boost::asio::io_context& io, ConfPtr conf, std::string subscription, Events events);
-  ~Source();
+  // `subscription` is a topic or, starting with `^`, a regular expression (librdkafka's dialect;
+  // anchor both ends). Throws ConfigError when the consumer cannot be created.
+  Source(boost::asio::io_context& io, const ConsumerSettings& settings, std::string subscription, Events events,
+         BeforeAssign before_assign = nullptr);
+  ~Source() override;
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;
 
-  // Subscribes and starts delivering events. Throws ConfigError when the subscription is refused.
-  void start();
-  // The subscription as given to librdkafka (`^regex` for a pattern).
-  const std::string& subscription() const { return subscription_; }
-
-  // Stops / restarts taking anything from the local queue: cheap, immediate back-pressure.
+  void start() override;
+  const std::string& subscription() const override { return subscription_; }
   // librdkafka keeps prefetching until its bounded queue is full (queued.max.messages.kbytes),
-  // then stops fetching. Group events wait too, so this is for short stretches: for longer ones,
-  // pause() the partitions and take again.
-  void stop_taking();
-  void resume_taking();
-
-  // Stops / restarts fetching; the group membership stays alive either way. Pausing discards what
-  // librdkafka had prefetched for the partitions; it is fetched again on resume.
-  void pause(const std::vector<TopicPartition>& partitions);
-  void resume(const std::vector<TopicPartition>& partitions);
-  // Stores the next offsets to read of assigned partitions; librdkafka commits them every
-  // auto.commit.interval.ms, when they are released, and at close. A partition no longer
-  // assigned is refused (its offset belongs to the next owner): returns how many were refused.
-  std::size_t store_offsets(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets);
-  // The partition's end offset as librdkafka last saw it (no request is made), or nullopt.
-  std::optional<std::int64_t> end_offset(const TopicPartition& tp) const;
-  // Gives revoked partitions back to the group.
-  void release(const std::vector<TopicPartition>& partitions);
-  // Leaves the group (revoked partitions are released at once; stored offsets are committed) and
-  // stops delivering events.
-  void close();
+  // then stops fetching.
+  void stop_taking() override;
+  void resume_taking() override;
+  // Pausing discards what librdkafka had prefetched for the partitions; it is fetched again on
+  // resume. librdkafka keeps a pause across a revoke and a later assignment of the partition.
+  void pause(const std::vector<TopicPartition>& partitions) override;
+  void resume(const std::vector<TopicPartition>& partitions) override;
+  std::size_t store_offsets(const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets) override;
+  std::optional<std::int64_t> end_offset(const TopicPartition& tp) const override;
+  void release(const std::vector<TopicPartition>& partitions) override;
+  void close() override;
 
  private:
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -88,12 +62,14 @@ class Source {
   static void commit_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                         void* opaque);
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int stats_cb(rd_kafka_t* rk, char* json, std::size_t len, void* opaque);
   void drain();
   void schedule_tick();
   void set_brokers_down(bool down);
 
   boost::asio::io_context& io_;
   Events events_;
+  BeforeAssign before_assign_;
   std::string subscription_;
   KafkaPtr consumer_;
   QueuePtr queue_;

@@ -63,6 +63,23 @@ std::string ConnectorMetrics::render() const {
   }
   header(out, "fxconnect_in_flight", "gauge", "Requests consumed and not yet finished (processing.max_in_flight bounds it).");
   out += fmt::format("fxconnect_in_flight {}\n", in_flight);
+  header(out, "fxconnect_in_flight_bytes", "gauge",
+         "Memory held by the requests in flight: bodies, headers, parsed JSON, replies and dead letters "
+         "(processing.max_in_flight_bytes bounds it).");
+  out += fmt::format("fxconnect_in_flight_bytes {}\n", in_flight_bytes);
+  header(out, "fxconnect_overdue_handlers", "gauge",
+         "Handlers still running past their request's deadline (the request was answered deadline_exceeded; "
+         "the next request of its key waits for the handler to finish).");
+  out += fmt::format("fxconnect_overdue_handlers {}\n", overdue_handlers);
+  header(out, "fxconnect_produce_retries_total", "counter",
+         "Records produced again after a transient failure (the request's offset stays uncommitted meanwhile).");
+  out += fmt::format("fxconnect_produce_retries_total {}\n", produce_retries);
+  header(out, "fxconnect_undeliverable_total", "counter",
+         "Records given up because they can never be written (each also logged as critical).");
+  out += fmt::format("fxconnect_undeliverable_total {}\n", undeliverable);
+  header(out, "fxconnect_late_completions_total", "counter",
+         "Handler answers that came after their request's outcome was decided (past the deadline); ignored.");
+  out += fmt::format("fxconnect_late_completions_total {}\n", late_completions);
   header(out, "fxconnect_paused_partitions", "gauge", "Partitions paused (held at the in-flight limit, or revoked and draining).");
   out += fmt::format("fxconnect_paused_partitions {}\n", paused_partitions);
   histogram(out, "fxconnect_handler_duration_seconds", "Time from a request entering the handler to its answer.",

@@ -35,6 +35,11 @@ struct ConnectorMetrics {
   std::uint64_t consumed = 0;
   std::array<std::uint64_t, 3> replies{};  // acknowledged: [0] replies (ok), [1] error replies, [2] dead letters
   std::uint64_t in_flight = 0;
+  std::uint64_t in_flight_bytes = 0;
+  std::uint64_t overdue_handlers = 0;
+  std::uint64_t produce_retries = 0;
+  std::uint64_t undeliverable = 0;
+  std::uint64_t late_completions = 0;
   std::uint64_t paused_partitions = 0;
   std::uint64_t rebalances = 0;
   std::uint64_t spans_exported = 0;

@@ -1,5 +1,7 @@
 #include "observability/tracer.h"
 
+#include <utility>
+
 #include "core/json_text.h"
 
 #include <algorithm>
@@ -302,20 +304,78 @@ SpanData Tracer::start(std::string name, SpanKind kind, const std::optional<Trac
   return s;
 }
 
-SpanData Tracer::start_child(std::string name, SpanKind kind, const SpanData& parent) const {
+SpanData Tracer::start_child(std::string name, SpanKind kind, const TraceContext& parent) const {
   SpanData s;
   s.name = std::move(name);
   s.kind = kind;
   s.start_ns = now_unix_ns();
-  s.context = parent.context;  // same trace, same decision
+  s.context = parent;  // same trace, same decision
   s.context.span_id = random_id<8>();
-  s.parent_span_id = parent.context.span_id;
+  s.parent_span_id = parent.span_id;
   return s;
 }
 
 void Tracer::end(SpanData& span) const {
   span.end_ns = now_unix_ns();
   if (exporter_ && span.context.sampled) exporter_->submit(std::move(span));
+}
+
+ActiveSpan& ActiveSpan::operator=(ActiveSpan&& other) noexcept {
+  if (this != &other) {
+    end();
+    tracer_ = std::move(other.tracer_);
+    data_ = std::move(other.data_);
+    open_ = std::exchange(other.open_, false);
+  }
+  return *this;
+}
+
+ActiveSpan ActiveSpan::start(const std::shared_ptr<const Tracer>& tracer, std::string name, SpanKind kind,
+                             const std::optional<TraceContext>& parent) {
+  if (!tracer) return {};
+  return {tracer, tracer->start(std::move(name), kind, parent)};
+}
+
+ActiveSpan ActiveSpan::child(std::string name, SpanKind kind) const {
+  if (!tracer_) return {};
+  return {tracer_, tracer_->start_child(std::move(name), kind, data_)};
+}
+
+void ActiveSpan::set(std::string key, AttributeValue value) {
+  if (open_) data_.attributes.emplace_back(std::move(key), std::move(value));
+}
+
+void ActiveSpan::fail(std::string message) {
+  if (!open_) return;
+  data_.error = true;
+  data_.status_message = std::move(message);
+}
+
+void ActiveSpan::end() {
+  if (!open_) return;
+  open_ = false;
+  TraceContext context = data_.context;  // the exporter takes the data; the ids stay usable
+  tracer_->end(data_);
+  data_ = SpanData{};
+  data_.context = std::move(context);
+}
+
+void set_messaging_attributes(ActiveSpan& span, const MessagingSpan& what) {
+  if (!span.open()) return;
+  span.set("messaging.system", std::string("kafka"));
+  span.set("messaging.operation", std::string(what.operation));
+  span.set("messaging.destination.name", std::string(what.topic));
+  if (what.partition) {
+    span.set("messaging.destination.partition.id", std::to_string(*what.partition));
+    span.set("messaging.kafka.destination.partition", std::int64_t{*what.partition});
+  }
+  if (what.offset) span.set("messaging.kafka.message.offset", std::int64_t{*what.offset});
+  if (!what.consumer_group.empty()) {
+    span.set("messaging.consumer.group.name", std::string(what.consumer_group));
+    span.set("messaging.kafka.consumer.group", std::string(what.consumer_group));
+  }
+  span.set("fx.processInstanceUuid", std::string(what.process_instance_uuid));
+  if (!what.fx_context.empty()) span.set("fx.context", std::string(what.fx_context));
 }
 
 }  // namespace fxconnect::observability

@@ -99,8 +99,11 @@ class Tracer {
   // A span continuing `parent` (nullopt: a new trace, sampled per the sampler; a parent's own
   // decision is followed per the sampler too).
   SpanData start(std::string name, SpanKind kind, const std::optional<TraceContext>& parent) const;
-  // A child of an in-process span.
-  SpanData start_child(std::string name, SpanKind kind, const SpanData& parent) const;
+  // A child of an in-process span (same trace, same sampling decision).
+  SpanData start_child(std::string name, SpanKind kind, const SpanData& parent) const {
+    return start_child(std::move(name), kind, parent.context);
+  }
+  SpanData start_child(std::string name, SpanKind kind, const TraceContext& parent) const;
   // Stamps the end time and hands a sampled span to the exporter.
   void end(SpanData& span) const;
   bool recording() const { return exporter_ != nullptr; }
@@ -111,5 +114,52 @@ class Tracer {
 };
 
 std::uint64_t now_unix_ns();
+
+// A span being recorded. It ends exactly once — at end() or when destroyed — so no path can
+// forget to export it or export it twice. Move-only. A default-constructed one (tracing off)
+// records nothing; its context is invalid.
+class ActiveSpan {
+ public:
+  ActiveSpan() = default;
+  ActiveSpan(std::shared_ptr<const Tracer> tracer, SpanData data)
+      : tracer_(std::move(tracer)), data_(std::move(data)), open_(tracer_ != nullptr) {}
+  ActiveSpan(ActiveSpan&& other) noexcept { *this = std::move(other); }
+  ActiveSpan& operator=(ActiveSpan&& other) noexcept;
+  ActiveSpan(const ActiveSpan&) = delete;
+  ActiveSpan& operator=(const ActiveSpan&) = delete;
+  ~ActiveSpan() { end(); }
+
+  // A new span continuing `parent` (nullopt: a new trace); a default one when `tracer` is null.
+  static ActiveSpan start(const std::shared_ptr<const Tracer>& tracer, std::string name, SpanKind kind,
+                          const std::optional<TraceContext>& parent);
+  // A child of this span (same trace, same sampling decision); a default one when this is.
+  ActiveSpan child(std::string name, SpanKind kind) const;
+
+  bool open() const { return open_; }
+  // Valid while open and after the end (trace and span ids for log lines and trace headers).
+  const TraceContext& context() const { return data_.context; }
+  void set(std::string key, AttributeValue value);
+  // Marks the span failed with `message` (its status), if still open.
+  void fail(std::string message);
+  void end();
+
+ private:
+  std::shared_ptr<const Tracer> tracer_;
+  SpanData data_;
+  bool open_ = false;
+};
+
+// The OpenTelemetry messaging attributes fxconnect puts on the spans of Kafka records, on both
+// sides (the connector's consume/publish spans, the engine simulator's send/receive spans).
+struct MessagingSpan {
+  std::string_view operation;  // "process", "publish", "receive"
+  std::string_view topic;
+  std::optional<std::int32_t> partition;
+  std::optional<std::int64_t> offset;
+  std::string_view consumer_group;  // "" = none
+  std::string_view process_instance_uuid;
+  std::string_view fx_context;      // "" = none
+};
+void set_messaging_attributes(ActiveSpan& span, const MessagingSpan& what);
 
 }  // namespace fxconnect::observability

@@ -20,42 +20,38 @@ HandlerCall::~HandlerCall() {
 
 namespace {
 
-// A span a handler made through the SDK; exported when it ends.
+// A span a handler made through the SDK; exported when it ends. Any thread may use it.
 class SdkSpan final : public Span {
  public:
-  SdkSpan(std::shared_ptr<const observability::Tracer> tracer, observability::SpanData data)
-      : tracer_(std::move(tracer)), data_(std::move(data)) {}
-  ~SdkSpan() override { end(); }
+  explicit SdkSpan(observability::ActiveSpan span) : span_(std::move(span)) {}
   void set_attribute(std::string_view key, std::string_view value) override {
     std::lock_guard lock(mutex_);
-    if (!ended_) data_.attributes.emplace_back(std::string(key), std::string(value));
+    span_.set(std::string(key), std::string(value));
   }
   void fail(std::string_view message) override {
     std::lock_guard lock(mutex_);
-    data_.error = true;
-    data_.status_message = std::string(message);
+    span_.fail(std::string(message));
   }
   void end() override {
     std::lock_guard lock(mutex_);
-    if (ended_) return;
-    ended_ = true;
-    tracer_->end(data_);
+    span_.end();
   }
-  std::string traceparent() const override { return observability::format_traceparent(data_.context); }
+  std::string traceparent() const override {
+    std::lock_guard lock(mutex_);
+    return observability::format_traceparent(span_.context());
+  }
 
  private:
-  std::shared_ptr<const observability::Tracer> tracer_;
-  std::mutex mutex_;
-  observability::SpanData data_;
-  bool ended_ = false;
+  mutable std::mutex mutex_;
+  observability::ActiveSpan span_;
 };
 
 }  // namespace
 
 std::unique_ptr<Span> HandlerCall::start_span(std::string_view name) {
-  if (!tracer_ || !tracer_->recording() || !parent_.context.valid()) return Call::start_span(name);  // no-op
-  return std::make_unique<SdkSpan>(tracer_,
-                                   tracer_->start_child(std::string(name), observability::SpanKind::client, parent_));
+  if (!tracer_ || !tracer_->recording() || !parent_.valid()) return Call::start_span(name);  // no-op
+  return std::make_unique<SdkSpan>(observability::ActiveSpan(
+      tracer_, tracer_->start_child(std::string(name), observability::SpanKind::client, parent_)));
 }
 
 void HandlerCall::reply(Reply reply) { answer(std::move(reply)); }

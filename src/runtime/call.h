@@ -31,10 +31,10 @@ class AnswerSink {
 
 class HandlerCall final : public Call {
  public:
-  // `tracer` null or `parent` unsampled: start_span gives no-op spans.
+  // `tracer` null or `parent` invalid: start_span gives no-op spans.
   HandlerCall(std::shared_ptr<AnswerSink> sink, std::uint64_t id, std::shared_ptr<const Request> request,
               boost::asio::any_io_executor executor, std::chrono::steady_clock::time_point deadline,
-              std::shared_ptr<const observability::Tracer> tracer = nullptr, observability::SpanData parent = {})
+              std::shared_ptr<const observability::Tracer> tracer = nullptr, observability::TraceContext parent = {})
       : sink_(std::move(sink)), id_(id), request_(std::move(request)), executor_(std::move(executor)),
         deadline_(deadline), tracer_(std::move(tracer)), parent_(std::move(parent)) {}
   // Unanswered: the request still gets an outcome, an `internal` error.
@@ -62,7 +62,7 @@ class HandlerCall final : public Call {
   boost::asio::cancellation_signal cancel_;
   std::atomic<bool> answered_{false};
   std::shared_ptr<const observability::Tracer> tracer_;
-  observability::SpanData parent_;
+  observability::TraceContext parent_;  // the handler span's: calls are its children
 };
 
 }  // namespace fxconnect::runtime

@@ -1,55 +1,60 @@
 // The connector runtime: consume engine requests, run the handler, reply, commit.
-// See DESIGN.md ("The path of one message") for the parts and their order.
+// See docs/architecture.md for the parts; this class only wires them: the consumer and producer
+// (kafka::Consumer / kafka::Producer), the partitions (Partitions), the intake bound (Intake),
+// the request state machine (Requests) and what is reported about them (RequestObserver).
 #pragma once
 
-#include <atomic>
-#include <cstdint>
+#include <functional>
 #include <memory>
+
+#include <boost/asio/io_context.hpp>
 
 #include "config/config.h"
 #include "fxconnect/handler.h"
+#include "kafka/ports.h"
+#include "runtime/observer.h"
 
 namespace fxconnect::runtime {
 
 // Exit codes of run() (and of `fxconnect run`).
 enum ExitCode : int {
   exit_clean = 0,          // stopped on request; every consumed request answered and committed
-  exit_fatal = 1,          // a Kafka client hit a fatal error; unanswered requests are redelivered
-  exit_config = 2,         // the configuration was refused (reported before any I/O)
-  exit_grace_expired = 75, // stopped, but work was unfinished at the grace period's end; it is
-                           // redelivered on restart (EX_TEMPFAIL)
+  exit_fatal = 1,          // a Kafka client hit a fatal error, or the cluster could not be reached at
+                           // startup; unanswered requests are redelivered
+  exit_config = 2,         // the configuration was refused (before any I/O), or the reply or
+                           // dead-letter topic is missing or cannot be written
+  exit_grace_expired = 75, // stopped, but work was unfinished at the grace period's end (or the
+                           // final commit failed); it is redelivered on restart (EX_TEMPFAIL)
 };
 
-// Figures of one run, for the stop log line, tests and benchmarks.
-struct RunStats {
-  std::uint64_t consumed = 0;
-  std::uint64_t replied_ok = 0;
-  std::uint64_t replied_error = 0;
-  std::uint64_t dead_lettered = 0;
-  std::uint64_t produce_retries = 0;
-  std::uint64_t undeliverable = 0;     // records that could never be written, given up
-  std::uint64_t late_completions = 0;  // handler finished after its deadline reply
-  std::uint64_t max_in_flight = 0;     // consumed, outcome not yet acknowledged
-  double mean_in_flight = 0;           // time-weighted, over the time anything was in flight
-  std::uint64_t max_handling = 0;      // in the handler (not waiting behind their key)
-  double mean_handling = 0;            // time-weighted, over the same time
-  double busy_seconds = 0;             // time anything was in flight
+// How the runtime gets its Kafka clients: librdkafka's by default; fakes in tests.
+struct KafkaClients {
+  std::function<std::unique_ptr<kafka::Consumer>(boost::asio::io_context&, std::string subscription,
+                                                 kafka::Consumer::Events)>
+      consumer;
+  std::function<std::unique_ptr<kafka::Producer>(boost::asio::io_context&, kafka::Producer::Events)> producer;
 };
+// kafka::Source and kafka::Replier for `config`.
+KafkaClients librdkafka_clients(const config::ConnectorConfig& config);
 
 class Runtime {
  public:
   Runtime(config::ConnectorConfig config, std::unique_ptr<Handler> handler);
+  Runtime(config::ConnectorConfig config, std::unique_ptr<Handler> handler, KafkaClients clients);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
   // Connects, serves until stopped, returns an ExitCode. Call once. Installs SIGTERM/SIGINT
   // handlers unless `handle_signals` is false (tests running several runtimes in one process).
+  // Throws ConfigError when the reply or dead-letter topic is missing or not authorized.
   int run(bool handle_signals = true);
   // Graceful stop (same as SIGTERM); thread-safe, may be called before or during run().
   void request_stop();
   // Valid after run() returned.
   RunStats stats() const;
+  // The readiness page's answer now ("ready" or "not ready: why"); thread-safe (for tests).
+  std::string readiness();
 
  private:
   class Impl;

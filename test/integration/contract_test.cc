@@ -74,7 +74,9 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
   kafka_->create_topic(dlq_, 1);
-  auto connector = start_connector(config("  name: scripted\n", "  deadline: 1s\n", true) + "log:\n  bodies: true\n");
+  // Replies up to 1 MB here (the default is the engine's 50 MB), so "too-large" needs only 2 MB.
+  auto connector = start_connector(config("  name: scripted\n", "  deadline: 1s\n", true, "message.max.bytes: '1000000'") +
+                                   "log:\n  bodies: true\n");
 
   std::vector<BadCase> cases = {
       {"not-json", "this is not JSON", "invalid_request"},

@@ -1,0 +1,37 @@
+// What the Kafka layer needs to build its clients, as plain values: the connector runtime and the
+// engine simulator each fill these in from their own configuration.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/property.h"
+
+namespace fxconnect::kafka {
+
+struct ClientSettings {
+  std::string bootstrap;
+  std::string client_id;
+  // librdkafka properties, applied in order after fxconnect's own (a user's override wins where
+  // fxconnect allows one; properties fxconnect owns are refused, see owned_properties()).
+  std::vector<core::Property> properties;
+  std::string source;  // where the settings came from, for error messages ("connector.yaml")
+};
+
+struct ConsumerSettings : ClientSettings {
+  std::string group_id;
+  // How often librdkafka commits the offsets the runtime stored (auto.commit.interval.ms).
+  std::chrono::milliseconds commit_interval{1'000};
+};
+
+struct ProducerSettings : ClientSettings {};
+
+// Properties fxconnect sets itself and refuses from users, with the reason (docs/config.md).
+struct OwnedProperty {
+  const char* name;
+  const char* why;
+};
+const std::vector<OwnedProperty>& owned_properties();
+
+}  // namespace fxconnect::kafka

@@ -1,0 +1,390 @@
+#include "runtime/requests.h"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/memory_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/storage_ptr.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/duration.h"
+#include "core/error_reply.h"
+
+namespace fxconnect::runtime {
+namespace {
+
+// Nesting accepted in request bodies (Boost.JSON's default of 32 refuses real documents).
+constexpr std::size_t kMaxJsonDepth = 1024;
+// What a request holds besides its bytes: the Pending, the Request, the lane entry, the spans.
+constexpr std::size_t kRequestOverhead = sizeof(Pending) + sizeof(Request) + 256;
+constexpr std::uint64_t kKindBits = 2;
+
+// Backoff for producing a record again: 0.5 s doubling up to 30 s.
+std::chrono::milliseconds retry_backoff(int attempt) {
+  using std::chrono::milliseconds;
+  return std::min(milliseconds(30'000), milliseconds(500) * (1 << std::min(attempt - 1, 6)));
+}
+
+std::size_t headers_size(const Headers& headers) {
+  std::size_t n = 0;
+  for (const auto& h : headers) n += sizeof(Header) + h.name.size() + (h.value ? h.value->size() : 0);
+  return n;
+}
+
+std::size_t record_size(const core::OutgoingRecord& r) {
+  return sizeof(core::OutgoingRecord) + r.topic.size() + (r.key ? r.key->size() : 0) + headers_size(r.headers) +
+         r.value.size();
+}
+
+// A JSON memory resource that counts what is allocated through it: what a parsed body really
+// holds (about ten times its text for small objects). Boost.JSON keeps the resource as a member
+// of its own wrapper, so the count lives outside it.
+class CountingResource final : public boost::json::memory_resource {
+ public:
+  explicit CountingResource(std::shared_ptr<std::size_t> allocated) : allocated_(std::move(allocated)) {}
+
+ private:
+  void* do_allocate(std::size_t n, std::size_t align) override {
+    *allocated_ += n;
+    return ::operator new(n, std::align_val_t(align));
+  }
+  void do_deallocate(void* p, std::size_t, std::size_t align) override { ::operator delete(p, std::align_val_t(align)); }
+  bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
+  std::shared_ptr<std::size_t> allocated_;
+};
+
+}  // namespace
+
+std::uint64_t record_tag(std::uint64_t id, RecordKind kind) {
+  return (id << kKindBits) | static_cast<std::uint64_t>(kind);
+}
+
+std::pair<std::uint64_t, RecordKind> read_record_tag(std::uint64_t tag) {
+  return {tag >> kKindBits, static_cast<RecordKind>(tag & ((1u << kKindBits) - 1))};
+}
+
+Requests::Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor,
+                   RequestObserver& observer, Effects effects)
+    : settings_(std::move(settings)), handler_(handler), executor_(std::move(executor)), observer_(observer),
+      effects_(std::move(effects)) {
+  answers_ = std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
+    boost::asio::post(executor_, [this, id, answer = std::move(answer)]() mutable {
+      answered(id, std::move(answer), Clock::now());
+    });
+  });
+}
+
+Requests::~Requests() {
+  answers_->disconnect();  // a handler answering from another thread from now on is dropped
+  pending_.clear();
+}
+
+std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock::time_point now) {
+  auto id = next_id_++;
+  auto owned = std::make_unique<Pending>();
+  Pending& p = *owned;
+  p.id = id;
+  p.generation = generation;
+  p.consumed_at = now;
+  p.request = std::make_shared<Request>(std::move(request));
+  const Request& req = *p.request;
+  switch (settings_.ordering) {
+    case config::Ordering::key:
+      p.lane = req.key && !req.key->empty() ? *req.key : std::string(req.process_instance_uuid());
+      if (!p.lane.empty()) p.lane.insert(0, "k:");
+      break;
+    case config::Ordering::partition:
+      p.lane = fmt::format("p:{}[{}]", req.topic, req.partition);
+      break;
+    case config::Ordering::none:
+      break;
+  }
+  observer_.consumed(p.spans, req);
+  pending_.emplace(id, std::move(owned));
+  set_bytes(p, kRequestOverhead + req.body.size() + req.key.value_or("").size() + headers_size(req.headers) + p.lane.size());
+  // The engine waits from the moment the request is consumed, queued behind its key or not.
+  deadlines_.emplace_back(now + settings_.deadline, id);
+  p.in_lane = !p.lane.empty();
+  if (!p.in_lane || lanes_.enter(p.lane, id)) {
+    start(p, now);
+  } else {
+    counts_changed();
+  }
+  return id;
+}
+
+void Requests::start(Pending& p, Clock::time_point now) {
+  p.stage = Pending::Stage::handling;
+  ++handling_;
+  counts_changed();
+  const Request& req = *p.request;
+  if (req.body.empty()) {
+    decide_error(p, Error{ErrorCode::invalid_request, "the request body is empty; expected a JSON document", false, {}});
+    return;
+  }
+  boost::system::error_code ec;
+  boost::json::parse_options options;  // strict JSON; invalid UTF-8 is refused
+  options.max_depth = kMaxJsonDepth;
+  // Only the loop thread parses; a handler reads the value, it never allocates through it.
+  auto allocated = std::make_shared<std::size_t>(0);
+  auto json = boost::json::parse(req.body, ec, boost::json::make_shared_resource<CountingResource>(allocated), options);
+  if (ec) {
+    decide_error(p, Error{ErrorCode::invalid_request,
+                          fmt::format("the request body is not valid JSON ({}); {} bytes received", ec.message(),
+                                      req.body.size()),
+                          false,
+                          {}});
+    return;
+  }
+  set_bytes(p, p.bytes + *allocated);
+  p.request->json = std::move(json);  // from here on the request is shared read-only
+  p.handler_started = now;
+  p.handler_running = true;
+  observer_.handler_started(p.spans);
+  auto call = std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request), executor_,
+                                            p.consumed_at + settings_.deadline, observer_.tracer(),
+                                            p.spans.handler.context());
+  p.call = call;
+  try {
+    handler_.handle(std::move(call));
+  } catch (const std::exception& e) {
+    // An exception must not cross the message path; if the handler did not answer, its Call,
+    // released here, answers `internal`.
+    auto scope = observer_.about(p.spans, req);
+    spdlog::error("{}: the handler threw: {}", RequestObserver::where(req), observability::log_safe(e.what(), 1024));
+  } catch (...) {
+    spdlog::error("{}: the handler threw a non-standard exception", RequestObserver::where(req));
+  }
+}
+
+void Requests::answered(std::uint64_t id, Result<Reply> answer, Clock::time_point now) {
+  auto it = pending_.find(id);
+  if (it == pending_.end() || !it->second->handler_running) {
+    spdlog::debug("request #{}: an answer for a request no longer waiting for one; ignored", id);
+    return;
+  }
+  Pending& p = *it->second;
+  p.handler_running = false;
+  if (p.stage != Pending::Stage::handling) {
+    // The outcome was decided without it (the deadline passed): ignored, and the lane it held
+    // is free now.
+    observer_.late_completion();
+    --overdue_;
+    spdlog::debug("request #{}: the handler answered after the outcome was decided; ignored", id);
+    counts_changed();
+    maybe_finish(p, now);
+    return;
+  }
+  observer_.handler_answered(p.spans, answer ? nullptr : &answer.error(), now - p.handler_started);
+  if (!answer) {
+    decide_error(p, answer.error());
+    return;
+  }
+  leave_handling(p);
+  send(p, RecordKind::reply, core::make_reply(*p.request, settings_.reply_topic, std::move(answer.value().body)));
+}
+
+void Requests::on_deadline(Pending& p, Clock::time_point) {
+  if (p.stage == Pending::Stage::replying || p.stage == Pending::Stage::written) return;  // decided in time
+  if (p.stage == Pending::Stage::waiting && p.in_lane && lanes_.remove_waiting(p.lane, p.id)) p.in_lane = false;
+  if (p.stage == Pending::Stage::handling && p.handler_running) {
+    ++overdue_;  // until it answers; its lane stays held meanwhile
+    if (auto call = p.call.lock()) call->cancel();
+  }
+  decide_error(p, Error{ErrorCode::deadline_exceeded,
+                        fmt::format("no reply within the deadline of {}", core::format_duration(settings_.deadline)),
+                        true,
+                        {}});
+}
+
+void Requests::leave_handling(Pending& p) {
+  if (p.stage == Pending::Stage::handling) --handling_;
+  p.stage = Pending::Stage::replying;
+  counts_changed();
+}
+
+void Requests::decide_error(Pending& p, Error error) {
+  observer_.failed(p.spans, *p.request, error, settings_.log_bodies);
+  leave_handling(p);
+  if (!settings_.dlq_topic.empty()) {
+    send(p, RecordKind::dead_letter, core::make_dead_letter(*p.request, settings_.dlq_topic, error));
+  }
+  send(p, RecordKind::error_reply, core::make_reply(*p.request, settings_.reply_topic, core::error_reply_body(error)));
+}
+
+void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
+  observer_.sending(p.spans, kind, record, *p.request);
+  auto& kept = p.records[static_cast<std::size_t>(kind)];
+  if (kept) set_bytes(p, p.bytes - 2 * record_size(*kept));
+  kept = std::move(record);
+  set_bytes(p, p.bytes + 2 * record_size(*kept));  // kept here for retries, and librdkafka's copy
+  ++p.unacked;
+  effects_.produce(record_tag(p.id, kind), *kept);
+}
+
+void Requests::drop_record(Pending& p, RecordKind kind) {
+  auto& kept = p.records[static_cast<std::size_t>(kind)];
+  if (kept) set_bytes(p, p.bytes - 2 * record_size(*kept));
+  kept.reset();
+  --p.unacked;
+}
+
+void Requests::delivered(const kafka::Delivery& d, Clock::time_point now) {
+  auto [id, kind] = read_record_tag(d.tag);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) {
+    spdlog::warn("delivery report for unknown request #{} ({})", id, to_string(kind));
+    return;
+  }
+  Pending& p = *it->second;
+  const auto& record = p.records[static_cast<std::size_t>(kind)];
+  if (d.failure == kafka::ProduceFailure::none) {
+    observer_.delivered(p.spans, kind);
+    drop_record(p, kind);
+    if (p.unacked == 0) acknowledged(p);
+    maybe_finish(p, now);
+    return;
+  }
+  std::string topic = record ? record->topic : std::string();
+  {
+    auto scope = observer_.about(p.spans, *p.request);
+    observer_.produce_failed(*p.request, kind, topic, d.error, d.maybe_written);
+  }
+  if (stopping_) return;  // not committed: redelivered after a restart
+  switch (d.failure) {
+    case kafka::ProduceFailure::none:
+      return;  // handled above
+    case kafka::ProduceFailure::fatal:
+      effects_.fatal(fmt::format("the producer cannot go on: {}", d.error));
+      return;
+    case kafka::ProduceFailure::destination:
+      // Every record to that topic would fail the same way: stop instead of freezing the
+      // partition's commits. The request stays uncommitted and is redelivered after the fix.
+      if (!p.abandoned) ++abandoned_;
+      p.abandoned = true;
+      effects_.unusable_topic(fmt::format("{} '{}' cannot be written: {}", kind == RecordKind::dead_letter
+                                                                                ? "the dead-letter topic"
+                                                                                : "the reply topic",
+                                          topic, d.error));
+      return;
+    case kafka::ProduceFailure::transient:
+      if (kind == RecordKind::reply && !d.maybe_written && !p.reply_maybe_written) {
+        // Certainly not written, after the producer's own retries: the process is told now
+        // (reply_failed, retriable) instead of waiting for a broker that may not come back.
+        drop_record(p, kind);
+        decide_error(p, Error{ErrorCode::reply_failed, fmt::format("the reply could not be produced: {}", d.error),
+                              true,
+                              {}});
+        return;
+      }
+      if (kind == RecordKind::reply) p.reply_maybe_written = true;
+      // Must reach Kafka: again, with backoff. The offset stays uncommitted meanwhile, so a crash
+      // now redelivers the request.
+      retry_later(p, kind, now);
+      return;
+    case kafka::ProduceFailure::record:
+      if (kind == RecordKind::reply && !p.reply_maybe_written) {
+        // The reply itself can never be written: the process gets an error reply instead.
+        drop_record(p, kind);
+        decide_error(p, Error{d.too_large ? ErrorCode::reply_too_large : ErrorCode::reply_failed,
+                              fmt::format("the reply could not be produced: {}", d.error), false, {}});
+        return;
+      }
+      // Given up: a reply that may be on the topic already (never contradicted by an error
+      // reply), an error reply or a dead letter that can never be written. Retrying would block
+      // the partition's commits and redeliver the request after every restart.
+      observer_.given_up(*p.request, kind, d.error);
+      drop_record(p, kind);
+      if (kind == RecordKind::reply && !settings_.dlq_topic.empty()) {
+        send(p, RecordKind::dead_letter,
+             core::make_dead_letter(*p.request, settings_.dlq_topic,
+                                    Error{ErrorCode::reply_failed,
+                                          fmt::format("the reply may have been written, then could not be: {}", d.error),
+                                          false,
+                                          {}}));
+        return;
+      }
+      if (p.unacked == 0) acknowledged(p);
+      maybe_finish(p, now);
+      return;
+  }
+}
+
+void Requests::retry_later(Pending& p, RecordKind kind, Clock::time_point now) {
+  observer_.retried();
+  retries_.emplace(now + retry_backoff(++p.retries), std::make_pair(p.id, kind));
+}
+
+void Requests::acknowledged(Pending& p) {
+  p.stage = Pending::Stage::written;
+  observer_.completed(p.spans, Clock::now() - p.consumed_at);
+  effects_.outcome_written(p);
+}
+
+void Requests::maybe_finish(Pending& p, Clock::time_point now) {
+  if (p.stage != Pending::Stage::written || p.handler_running) return;
+  std::optional<std::uint64_t> next;
+  if (p.in_lane) next = lanes_.leave(p.lane);
+  bytes_ -= p.bytes;
+  pending_.erase(p.id);  // `p` is gone from here on
+  counts_changed();
+  if (next && !stopping_) {
+    if (auto it = pending_.find(*next); it != pending_.end()) start(*it->second, now);
+  }
+}
+
+void Requests::on_time(Clock::time_point now) {
+  while (!deadlines_.empty() && deadlines_.front().first <= now) {
+    auto id = deadlines_.front().second;
+    deadlines_.pop_front();
+    if (auto it = pending_.find(id); it != pending_.end()) on_deadline(*it->second, now);
+  }
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    auto [id, kind] = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    if (stopping_) continue;
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    const auto& record = it->second->records[static_cast<std::size_t>(kind)];
+    if (record) effects_.produce(record_tag(id, kind), *record);
+  }
+}
+
+std::optional<Clock::time_point> Requests::next_wakeup() const {
+  std::optional<Clock::time_point> next;
+  // Deadlines of requests already gone are popped when due: at most one wakeup each.
+  if (!deadlines_.empty()) next = deadlines_.front().first;
+  if (!retries_.empty() && (!next || retries_.begin()->first < *next)) next = retries_.begin()->first;
+  return next;
+}
+
+void Requests::stop() {
+  stopping_ = true;
+  for (auto& [id, p] : pending_) {
+    if (auto call = p->call.lock()) call->cancel();
+  }
+}
+
+std::size_t Requests::late(Clock::time_point now, std::chrono::milliseconds slack) const {
+  std::size_t n = 0;
+  for (const auto& [id, p] : pending_) {
+    n += p->stage != Pending::Stage::written && p->consumed_at + settings_.deadline + slack < now ? 1 : 0;
+  }
+  return n;
+}
+
+const Pending* Requests::find(std::uint64_t id) const {
+  auto it = pending_.find(id);
+  return it == pending_.end() ? nullptr : it->second.get();
+}
+
+void Requests::set_bytes(Pending& p, std::size_t bytes) {
+  bytes_ = bytes_ - p.bytes + bytes;
+  p.bytes = bytes;
+}
+
+void Requests::counts_changed() { observer_.load(pending_.size(), handling_, bytes_, overdue_); }
+
+}  // namespace fxconnect::runtime
