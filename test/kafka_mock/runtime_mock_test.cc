@@ -10,98 +10,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "config/config.h"
-#include "fxconnect/registry.h"
-#include "kafka/client.h"
-#include "kafka_test_client.h"
-#include "runtime/runtime.h"
+#include "mock_cluster.h"
 
 namespace fxconnect::testing {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Kafka protocol API key of Produce requests (librdkafka keeps its names in a private header).
-constexpr int16_t kProduceApiKey = 0;
-
-class MockCluster : public ::testing::Test {
- protected:
-  void SetUp() override {
-    kafka::ConfPtr conf(rd_kafka_conf_new());
-    char err[512];
-    rd_kafka_conf_set(conf.get(), "log_level", "3", err, sizeof err);
-    owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), err, sizeof err));
-    ASSERT_TRUE(owner_) << err;
-    cluster_ = rd_kafka_mock_cluster_new(owner_.get(), 1);
-    ASSERT_TRUE(cluster_);
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    suffix_ = unique_suffix();
-    in_ = "in." + suffix_;
-    out_ = "ai.flowx.dev.engine.receive.out." + suffix_;
-    group_ = "g." + suffix_;
-    rd_kafka_mock_topic_create(cluster_, in_.c_str(), 1, 1);
-    rd_kafka_mock_topic_create(cluster_, out_.c_str(), 1, 1);
-    client_ = std::make_unique<TestKafka>(bootstrap_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
-  }
-
-  config::ConnectorConfig config(const std::string& extra_producer_props = "", const std::string& processing = "",
-                                 const std::string& extra = "") {
-    std::string yaml = "kafka:\n  bootstrap: " + bootstrap_ + "\n  group_id: " + group_ +
-                       "\n  properties: { auto.offset.reset: earliest, log_level: '3' }\n" +
-                       "  producer_properties: { retry.backoff.ms: '50'" + extra_producer_props + " }\n" +
-                       "input:\n  topic: " + in_ + "\nreply:\n  topic: " + out_ + "\nhandler:\n  name: echo\n" +
-                       "processing:\n  commit_interval: 100ms\n  shutdown_grace: 5s\n" + processing + extra;
-    return config::parse(yaml, "mock.yaml", config::process_env());
-  }
-
-  std::unique_ptr<Handler> echo(const std::string& delay = "0ms") {
-    Registry r;
-    register_builtin_handlers(r);
-    return r.create("echo", HandlerOptions({{"delay", {delay, "test"}}}));
-  }
-
-  void produce_requests(int n) {
-    std::vector<core::OutgoingRecord> records;
-    for (int i = 0; i < n; ++i) {
-      std::string uuid = "uuid-" + std::to_string(i);
-      records.push_back({in_, uuid, {{"processInstanceUuid", uuid}}, R"({"n":)" + std::to_string(i) + "}"});
-    }
-    client_->produce(records);
-  }
-
-  std::int64_t committed() { return client_->committed(group_, in_, 1)[0]; }
-
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  kafka::KafkaPtr owner_;
-  std::string bootstrap_, suffix_, in_, out_, group_;
-  std::unique_ptr<TestKafka> client_;
-};
-
-// Runs a runtime on its own thread until stop() is called.
-class RunningConnector {
- public:
-  RunningConnector(config::ConnectorConfig c, std::unique_ptr<Handler> h)
-      : rt_(std::move(c), std::move(h)), thread_([this] { code_ = rt_.run(false); }) {}
-  ~RunningConnector() { stop(); }
-  int stop() {
-    if (thread_.joinable()) {
-      rt_.request_stop();
-      thread_.join();
-    }
-    return code_;
-  }
-  runtime::RunStats stats() const { return rt_.stats(); }
-
- private:
-  runtime::Runtime rt_;
-  int code_ = -1;
-  std::thread thread_;
-};
 
 TEST_F(MockCluster, TransientProduceErrorsAreRetriedAndTheReplyArrives) {
   produce_requests(5);
@@ -147,7 +62,7 @@ TEST_F(MockCluster, AnOutcomeThatCannotBeProducedIsRetriedAndNeverCommittedPast)
   constexpr int kFailures = 60;
   std::vector<rd_kafka_resp_err_t> errors(kFailures, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   rd_kafka_mock_push_request_errors_array(cluster_, kProduceApiKey, errors.size(), errors.data());
-  RunningConnector connector(config(", message.timeout.ms: '600'"), echo());
+  RunningConnector connector(config({.producer_properties = ", message.timeout.ms: '600'"}), echo());
   TopicReader replies(bootstrap_, out_);
   // Samples of the committed offset, each with a time by which that commit had happened.
   std::vector<std::pair<std::int64_t, std::int64_t>> samples;  // (offset, unix ms)
@@ -184,7 +99,8 @@ TEST_F(MockCluster, ADeadLetterAndAnErrorReplyFailingTogetherAreBothRetriedToThe
   // fail together; each must be retried until it is written.
   std::vector<rd_kafka_resp_err_t> errors(40, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   rd_kafka_mock_push_request_errors_array(cluster_, kProduceApiKey, errors.size(), errors.data());
-  RunningConnector connector(config(", message.timeout.ms: '600'", "", "errors:\n  dlq_topic: " + dlq + "\n"), echo());
+  RunningConnector connector(
+      config({.producer_properties = ", message.timeout.ms: '600'", .extra = "errors:\n  dlq_topic: " + dlq + "\n"}), echo());
   TopicReader replies(bootstrap_, out_);
   TopicReader dead_letters(bootstrap_, dlq);
   ASSERT_TRUE(replies.wait_for(1, seconds(60))) << "no error reply";
@@ -197,7 +113,7 @@ TEST_F(MockCluster, ADeadLetterAndAnErrorReplyFailingTogetherAreBothRetriedToThe
 
 TEST_F(MockCluster, AtTheInFlightLimitIntakePausesInsteadOfBuffering) {
   produce_requests(200);
-  RunningConnector connector(config("", "  max_in_flight: 10\n"), echo("100ms"));
+  RunningConnector connector(config({.processing = "  max_in_flight: 10\n"}), echo("100ms"));
   TopicReader replies(bootstrap_, out_);
   ASSERT_TRUE(replies.wait_for(200, seconds(60)));
   EXPECT_EQ(connector.stop(), runtime::exit_clean);
@@ -205,6 +121,38 @@ TEST_F(MockCluster, AtTheInFlightLimitIntakePausesInsteadOfBuffering) {
   EXPECT_LE(stats.max_in_flight, 10u) << "consumed beyond max_in_flight";
   EXPECT_EQ(stats.consumed, 200u);
   EXPECT_EQ(committed(), 200);
+}
+
+// A new group starts at the requests already waiting: without auto.offset.reset in the config,
+// librdkafka's own default (`latest`) would skip them and leave their processes waiting.
+TEST_F(MockCluster, ANewGroupServesTheRequestsAlreadyWaiting) {
+  produce_requests(5);
+  RunningConnector connector(config({.earliest = false}), echo());
+  TopicReader replies(bootstrap_, out_);
+  ASSERT_TRUE(replies.wait_for(5, seconds(30))) << "the waiting requests were skipped";
+  EXPECT_EQ(connector.stop(), runtime::exit_clean);
+  EXPECT_EQ(connector.stats().consumed, 5u);
+}
+
+// Readiness drops when every broker is down and comes back when one is reachable again, even
+// with nothing to consume and nothing to commit.
+TEST_F(MockCluster, ReadinessComesBackAfterABrokerOutageWithoutTraffic) {
+  RunningConnector connector(config({.consumer_properties = "reconnect.backoff.max.ms: '500'"}), echo());
+  auto wait_readiness = [&](const std::string& text) {
+    auto end = std::chrono::steady_clock::now() + seconds(60);
+    std::string now;
+    while ((now = connector.readiness()).find(text) == std::string::npos && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return now;
+  };
+  ASSERT_EQ(wait_readiness("ready\n"), "ready\n");
+  rd_kafka_mock_broker_set_down(cluster_, 1);
+  ASSERT_THAT(wait_readiness("no broker reachable"), ::testing::HasSubstr("no broker reachable"));
+  rd_kafka_mock_broker_set_up(cluster_, 1);
+  EXPECT_EQ(wait_readiness("ready\n"), "ready\n") << "still not ready with the broker back";
+  EXPECT_EQ(connector.stop(), runtime::exit_clean);
+  EXPECT_EQ(connector.stats().consumed, 0u) << "no message told it";
 }
 
 }  // namespace
