@@ -25,6 +25,7 @@
 #include "kafka/client.h"
 #include "kafka/replier.h"
 #include "kafka/source.h"
+#include "observability/logging.h"
 #include "observability/tracer.h"
 
 namespace fxconnect::engine {
@@ -359,14 +360,16 @@ void Simulator::on_reply(Request&& reply) {
   switch (outcome.match) {
     case Correlator::Match::duplicate:
       ++summary_.duplicates;
-      spdlog::warn("engine: duplicate reply on {} for processInstanceUuid={}", reply.topic, key.process_instance_uuid);
+      spdlog::warn("engine: duplicate reply on {} for processInstanceUuid={}", reply.topic,
+                   observability::log_safe(key.process_instance_uuid, 128));
       return;
     case Correlator::Match::late:
       ++summary_.late;
       return;
     case Correlator::Match::unmatched:
       ++summary_.unmatched;
-      spdlog::debug("engine: unmatched reply on {} (processInstanceUuid={})", reply.topic, key.process_instance_uuid);
+      spdlog::debug("engine: unmatched reply on {} (processInstanceUuid={})", reply.topic,
+                    observability::log_safe(key.process_instance_uuid, 128));
       return;
     case Correlator::Match::matched:
       break;

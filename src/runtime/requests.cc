@@ -139,6 +139,7 @@ void Requests::start(Pending& p, Clock::time_point now) {
     return;
   }
   set_bytes(p, p.bytes + *allocated);
+  counts_changed();
   p.request->json = std::move(json);  // from here on the request is shared read-only
   p.handler_started = now;
   p.handler_running = true;
@@ -160,6 +161,11 @@ void Requests::start(Pending& p, Clock::time_point now) {
 }
 
 void Requests::answered(std::uint64_t id, Result<Reply> answer, Clock::time_point now) {
+  take_answer(id, std::move(answer), now);
+  if (effects_.answered) effects_.answered();
+}
+
+void Requests::take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_point now) {
   auto it = pending_.find(id);
   if (it == pending_.end() || !it->second->handler_running) {
     spdlog::debug("request #{}: an answer for a request no longer waiting for one; ignored", id);
@@ -221,6 +227,7 @@ void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
   kept = std::move(record);
   set_bytes(p, p.bytes + 2 * record_size(*kept));  // kept here for retries, and librdkafka's copy
   ++p.unacked;
+  counts_changed();
   effects_.produce(record_tag(p.id, kind), *kept);
 }
 

@@ -92,6 +92,8 @@ class Requests {
     std::function<void(const std::string& why)> unusable_topic;
     // The producer is unusable; the connector must stop.
     std::function<void(const std::string& why)> fatal;
+    // After a handler's answer was taken in: what is in flight changed (its reply's memory).
+    std::function<void()> answered = nullptr;
   };
 
   Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor,
@@ -132,6 +134,7 @@ class Requests {
   const Pending* find(std::uint64_t id) const;
 
  private:
+  void take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_point now);
   void start(Pending& p, Clock::time_point now);
   void decide_error(Pending& p, Error error);
   void send(Pending& p, RecordKind kind, core::OutgoingRecord record);

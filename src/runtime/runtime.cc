@@ -184,7 +184,7 @@ int Runtime::Impl::run(bool handle_signals) {
       Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) { producer_->send(r, tag); },
                         [this](const Pending& p) { on_outcome_written(p); },
                         [this](const std::string& why) { unusable_topic(why); },
-                        [this](const std::string& why) { fatal(why); }});
+                        [this](const std::string& why) { fatal(why); }, [this] { after_event(); }});
 
   producer_ = clients_.producer(io_, kafka::Producer::Events{[this](const kafka::Delivery& d) {
                                                                requests_->delivered(d, Clock::now());

@@ -53,6 +53,7 @@ void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 TestKafka::TestKafka(std::string bootstrap) : bootstrap_(std::move(bootstrap)), h_(new Handles) {
   auto conf = base_conf(bootstrap_);
   set(conf.get(), "linger.ms", "5");
+  set(conf.get(), "message.max.bytes", "52428800");  // requests as large as the engine sends
   rd_kafka_conf_set_dr_msg_cb(conf.get(), dr_cb);
   h_->producer = make(RD_KAFKA_PRODUCER, std::move(conf));
 }

@@ -35,5 +35,21 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndLabelsAreEscaped) {
   }
 }
 
+// The stop line's counters are in /metrics too.
+TEST(Metrics, RetriesGiveUpsLateAnswersAndHeldMemoryAreExported) {
+  ConnectorMetrics m;
+  m.produce_retries = 3;
+  m.undeliverable = 2;
+  m.late_completions = 4;
+  m.in_flight_bytes = 12345;
+  m.overdue_handlers = 1;
+  auto page = m.render();
+  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_produce_retries_total counter\nfxconnect_produce_retries_total 3\n"));
+  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_undeliverable_total counter\nfxconnect_undeliverable_total 2\n"));
+  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_late_completions_total counter\nfxconnect_late_completions_total 4\n"));
+  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_in_flight_bytes gauge\nfxconnect_in_flight_bytes 12345\n"));
+  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_overdue_handlers gauge\nfxconnect_overdue_handlers 1\n"));
+}
+
 }  // namespace
 }  // namespace fxconnect::observability
