@@ -19,10 +19,16 @@ constexpr std::array kFields = {
           "guarantees are refused; see the list below."},
     Field{"kafka.consumer_properties", Kind::map, "", false,
           "librdkafka properties for the consumer only; they override `kafka.properties`. "
-          "fxconnect sets `queued.max.messages.kbytes` (the prefetch bound) to 16384 unless given here."},
+          "fxconnect's defaults, overridable here: `auto.offset.reset=earliest` (a new group serves the "
+          "requests already waiting), `queued.max.messages.kbytes=16384` (the prefetch bound), "
+          "`statistics.interval.ms=1000` (readiness learns from it that a broker is back)."},
     Field{"kafka.producer_properties", Kind::map, "", false,
           "librdkafka properties for the producer only; they override `kafka.properties`. "
-          "fxconnect sets `message.timeout.ms` to 120000 unless given here."},
+          "fxconnect's defaults, overridable here: `message.timeout.ms=120000`, "
+          "`message.max.bytes=52428800` (the engine's 50 MB; the broker's `message.max.bytes` or the "
+          "reply topic's `max.message.bytes` must allow as much), `allow.auto.create.topics=false` (a "
+          "missing reply or dead-letter topic is refused at startup, not created with a broker's "
+          "defaults)."},
 
     Field{"input", Kind::section, "", true, "What the connector consumes: set exactly one of `topic`, `pattern`."},
     Field{"input.topic", Kind::string, "", false, "The topic the engine's message send node writes to."},
@@ -55,8 +61,12 @@ constexpr std::array kFields = {
           "rebalances.",
           {}, 1, 1'000'000},
     Field{"processing.max_in_flight_bytes", Kind::integer, "67108864", false,
-          "The same bound in bytes of request bodies (64 MiB by default): large requests pause "
-          "intake before the count does. One request is always admitted, however large.",
+          "The same bound in bytes of memory the requests in flight hold (64 MiB by default): each "
+          "request's body and headers, its parsed JSON (about ten times the text for small "
+          "objects), and every reply, error reply and dead letter not yet acknowledged, counted "
+          "twice (fxconnect's copy and librdkafka's). Large requests pause intake before the count "
+          "does. One request is always admitted, however large; librdkafka's prefetch "
+          "(`queued.max.messages.kbytes`, 16 MiB by default) comes on top.",
           {}, 1'048'576, 68'719'476'736},
     Field{"processing.deadline", Kind::duration, "30s", false,
           "Time from consumption to reply. Past it the request gets a `deadline_exceeded` error "
@@ -67,7 +77,9 @@ constexpr std::array kFields = {
           "then takes up to 5 s more to flush and commit: keep the sum under the platform's kill "
           "timeout (Kubernetes: 30 s)."},
     Field{"processing.commit_interval", Kind::duration, "1s", false,
-          "How often acknowledged offsets are committed. Shorter means fewer duplicates after a "
+          "How often the offsets of answered requests are committed (librdkafka's "
+          "`auto.commit.interval.ms`, of offsets fxconnect stores once a reply is acknowledged; "
+          "revoked partitions and the stop commit at once). Shorter means fewer duplicates after a "
           "crash, at the cost of more commit requests."},
 
     Field{"errors", Kind::section, "", false, "What happens besides the error reply when a request fails."},
@@ -158,11 +170,19 @@ std::string markdown_reference() {
       "\n## librdkafka properties fxconnect owns\n\n"
       "These are set by fxconnect and refused in `kafka.*properties`, because the delivery\n"
       "guarantees depend on them: `bootstrap.servers` and `group.id` (use `kafka.bootstrap`,\n"
-      "`kafka.group_id`), `enable.auto.commit=false` and `enable.auto.offset.store=false` (offsets are\n"
-      "committed only after the reply is acknowledged), `partition.assignment.strategy=cooperative-sticky`\n"
-      "(revoked partitions are drained before release), `enable.idempotence=true` and `acks=all`\n"
-      "(replies are neither lost nor reordered by producer retries), `transactional.id` (replies are\n"
-      "not transactional).\n";
+      "`kafka.group_id`), `enable.auto.offset.store=false` with `enable.auto.commit=true` and\n"
+      "`auto.commit.interval.ms` (use `processing.commit_interval`): fxconnect stores an offset only once\n"
+      "every request before it is answered and acknowledged, and librdkafka commits what is stored,\n"
+      "only while the group is stable (a commit sent during a rejoin makes librdkafka 2.0.2 drop the\n"
+      "whole assignment), `partition.assignment.strategy=cooperative-sticky` (revoked partitions are\n"
+      "drained before release), `enable.idempotence=true` and `acks=all` (replies are neither lost nor\n"
+      "reordered by producer retries), `transactional.id` (replies are not transactional).\n"
+      "\n"
+      "Defaults fxconnect sets and a user may override: consumer `auto.offset.reset=earliest` (a new\n"
+      "group serves the requests already waiting; librdkafka's own default, `latest`, would skip them),\n"
+      "`queued.max.messages.kbytes=16384`, `statistics.interval.ms=1000` (how readiness learns that a\n"
+      "broker is back after an outage); producer `message.timeout.ms=120000`,\n"
+      "`message.max.bytes=52428800`, `allow.auto.create.topics=false`.\n";
   return out;
 }
 
