@@ -122,13 +122,14 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   EXPECT_EQ(got["good"][0].value, R"({"after":"the bad ones"})") << "still serving after the bad ones";
   EXPECT_TRUE(connector->running());
   // The handler of "deadline" answers 3 s after consumption, long after its error reply: that
-  // late answer must be ignored, not become a second outcome.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // late answer must be ignored, not become a second outcome. The stop waits for it: a handler
+  // still running holds its request (and its key) until it has finished.
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("body=this is not JSON")) << "log.bodies: true";
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("body={\"name\":\"\\xc3(\"}")) << "bytes escaped";
 
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();
+  ASSERT_TRUE(replies.wait_caught_up(seconds(60)));
   EXPECT_EQ(replies.count(), cases.size() + 1) << "exactly one outcome per request";
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("late_completions=1"));
 }
@@ -146,13 +147,13 @@ TEST_F(ConnectorTest, AnInputPatternMatchesWholeTopicNamesOnly) {
   kafka_->produce({{in_, "a", {{"processInstanceUuid", "a"}}, "{}"}, {longer, "b", {{"processInstanceUuid", "b"}}, "{}"}});
   TopicReader replies(bootstrap_, out_);
   ASSERT_TRUE(replies.wait_for(1, seconds(30)));
-  std::this_thread::sleep_for(seconds(2));
+  connector->signal(SIGTERM);
+  EXPECT_EQ(connector->wait(seconds(60)), 0);
+  ASSERT_TRUE(replies.wait_caught_up(seconds(60)));
   auto got = by_uuid(replies.records());
   EXPECT_EQ(got.size(), 1u);
   EXPECT_EQ(got.count("b"), 0u) << "consumed " << longer << ", which the pattern does not match whole";
   EXPECT_THAT(connector->log(), ::testing::Not(::testing::HasSubstr(longer + "[")));
-  connector->signal(SIGTERM);
-  EXPECT_EQ(connector->wait(seconds(60)), 0);
 }
 
 }  // namespace

@@ -34,15 +34,18 @@ std::pair<std::size_t, std::size_t> answered(const std::vector<ConsumedRecord>& 
   return {ids.size(), replies.size() - ids.size()};
 }
 
-// Waits until every one of `count` requests has a reply (or `timeout`), then a little longer so
-// that late duplicates arrive and are counted. Returns answered().
-std::pair<std::size_t, std::size_t> wait_answered(const TopicReader& replies, int count, std::chrono::seconds timeout,
-                                                  std::chrono::milliseconds settle) {
+// Waits until every one of `count` requests has a reply (or `timeout`).
+void wait_answered(const TopicReader& replies, int count, std::chrono::seconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (answered(replies.records()).first < static_cast<std::size_t>(count) && std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(milliseconds(100));
   }
-  std::this_thread::sleep_for(settle);
+}
+
+// answered() once every connector writing `replies` has exited: with the reader caught up with the
+// topic's end, no reply can come later, so the count of duplicates is final.
+std::pair<std::size_t, std::size_t> final_count(const TopicReader& replies) {
+  EXPECT_TRUE(replies.wait_caught_up(seconds(60))) << "the reader did not catch up with the reply topic";
   return answered(replies.records());
 }
 
@@ -78,7 +81,10 @@ TEST_F(ConnectorTest, KillNineMidRunLosesNoRequest) {
   auto restart_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   auto restarted = start_connector(yaml, 1);
-  auto [distinct, duplicates] = wait_answered(replies, kRequests, seconds(120), seconds(1));
+  wait_answered(replies, kRequests, seconds(120));
+  restarted->signal(SIGTERM);
+  EXPECT_EQ(restarted->wait(seconds(60)), 0) << restarted->log();
+  auto [distinct, duplicates] = final_count(replies);
   std::printf("[ figures  ] kill -9 after %zu of %d replies: %zu requests without a reply, %zu duplicate replies\n",
               at_kill, kRequests, kRequests - distinct, duplicates);
   EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests)) << restarted->log();
@@ -99,8 +105,6 @@ TEST_F(ConnectorTest, KillNineMidRunLosesNoRequest) {
               "uncommitted, %zu answered again\n",
               answered_before_kill.size(), below_committed, uncommitted, duplicates);
   EXPECT_LE(duplicates, uncommitted) << "answered again beyond what was answered but not committed";
-  restarted->signal(SIGTERM);
-  EXPECT_EQ(restarted->wait(seconds(60)), 0) << restarted->log();
 }
 
 // SIGTERM mid-load: exit 0, and after a restart nothing is lost and nothing is answered twice.
@@ -121,13 +125,14 @@ TEST_F(ConnectorTest, SigtermMidLoadDrainsCommitsAndExitsZero) {
   EXPECT_THAT(connector->log(), ::testing::HasSubstr("stopping (SIGTERM)"));
 
   auto restarted = start_connector(yaml, 1);
-  auto [distinct, duplicates] = wait_answered(replies, kRequests, seconds(120), seconds(2));
+  wait_answered(replies, kRequests, seconds(120));
+  restarted->signal(SIGTERM);
+  EXPECT_EQ(restarted->wait(seconds(60)), 0) << restarted->log();
+  auto [distinct, duplicates] = final_count(replies);
   std::printf("[ figures  ] SIGTERM after %zu of %d replies: %zu requests without a reply, %zu duplicate replies\n",
               at_stop, kRequests, kRequests - distinct, duplicates);
   EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests));
   EXPECT_EQ(duplicates, 0u);
-  restarted->signal(SIGTERM);
-  EXPECT_EQ(restarted->wait(seconds(60)), 0) << restarted->log();
 }
 
 // ONE partition, 2,000 requests over 1,000 keys, echo 50 ms: far more than one request in
@@ -215,7 +220,10 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   EXPECT_EQ(second->wait(seconds(60)), 0) << second->log();
   bool left_mid_load = loading;
   load.join();
-  auto [distinct, duplicates] = wait_answered(replies, kRequests, seconds(120), seconds(2));
+  wait_answered(replies, kRequests, seconds(120));
+  first->signal(SIGTERM);
+  EXPECT_EQ(first->wait(seconds(60)), 0) << first->log();
+  auto [distinct, duplicates] = final_count(replies);
   std::printf("[ figures  ] member joined after %zu of %d replies and left mid-load: %zu without a reply, %zu "
               "duplicates\n", at_join, kRequests, kRequests - distinct, duplicates);
   EXPECT_LT(at_join, static_cast<std::size_t>(kRequests) / 2) << "the second member joined too late to be mid-load";
@@ -228,8 +236,6 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   EXPECT_GT(drained, 0) << "the revoked partitions had nothing in flight: the drain was not exercised\n" << log;
   EXPECT_THAT(log, ::testing::HasSubstr("partitions released"));
   EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("partitions lost")));
-  first->signal(SIGTERM);
-  EXPECT_EQ(first->wait(seconds(60)), 0) << first->log();
 }
 
 // At the in-flight limit with a handler slower than max.poll.interval.ms, intake stays held
@@ -246,8 +252,9 @@ TEST_F(ConnectorTest, APausedConsumerKeepsItsGroupMembership) {
   TopicReader replies(bootstrap_, out_);
   kafka_->produce(requests_over_keys(in_, kRequests, kRequests));
   ASSERT_TRUE(replies.wait_for(kRequests, seconds(60))) << connector->log();
-  std::this_thread::sleep_for(seconds(1));
-  auto [distinct, duplicates] = answered(replies.records());
+  connector->signal(SIGTERM);
+  EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();
+  auto [distinct, duplicates] = final_count(replies);
   EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests));
   EXPECT_EQ(duplicates, 0u);
   auto log = connector->log();
@@ -255,8 +262,6 @@ TEST_F(ConnectorTest, APausedConsumerKeepsItsGroupMembership) {
   EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("revoked")));
   EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("lost")));
   EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("MAX_POLL_EXCEEDED")));
-  connector->signal(SIGTERM);
-  EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();
 }
 
 }  // namespace

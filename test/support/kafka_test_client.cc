@@ -1,6 +1,7 @@
 #include "kafka_test_client.h"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -102,11 +103,16 @@ std::vector<std::int64_t> TestKafka::committed(const std::string& group, const s
 struct TopicReader::State {
   mutable std::mutex mutex;
   std::vector<ConsumedRecord> records;
+  std::map<std::int32_t, std::int64_t> next;  // per partition: one past the last offset read
+  std::string topic;
+  kafka::KafkaPtr query;                      // for end offsets
   std::atomic<bool> stop{false};
   std::thread thread;
 };
 
 TopicReader::TopicReader(const std::string& bootstrap, const std::string& topic) : s_(new State) {
+  s_->topic = topic;
+  s_->query = make(RD_KAFKA_PRODUCER, base_conf(bootstrap));
   auto conf = base_conf(bootstrap);
   set(conf.get(), "group.id", ("fxc-test-reader-" + unique_suffix()).c_str());
   set(conf.get(), "auto.offset.reset", "earliest");
@@ -124,6 +130,7 @@ TopicReader::TopicReader(const std::string& bootstrap, const std::string& topic)
       Request r = kafka::to_request(*m);
       rd_kafka_timestamp_type_t tstype;
       std::lock_guard lock(s->mutex);
+      s->next[r.partition] = std::max(s->next[r.partition], r.offset + 1);
       s->records.push_back(ConsumedRecord{r.topic, r.partition, r.offset, rd_kafka_message_timestamp(m.get(), &tstype),
                                           r.key, std::move(r.headers), std::move(r.body)});
     }
@@ -154,6 +161,35 @@ bool TopicReader::wait_for(std::size_t n, std::chrono::milliseconds timeout) con
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
+}
+
+bool TopicReader::wait_caught_up(std::chrono::milliseconds timeout) const {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  kafka::TopicPtr handle(rd_kafka_topic_new(s_->query.get(), s_->topic.c_str(), nullptr));
+  const struct rd_kafka_metadata* md = nullptr;
+  if (rd_kafka_metadata(s_->query.get(), 0, handle.get(), &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  int partitions = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+  rd_kafka_metadata_destroy(md);
+  std::map<std::int32_t, std::int64_t> ends;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(s_->query.get(), s_->topic.c_str(), p, &low, &high, 10'000)) return false;
+    ends[p] = high;
+  }
+  for (;;) {
+    {
+      std::lock_guard lock(s_->mutex);
+      bool caught_up = true;
+      for (auto [p, high] : ends) {
+        auto it = s_->next.find(p);
+        // Transaction markers aside (none here), the last record is at high - 1.
+        caught_up = caught_up && (high == 0 || (it != s_->next.end() && it->second >= high));
+      }
+      if (caught_up) return true;
+    }
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::string unique_suffix() {

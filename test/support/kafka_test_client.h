@@ -57,6 +57,9 @@ class TopicReader {
   std::vector<ConsumedRecord> records() const;
   // Waits until at least `n` records arrived; false on timeout.
   bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const;
+  // Waits until every record on the topic now (its end offsets, asked for now) has been read.
+  // Once its writers have stopped, nothing can arrive after this: counts are final.
+  bool wait_caught_up(std::chrono::milliseconds timeout) const;
 
  private:
   struct State;

@@ -150,10 +150,8 @@ TEST(OtlpExporter, GivesUpAfterThreeAttemptsAndCounts) {
 TEST(OtlpExporter, AFullQueueDropsInsteadOfWaiting) {
   ScriptedCollector collector({200});
   OtlpExporter exporter("svc", collector.endpoint(), /*queue_capacity=*/2);
-  auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) exporter.submit(span());
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100)) << "submit never blocks";
-  EXPECT_GE(exporter.dropped(), 8u);
+  EXPECT_GE(exporter.dropped(), 8u) << "a submit that waited for room would have dropped nothing";
 }
 
 TEST(OtlpExporter, ASilentCollectorTimesOutAndTheSpansAreDropped) {
