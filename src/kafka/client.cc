@@ -189,7 +189,7 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
   ConfPtr conf(rd_kafka_conf_new());
   char err[512];
   rd_kafka_conf_set(conf.get(), "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  log_through_spdlog(conf.get());
   KafkaPtr admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!admin) return {std::string("cannot create an admin client: ") + err};
   conf.release();
@@ -247,6 +247,11 @@ void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const cha
              : level <= 6 ? spdlog::level::info
                           : spdlog::level::debug;
   spdlog::log(lvl, "librdkafka {}: {}", facility, message);
+}
+
+void log_through_spdlog(rd_kafka_conf_t* conf) {
+  spdlog::default_logger_raw();  // creates the registry now if nothing logged yet
+  rd_kafka_conf_set_log_cb(conf, &log_to_spdlog);
 }
 
 std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const char* reason) {

@@ -68,6 +68,11 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
 
 // librdkafka's log lines, through spdlog (a rd_kafka_conf_set_log_cb callback).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
+// Makes log_to_spdlog `conf`'s log callback. librdkafka calls it on its own threads, so spdlog's
+// registry and default logger (created on first use) are created here first, on the thread that
+// goes on to create the client: before librdkafka's threads start, not concurrently with their
+// first log line.
+void log_through_spdlog(rd_kafka_conf_t* conf);
 
 // For a client error callback: logs a non-fatal error and returns nullopt, or returns what made
 // the client unusable (idempotent producer fencing, ...) for the caller to stop on.

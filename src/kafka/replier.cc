@@ -24,7 +24,7 @@ Replier::Replier(boost::asio::io_context& io, const ProducerSettings& settings, 
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Replier::delivery_cb);
   rd_kafka_conf_set_error_cb(conf.get(), &Replier::error_cb);
-  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  log_through_spdlog(conf.get());
   char err[512];
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!producer_) throw ConfigError(std::string("cannot create the producer: ") + err);

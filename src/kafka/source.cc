@@ -38,7 +38,7 @@ Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, st
   rd_kafka_conf_set_offset_commit_cb(conf.get(), &Source::commit_cb);
   rd_kafka_conf_set_error_cb(conf.get(), &Source::error_cb);
   rd_kafka_conf_set_stats_cb(conf.get(), &Source::stats_cb);
-  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  log_through_spdlog(conf.get());
   char err[512];
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
   if (!consumer_) throw ConfigError(std::string("cannot create the consumer: ") + err);
