@@ -9,10 +9,10 @@
 //       timestamps (LogAppendTime: first to last appended by the broker, so start-up is not
 //       counted), COMMAND's CPU time per reply and its peak resident memory.
 #include <librdkafka/rdkafka.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <csignal>
 
 #include <chrono>
 #include <cstdio>
@@ -32,7 +32,8 @@ namespace {
 using namespace fxconnect;
 
 int preload(const std::string& bootstrap, const std::string& topic, int partitions, long count, long keys, long bytes) {
-  if (auto problems = kafka::create_topics(bootstrap, {topic}, partitions, std::chrono::seconds(30)); !problems.empty()) {
+  if (auto problems = kafka::create_topics(bootstrap, {topic}, partitions, std::chrono::seconds(30));
+      !problems.empty()) {
     std::fprintf(stderr, "preload: %s\n", problems.front().c_str());
     return 1;
   }
@@ -46,15 +47,16 @@ int preload(const std::string& bootstrap, const std::string& topic, int partitio
   for (long i = 0; i < count; ++i) {
     long k = i % keys;
     std::string uuid = fmt::format("5c1f0a7e-0000-4000-8000-{:012d}", k);
-    core::OutgoingRecord r{topic, uuid,
-                           {{"processInstanceUuid", uuid},
-                            {"processInstanceId", std::to_string(100000 + i)},
-                            {"fxContext", "main"},
-                            {"Fx-Build-App-Version-Id", "3f2a9c1e-7b4d-4e8a-9c2f-1d5e6a7b8c9d"},
-                            {"Fx-WorkspaceId", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"},
-                            {"Fx-Organization-Id", "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"}},
-                           fmt::format(R"({{"seq":{},"customer":{{"id":"C-{}","name":"Ana Pop"}},"padding":"{}"}})", i, k,
-                                       padding)};
+    core::OutgoingRecord r{
+        topic,
+        uuid,
+        {{"processInstanceUuid", uuid},
+         {"processInstanceId", std::to_string(100000 + i)},
+         {"fxContext", "main"},
+         {"Fx-Build-App-Version-Id", "3f2a9c1e-7b4d-4e8a-9c2f-1d5e6a7b8c9d"},
+         {"Fx-WorkspaceId", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"},
+         {"Fx-Organization-Id", "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"}},
+        fmt::format(R"({{"seq":{},"customer":{{"id":"C-{}","name":"Ana Pop"}},"padding":"{}"}})", i, k, padding)};
     for (;;) {
       auto e = kafka::produce(producer.get(), r, nullptr);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -83,7 +85,8 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
   char err[512];
   kafka::ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set(conf.get(), "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-  rd_kafka_conf_set(conf.get(), "group.id", ("fxc-bench-reader-" + std::to_string(::getpid())).c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf.get(), "group.id", ("fxc-bench-reader-" + std::to_string(::getpid())).c_str(), err,
+                    sizeof err);
   rd_kafka_conf_set(conf.get(), "auto.offset.reset", "earliest", err, sizeof err);
   rd_kafka_conf_set(conf.get(), "enable.auto.commit", "false", err, sizeof err);
   kafka::KafkaPtr consumer(rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), err, sizeof err));
@@ -117,11 +120,12 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
   double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   double span_s = got > 1 ? static_cast<double>(last_ts - first_ts) / 1000.0 : 0;
-  std::printf(R"({"replies":%ld,"expected":%ld,"span_s":%.3f,"msgs_per_s":%.1f,"cpu_s":%.3f,"cpu_us_per_msg":%.2f,"peak_rss_mb":%.1f,"exit":%d})"
-              "\n",
-              got, count, span_s, span_s > 0 ? static_cast<double>(got - 1) / span_s : 0.0, cpu_s,
-              got > 0 ? cpu_s * 1e6 / static_cast<double>(got) : 0.0, static_cast<double>(usage.ru_maxrss) / 1024.0,
-              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  std::printf(
+      R"({"replies":%ld,"expected":%ld,"span_s":%.3f,"msgs_per_s":%.1f,"cpu_s":%.3f,"cpu_us_per_msg":%.2f,"peak_rss_mb":%.1f,"exit":%d})"
+      "\n",
+      got, count, span_s, span_s > 0 ? static_cast<double>(got - 1) / span_s : 0.0, cpu_s,
+      got > 0 ? cpu_s * 1e6 / static_cast<double>(got) : 0.0, static_cast<double>(usage.ru_maxrss) / 1024.0,
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   return got == count ? 0 : 1;
 }
 

@@ -7,11 +7,11 @@
 #include <librdkafka/rdkafka.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <utility>
-#include <cstdio>
-#include <cstring>
 
 namespace {
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- every test tier, non-zero on any failure (CI runs this through .ci/run).
-#   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent);
+#   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent); then scripts/lint.sh:
+#      clang-format and clang-tidy, clean or the run fails;
 #   2. a private Kafka broker for the integration tier (state in $FXC_BUILD/kafka-test), stopped
 #      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; likewise
 #      Jaeger (scripts/jaeger.sh; FXC_JAEGER_OTLP + FXC_JAEGER_QUERY to use a running one);
@@ -31,6 +32,10 @@ log() { printf '\ntest: %s\n' "$*" >&2; }
 log "setup and release build"
 "$SCRIPTS/setup.sh"
 
+status=0
+log "lint: clang-format and clang-tidy (scripts/lint.sh)"
+"$SCRIPTS/lint.sh" || status=1
+
 trap 'fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
@@ -39,7 +44,6 @@ log "Jaeger for the tracing tests (built once from the Go module proxy: several 
 fxc_private_jaeger test
 log "Jaeger: OTLP/HTTP $FXC_JAEGER_OTLP, query $FXC_JAEGER_QUERY"
 
-status=0
 log "release build: unit, mock, integration"
 ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
 # The figures the integration tests print (duplicates after kill -9, concurrency, ...).

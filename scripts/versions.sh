@@ -42,6 +42,8 @@ FXC_APT_PACKAGES=(
   python3
   procps
   prometheus
+  clang-format
+  clang-tidy
 )
 
 export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS JAEGER_BIN

@@ -30,5 +30,5 @@ int main(int argc, char** argv) {
                  options.allow_only({});  // refuse unknown options at startup
                  return std::make_unique<Greeter>();
                });
-  return fxconnect::run_cli(argc, argv, std::move(registry));  // run | lint | handlers | ...
+  return fxconnect::run_cli(argc, argv, registry);  // run | lint | handlers | ...
 }

@@ -9,5 +9,5 @@ int main(int argc, char** argv) {
   fxconnect::Registry registry;
   fxconnect::register_builtin_handlers(registry);
   onboarding::register_onboarding(registry);
-  return fxconnect::run_cli(argc, argv, std::move(registry));
+  return fxconnect::run_cli(argc, argv, registry);
 }

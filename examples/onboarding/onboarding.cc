@@ -28,25 +28,87 @@ struct NameCode {
 // ISO 3166-1 alpha-2 by English short name, plus the other names a process form commonly uses.
 // Europe in full, then the countries a European bank's customers most often come from.
 constexpr NameCode kCountries[] = {
-    {"Albania", "AL"}, {"Andorra", "AD"}, {"Austria", "AT"}, {"Belarus", "BY"}, {"Belgium", "BE"},
-    {"Bosnia and Herzegovina", "BA"}, {"Bulgaria", "BG"}, {"Croatia", "HR"}, {"Cyprus", "CY"},
-    {"Czechia", "CZ"}, {"Czech Republic", "CZ"}, {"Denmark", "DK"}, {"Estonia", "EE"}, {"Finland", "FI"},
-    {"France", "FR"}, {"Germany", "DE"}, {"Greece", "GR"}, {"Hungary", "HU"}, {"Iceland", "IS"},
-    {"Ireland", "IE"}, {"Italy", "IT"}, {"Latvia", "LV"}, {"Liechtenstein", "LI"}, {"Lithuania", "LT"},
-    {"Luxembourg", "LU"}, {"Malta", "MT"}, {"Moldova", "MD"}, {"Republic of Moldova", "MD"},
-    {"Monaco", "MC"}, {"Montenegro", "ME"}, {"Netherlands", "NL"}, {"The Netherlands", "NL"},
-    {"North Macedonia", "MK"}, {"Norway", "NO"}, {"Poland", "PL"}, {"Portugal", "PT"}, {"Romania", "RO"},
-    {"Russia", "RU"}, {"Russian Federation", "RU"}, {"San Marino", "SM"}, {"Serbia", "RS"},
-    {"Slovakia", "SK"}, {"Slovenia", "SI"}, {"Spain", "ES"}, {"Sweden", "SE"}, {"Switzerland", "CH"},
-    {"Turkey", "TR"}, {"Türkiye", "TR"}, {"Ukraine", "UA"}, {"United Kingdom", "GB"},
-    {"Great Britain", "GB"}, {"UK", "GB"}, {"Holy See", "VA"}, {"Vatican City", "VA"},
+    {"Albania", "AL"},
+    {"Andorra", "AD"},
+    {"Austria", "AT"},
+    {"Belarus", "BY"},
+    {"Belgium", "BE"},
+    {"Bosnia and Herzegovina", "BA"},
+    {"Bulgaria", "BG"},
+    {"Croatia", "HR"},
+    {"Cyprus", "CY"},
+    {"Czechia", "CZ"},
+    {"Czech Republic", "CZ"},
+    {"Denmark", "DK"},
+    {"Estonia", "EE"},
+    {"Finland", "FI"},
+    {"France", "FR"},
+    {"Germany", "DE"},
+    {"Greece", "GR"},
+    {"Hungary", "HU"},
+    {"Iceland", "IS"},
+    {"Ireland", "IE"},
+    {"Italy", "IT"},
+    {"Latvia", "LV"},
+    {"Liechtenstein", "LI"},
+    {"Lithuania", "LT"},
+    {"Luxembourg", "LU"},
+    {"Malta", "MT"},
+    {"Moldova", "MD"},
+    {"Republic of Moldova", "MD"},
+    {"Monaco", "MC"},
+    {"Montenegro", "ME"},
+    {"Netherlands", "NL"},
+    {"The Netherlands", "NL"},
+    {"North Macedonia", "MK"},
+    {"Norway", "NO"},
+    {"Poland", "PL"},
+    {"Portugal", "PT"},
+    {"Romania", "RO"},
+    {"Russia", "RU"},
+    {"Russian Federation", "RU"},
+    {"San Marino", "SM"},
+    {"Serbia", "RS"},
+    {"Slovakia", "SK"},
+    {"Slovenia", "SI"},
+    {"Spain", "ES"},
+    {"Sweden", "SE"},
+    {"Switzerland", "CH"},
+    {"Turkey", "TR"},
+    {"Türkiye", "TR"},
+    {"Ukraine", "UA"},
+    {"United Kingdom", "GB"},
+    {"Great Britain", "GB"},
+    {"UK", "GB"},
+    {"Holy See", "VA"},
+    {"Vatican City", "VA"},
     // Beyond Europe.
-    {"United States", "US"}, {"United States of America", "US"}, {"USA", "US"}, {"Canada", "CA"},
-    {"Mexico", "MX"}, {"Brazil", "BR"}, {"Argentina", "AR"}, {"China", "CN"}, {"Japan", "JP"},
-    {"South Korea", "KR"}, {"Republic of Korea", "KR"}, {"India", "IN"}, {"Philippines", "PH"},
-    {"Vietnam", "VN"}, {"Viet Nam", "VN"}, {"Singapore", "SG"}, {"Australia", "AU"},
-    {"New Zealand", "NZ"}, {"South Africa", "ZA"}, {"Egypt", "EG"}, {"Morocco", "MA"}, {"Israel", "IL"},
-    {"United Arab Emirates", "AE"}, {"Saudi Arabia", "SA"}, {"Kuwait", "KW"}, {"Bahrain", "BH"},
+    {"United States", "US"},
+    {"United States of America", "US"},
+    {"USA", "US"},
+    {"Canada", "CA"},
+    {"Mexico", "MX"},
+    {"Brazil", "BR"},
+    {"Argentina", "AR"},
+    {"China", "CN"},
+    {"Japan", "JP"},
+    {"South Korea", "KR"},
+    {"Republic of Korea", "KR"},
+    {"India", "IN"},
+    {"Philippines", "PH"},
+    {"Vietnam", "VN"},
+    {"Viet Nam", "VN"},
+    {"Singapore", "SG"},
+    {"Australia", "AU"},
+    {"New Zealand", "NZ"},
+    {"South Africa", "ZA"},
+    {"Egypt", "EG"},
+    {"Morocco", "MA"},
+    {"Israel", "IL"},
+    {"United Arab Emirates", "AE"},
+    {"Saudi Arabia", "SA"},
+    {"Kuwait", "KW"},
+    {"Bahrain", "BH"},
 };
 
 struct CodeDecimals {
@@ -56,12 +118,11 @@ struct CodeDecimals {
 
 // ISO 4217 minor units. Note HUF: ISO 4217 says 2, although fillér coins are long gone.
 constexpr CodeDecimals kCurrencies[] = {
-    {"EUR", 2}, {"RON", 2}, {"USD", 2}, {"GBP", 2}, {"CHF", 2}, {"PLN", 2}, {"CZK", 2}, {"HUF", 2},
-    {"SEK", 2}, {"NOK", 2}, {"DKK", 2}, {"BGN", 2}, {"RSD", 2}, {"MDL", 2}, {"UAH", 2}, {"TRY", 2},
-    {"CAD", 2}, {"AUD", 2}, {"NZD", 2}, {"CNY", 2}, {"INR", 2}, {"BRL", 2}, {"MXN", 2}, {"ZAR", 2},
-    {"SGD", 2}, {"HKD", 2}, {"ILS", 2}, {"AED", 2}, {"SAR", 2},
-    {"JPY", 0}, {"KRW", 0}, {"ISK", 0}, {"CLP", 0}, {"VND", 0},
-    {"BHD", 3}, {"KWD", 3}, {"OMR", 3}, {"JOD", 3}, {"TND", 3}, {"LYD", 3}, {"IQD", 3},
+    {"EUR", 2}, {"RON", 2}, {"USD", 2}, {"GBP", 2}, {"CHF", 2}, {"PLN", 2}, {"CZK", 2}, {"HUF", 2}, {"SEK", 2},
+    {"NOK", 2}, {"DKK", 2}, {"BGN", 2}, {"RSD", 2}, {"MDL", 2}, {"UAH", 2}, {"TRY", 2}, {"CAD", 2}, {"AUD", 2},
+    {"NZD", 2}, {"CNY", 2}, {"INR", 2}, {"BRL", 2}, {"MXN", 2}, {"ZAR", 2}, {"SGD", 2}, {"HKD", 2}, {"ILS", 2},
+    {"AED", 2}, {"SAR", 2}, {"JPY", 0}, {"KRW", 0}, {"ISK", 0}, {"CLP", 0}, {"VND", 0}, {"BHD", 3}, {"KWD", 3},
+    {"OMR", 3}, {"JOD", 3}, {"TND", 3}, {"LYD", 3}, {"IQD", 3},
 };
 
 // ---- small text helpers -------------------------------------------------------------------------
@@ -138,7 +199,8 @@ std::variant<std::int64_t, AmountProblem> parse_minor(std::string_view text, int
   auto dot = text.find('.');
   auto whole = text.substr(0, dot);
   auto fraction = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-  if (whole.empty() || !all_digits(whole) || (dot != std::string_view::npos && (fraction.empty() || !all_digits(fraction)))) {
+  if (whole.empty() || !all_digits(whole) ||
+      (dot != std::string_view::npos && (fraction.empty() || !all_digits(fraction)))) {
     return AmountProblem::not_a_number;
   }
   if (negative) return AmountProblem::negative;
@@ -274,7 +336,8 @@ Result<std::string> convert_date(std::string_view text, const std::string& field
   bool shape = text.size() == 10 && text[2] == '/' && text[5] == '/';
   for (std::size_t i : {0, 1, 3, 4, 6, 7, 8, 9}) shape = shape && text[i] >= '0' && text[i] <= '9';
   if (!shape) {
-    return invalid_field(field, field + ": " + quoted(text) + " is not a date in dd/MM/yyyy; expected e.g. '24/02/1990'");
+    return invalid_field(field,
+                         field + ": " + quoted(text) + " is not a date in dd/MM/yyyy; expected e.g. '24/02/1990'");
   }
   auto number = [text](std::size_t at, std::size_t len) {
     unsigned n = 0;
@@ -310,21 +373,21 @@ Result<std::int64_t> to_minor_units(const json::value& amount, const Currency& c
     case json::kind::uint64: text = std::to_string(amount.get_uint64()); break;
     case json::kind::double_: text = shortest_decimal(amount.get_double()); break;
     default:
-      return invalid_field(field, field + ": expected an amount as a decimal string such as " + example_amount(currency) +
-                                      " or a JSON number, got " + kind_name(amount));
+      return invalid_field(field, field + ": expected an amount as a decimal string such as " +
+                                      example_amount(currency) + " or a JSON number, got " + kind_name(amount));
   }
   auto parsed = parse_minor(text, currency.decimals);
   if (const auto* minor = std::get_if<std::int64_t>(&parsed)) return *minor;
   switch (std::get<AmountProblem>(parsed)) {
     case AmountProblem::not_a_number:
-      return invalid_field(field, field + ": " + quoted(text) + " is not an amount; expected a decimal number such as " +
-                                      example_amount(currency) + " ('.' as separator, " + decimals_phrase(currency) + ")");
+      return invalid_field(field,
+                           field + ": " + quoted(text) + " is not an amount; expected a decimal number such as " +
+                               example_amount(currency) + " ('.' as separator, " + decimals_phrase(currency) + ")");
     case AmountProblem::negative:
       return invalid_field(field, field + ": " + quoted(text) + " is negative; expected an amount greater than zero");
     case AmountProblem::too_many_decimals:
       return invalid_field(field, field + ": " + quoted(text) + " has " + decimals_text(decimals_of(text)) + " but " +
-                                      decimals_phrase(currency) + "; expected e.g. " +
-                                      example_amount(currency));
+                                      decimals_phrase(currency) + "; expected e.g. " + example_amount(currency));
     case AmountProblem::too_large:
       return invalid_field(field, field + ": " + quoted(text) + " is too large; expected at most " +
                                       format_minor(kMaxMinorUnits, currency.decimals) + " " + currency.code);
@@ -436,7 +499,8 @@ Result<json::object> onboard(const json::value& request, const ValueLists& lists
   }
   const auto* amount = l.if_contains("amount");
   if (!amount || amount->is_null()) {
-    return invalid_field("loan.amount", "loan.amount: missing; expected an amount such as " + example_amount(*currency));
+    return invalid_field("loan.amount",
+                         "loan.amount: missing; expected an amount such as " + example_amount(*currency));
   }
   auto minor = to_minor_units(*amount, *currency, "loan.amount");
   if (!minor) return minor.error();

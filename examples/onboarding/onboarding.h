@@ -36,7 +36,7 @@ struct Currency {
 // for up to 15 significant digits). Refused: non-numeric text, negative amounts, more decimals than
 // the currency has (trailing zeros are fine: 100.00 JPY is 100), more than kMaxMinorUnits.
 fxconnect::Result<std::int64_t> to_minor_units(const boost::json::value& amount, const Currency& currency,
-                                                const std::string& field);
+                                               const std::string& field);
 
 // The value lists: country names → ISO 3166-1 alpha-2, currency codes → ISO 4217 decimals.
 // Built once per handler (in its factory) and only read afterwards, so requests share it freely.

@@ -4,7 +4,7 @@
 //     fxconnect::Registry registry;
 //     fxconnect::register_builtin_handlers(registry);
 //     registry.add("onboarding", "...", make_onboarding_handler);
-//     return fxconnect::run_cli(argc, argv, std::move(registry));
+//     return fxconnect::run_cli(argc, argv, registry);
 //   }
 #pragma once
 
@@ -14,6 +14,6 @@ namespace fxconnect {
 
 // Parses argv (`run <config>`, `lint <config>`, `handlers`, ...) and runs the subcommand.
 // Returns the process exit code.
-int run_cli(int argc, char** argv, Registry registry);
+int run_cli(int argc, char** argv, const Registry& registry);
 
 }  // namespace fxconnect

@@ -25,8 +25,8 @@ std::string_view to_string(ErrorCode code);
 
 struct Error {
   ErrorCode code = ErrorCode::internal;
-  std::string message;             // human-readable; becomes `errorMessage` of the error reply
-  bool retriable = false;          // whether sending the same request again may succeed
+  std::string message;               // human-readable; becomes `errorMessage` of the error reply
+  bool retriable = false;            // whether sending the same request again may succeed
   std::optional<std::string> field;  // the request field at fault, as a JSON pointer-ish path
 };
 
@@ -38,7 +38,7 @@ Error handler_error(std::string message, bool retriable = false);
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }

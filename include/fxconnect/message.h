@@ -33,8 +33,8 @@ struct Request {
   std::int64_t offset = 0;
   std::optional<std::string> key;  // nullopt = null key
   Headers headers;
-  std::string body;        // raw bytes of the record value
-  boost::json::value json; // the body, parsed: the runtime hands a handler only valid JSON
+  std::string body;         // raw bytes of the record value
+  boost::json::value json;  // the body, parsed: the runtime hands a handler only valid JSON
 
   // `processInstanceUuid` header, else the record key, else "" (CONTRACT.md: reply key).
   std::string_view process_instance_uuid() const;

@@ -8,15 +8,15 @@
 
 #include <boost/json/serialize.hpp>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
+#include "cli/extension.h"
 #include "config/config.h"
 #include "config/spec.h"
-#include "cli/extension.h"
 #include "kafka/client.h"
 #include "observability/logging.h"
 #include "runtime/kafka_settings.h"
@@ -24,7 +24,6 @@
 
 namespace fxconnect {
 namespace {
-
 
 // Everything `lint` checks, in the order `run` needs it. Throws ConfigError with every problem.
 struct Checked {
@@ -50,9 +49,9 @@ Checked check(const std::string& path, const Registry& registry) {
 
 }  // namespace
 
-int run_cli(int argc, char** argv, Registry registry) { return cli::run(argc, argv, std::move(registry), {}); }
+int run_cli(int argc, char** argv, const Registry& registry) { return cli::run(argc, argv, registry, {}); }
 
-int cli::run(int argc, char** argv, Registry registry, std::vector<std::unique_ptr<Extension>> extensions) {
+int cli::run(int argc, char** argv, const Registry& registry, std::vector<std::unique_ptr<Extension>> extensions) {
   CLI::App app{"fxconnect: connectors between a process engine and legacy systems, over Kafka"};
   app.set_version_flag("--version", std::string("fxconnect ") + FXC_VERSION);
   app.require_subcommand(1);

@@ -24,6 +24,6 @@ class Extension {
 };
 
 // run_cli() with `extensions`.
-int run(int argc, char** argv, Registry registry, std::vector<std::unique_ptr<Extension>> extensions);
+int run(int argc, char** argv, const Registry& registry, std::vector<std::unique_ptr<Extension>> extensions);
 
 }  // namespace fxconnect::cli

@@ -29,13 +29,12 @@ class Loader {
 
   void walk(const YAML::Node& node, const std::string& prefix) {
     if (!node.IsMap()) {
-      error(node, prefix.empty() ? "(document)" : prefix,
-            "expected a mapping of keys" + valid_keys_hint(prefix));
+      error(node, prefix.empty() ? "(document)" : prefix, "expected a mapping of keys" + valid_keys_hint(prefix));
       return;
     }
     for (const auto& kv : node) {
       std::string key = kv.first.Scalar();
-      std::string path = prefix.empty() ? key : prefix + "." + key;
+      std::string path = prefix.empty() ? key : fmt::format("{}.{}", prefix, key);
       const Field* field = find_field(path);
       if (!field) {
         error(kv.first, path, "unknown key" + valid_keys_hint(prefix));
@@ -44,20 +43,14 @@ class Loader {
       seen_.push_back(path);
       const YAML::Node& value = kv.second;
       switch (field->kind) {
-        case Kind::section:
-          walk(value, path);
-          break;
-        case Kind::map:
-          read_map(value, path);
-          break;
+        case Kind::section: walk(value, path); break;
+        case Kind::map: read_map(value, path); break;
         case Kind::string:
         case Kind::integer:
         case Kind::boolean:
         case Kind::duration:
         case Kind::enumeration:
-        case Kind::regex:
-          read_scalar(value, *field);
-          break;
+        case Kind::regex: read_scalar(value, *field); break;
       }
     }
   }
@@ -67,9 +60,8 @@ class Loader {
       if (!f.required || is_seen(f.path)) continue;
       std::string parent = parent_of(std::string(f.path));
       if (!parent.empty() && !is_seen(parent)) continue;  // the missing parent is the problem
-      errors_.push_back(fmt::format("{}:{}:{}: {}: required key is missing ({})", source_,
-                                    root.Mark().line + 1, root.Mark().column + 1, f.path,
-                                    f.description));
+      errors_.push_back(fmt::format("{}:{}:{}: {}: required key is missing ({})", source_, root.Mark().line + 1,
+                                    root.Mark().column + 1, f.path, f.description));
     }
   }
 
@@ -87,9 +79,7 @@ class Loader {
     if (auto s = scalar(path)) return s->where;
     return source_;
   }
-  const std::vector<Property>& map(std::string_view path) {
-    return maps_[std::string(path)];
-  }
+  const std::vector<Property>& map(std::string_view path) { return maps_[std::string(path)]; }
   void error_at(std::string_view path, const std::string& message) {
     errors_.push_back(fmt::format("{}: {}: {}", where(path), path, message));
   }
@@ -152,14 +142,16 @@ class Loader {
         return {};
       }
       case Kind::boolean:
-        if (text != "true" && text != "false") return fmt::format("'{}' is not a boolean; expected true or false", text);
+        if (text != "true" && text != "false")
+          return fmt::format("'{}' is not a boolean; expected true or false", text);
         return {};
       case Kind::duration:
         if (!core::parse_duration(text)) {
           return fmt::format("'{}' is not a duration; expected {}", text, core::duration_syntax);
         }
         if (core::parse_duration(text)->count() == 0) return "must be longer than 0";
-        if (*core::parse_duration(text) > std::chrono::hours(24 * 30)) return fmt::format("'{}' is longer than 30 days", text);
+        if (*core::parse_duration(text) > std::chrono::hours(24 * 30))
+          return fmt::format("'{}' is longer than 30 days", text);
         return {};
       case Kind::enumeration: {
         std::string_view choices = field.choices;
@@ -172,9 +164,7 @@ class Loader {
         }
         return fmt::format("'{}' is not one of {}", text, field.choices);
       }
-      case Kind::regex:
-        try {
-          std::regex re(text);
+      case Kind::regex: try { std::regex re(text);
         } catch (const std::regex_error& e) {
           return fmt::format("'{}' is not a valid regular expression ({})", text, e.what());
         }
@@ -183,8 +173,7 @@ class Loader {
         if (text.empty()) return "must not be empty";
         return {};
       case Kind::section:
-      case Kind::map:
-        return {};
+      case Kind::map: return {};
     }
     return {};
   }
@@ -202,9 +191,7 @@ class Loader {
     auto dot = path.rfind('.');
     return dot == std::string::npos ? "" : path.substr(0, dot);
   }
-  bool is_seen(std::string_view path) const {
-    return std::find(seen_.begin(), seen_.end(), path) != seen_.end();
-  }
+  bool is_seen(std::string_view path) const { return std::find(seen_.begin(), seen_.end(), path) != seen_.end(); }
   std::string place(const YAML::Node& node) const {
     return fmt::format("{}:{}:{}", source_, node.Mark().line + 1, node.Mark().column + 1);
   }
@@ -268,11 +255,10 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
   };
   if (!c.reply.topic.empty()) {
     if (!topic_matches(c.reply.engine_pattern, c.reply.topic)) {
-      in.error_at("reply.topic",
-                  fmt::format("'{}' does not match reply.engine_pattern '{}' (at {}); the engine "
-                              "would never read the reply. Use a topic the pattern matches, e.g. "
-                              "'ai.flowx.dev.engine.receive.<plugin>.out.v1', or fix the pattern",
-                              c.reply.topic, c.reply.engine_pattern, in.where("reply.engine_pattern")));
+      in.error_at("reply.topic", fmt::format("'{}' does not match reply.engine_pattern '{}' (at {}); the engine "
+                                             "would never read the reply. Use a topic the pattern matches, e.g. "
+                                             "'ai.flowx.dev.engine.receive.<plugin>.out.v1', or fix the pattern",
+                                             c.reply.topic, c.reply.engine_pattern, in.where("reply.engine_pattern")));
     }
     if (reads(c.reply.topic)) {
       in.error_at("reply.topic", "is also consumed as input; the connector would answer its own replies");
@@ -293,15 +279,15 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
                    listen.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
                    listen.size() - colon - 1 <= 5 && std::stoi(listen.substr(colon + 1)) <= 65535;
     if (!port_ok || colon == 0) {
-      in.error_at("observability.http.listen", fmt::format("'{}' is not host:port; expected e.g. 127.0.0.1:9464 or 0.0.0.0:9464", listen));
+      in.error_at("observability.http.listen",
+                  fmt::format("'{}' is not host:port; expected e.g. 127.0.0.1:9464 or 0.0.0.0:9464", listen));
     }
   }
   if (!c.errors.dlq_topic.empty()) {
     if (topic_matches(c.reply.engine_pattern, c.errors.dlq_topic)) {
-      in.error_at("errors.dlq_topic",
-                  fmt::format("'{}' matches reply.engine_pattern '{}'; the engine would read dead "
-                              "letters as replies. Use a topic outside the pattern",
-                              c.errors.dlq_topic, c.reply.engine_pattern));
+      in.error_at("errors.dlq_topic", fmt::format("'{}' matches reply.engine_pattern '{}'; the engine would read dead "
+                                                  "letters as replies. Use a topic outside the pattern",
+                                                  c.errors.dlq_topic, c.reply.engine_pattern));
     }
     if (reads(c.errors.dlq_topic)) {
       in.error_at("errors.dlq_topic", "is also consumed as input; dead letters would be handled again");
@@ -376,8 +362,7 @@ ConnectorConfig parse(std::string_view yaml, const std::string& source, const En
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}:{}: YAML syntax: {}", source, e.mark.line + 1,
-                                  e.mark.column + 1, e.msg));
+    throw ConfigError(fmt::format("{}:{}:{}: YAML syntax: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   Loader in(source, env);
   if (root.IsNull()) {

@@ -28,7 +28,7 @@ struct ConnectorConfig {
     std::vector<Property> producer_properties;  // producer only, after `properties`
   } kafka;
   struct {
-    std::string topic;    // exactly one of topic and pattern is set
+    std::string topic;  // exactly one of topic and pattern is set
     std::string pattern;
   } input;
   struct {
@@ -51,10 +51,10 @@ struct ConnectorConfig {
     std::string dlq_topic;  // "" = no dead-letter topic
   } errors;
   struct {
-    std::string service_name;  // "" = kafka.group_id
-    std::string otlp_endpoint; // "" = no tracing
+    std::string service_name;   // "" = kafka.group_id
+    std::string otlp_endpoint;  // "" = no tracing
     std::string sampler = "parent";
-    std::string http_listen;   // "" = no HTTP endpoint
+    std::string http_listen;  // "" = no HTTP endpoint
   } observability;
   struct {
     std::string level = "info";

@@ -54,20 +54,30 @@ constexpr std::array kFields = {
           "different keys concurrently; `partition`: one at a time per partition; `none`: all "
           "concurrently.",
           "key|partition|none"},
-    Field{"processing.max_in_flight", Kind::integer, "1000", false,
+    Field{"processing.max_in_flight",
+          Kind::integer,
+          "1000",
+          false,
           "Requests consumed and not yet finished (handled, replied, acknowledged), including those "
           "waiting behind an earlier request of their key. At the limit the connector stops taking "
           "requests; after 5 s at the limit it pauses its partitions, so it keeps serving "
           "rebalances.",
-          {}, 1, 1'000'000},
-    Field{"processing.max_in_flight_bytes", Kind::integer, "67108864", false,
+          {},
+          1,
+          1'000'000},
+    Field{"processing.max_in_flight_bytes",
+          Kind::integer,
+          "67108864",
+          false,
           "The same bound in bytes of memory the requests in flight hold (64 MiB by default): each "
           "request's body and headers, its parsed JSON (about ten times the text for small "
           "objects), and every reply, error reply and dead letter not yet acknowledged, counted "
           "twice (fxconnect's copy and librdkafka's). Large requests pause intake before the count "
           "does. One request is always admitted, however large; librdkafka's prefetch "
           "(`queued.max.messages.kbytes`, 16 MiB by default) comes on top.",
-          {}, 1'048'576, 68'719'476'736},
+          {},
+          1'048'576,
+          68'719'476'736},
     Field{"processing.deadline", Kind::duration, "30s", false,
           "Time from consumption to reply. Past it the request gets a `deadline_exceeded` error "
           "reply and the handler's cancellation slot fires."},
@@ -105,8 +115,7 @@ constexpr std::array kFields = {
           "Unset: no endpoint. Port 0 picks a free port (logged at start)."},
 
     Field{"log", Kind::section, "", false, "Logging to standard error."},
-    Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.",
-          "trace|debug|info|warn|error"},
+    Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.", "trace|debug|info|warn|error"},
     Field{"log.format", Kind::enumeration, "text", false,
           "`text`: one readable line per event. `json`: one JSON object per line (`time`, `level`, "
           "`message`; lines about a request add `processInstanceUuid` and, with tracing, `trace_id` and "
@@ -157,7 +166,9 @@ std::string markdown_reference() {
     std::string type(kind_name(f.kind));
     if (f.kind == Kind::enumeration) type = fmt::format("`{}`", f.choices);
     if (f.kind == Kind::integer) type = fmt::format("integer {}..{}", f.min, f.max);
-    std::string def = f.required ? "required" : f.default_value.empty() ? "unset" : fmt::format("`{}`", f.default_value);
+    std::string def = f.required                ? "required"
+                      : f.default_value.empty() ? "unset"
+                                                : fmt::format("`{}`", f.default_value);
     if (f.kind == Kind::section) def = f.required ? "required" : "";
     out += fmt::format("| `{}` | {} | {} | {} |\n", f.path, type, def, f.description);
   }

@@ -8,7 +8,7 @@
 namespace fxconnect::config {
 
 enum class Kind {
-  section,      // a mapping of further keys declared here
+  section,  // a mapping of further keys declared here
   string,
   integer,
   boolean,      // true | false
@@ -19,13 +19,13 @@ enum class Kind {
 };
 
 struct Field {
-  std::string_view path;           // dotted, e.g. "processing.max_in_flight"
+  std::string_view path;  // dotted, e.g. "processing.max_in_flight"
   Kind kind;
   std::string_view default_value;  // as written in YAML; "" with required=false means "unset"
   bool required;
-  std::string_view description;    // one line: what it does and why you would change it
-  std::string_view choices = {};   // enumeration values, "a|b|c"
-  long long min = 0;               // integer bounds (inclusive)
+  std::string_view description;   // one line: what it does and why you would change it
+  std::string_view choices = {};  // enumeration values, "a|b|c"
+  long long min = 0;              // integer bounds (inclusive)
   long long max = 0;
 };
 

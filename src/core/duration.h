@@ -13,8 +13,7 @@ namespace fxconnect::core {
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // What parse_duration accepts, for error messages.
-inline constexpr std::string_view duration_syntax =
-    "a whole number with a unit: ms, s, m or h (e.g. 250ms, 30s, 2m)";
+inline constexpr std::string_view duration_syntax = "a whole number with a unit: ms, s, m or h (e.g. 250ms, 30s, 2m)";
 
 // `1500ms` → "1500ms", `30000ms` → "30s": the shortest exact form, for docs and logs.
 std::string format_duration(std::chrono::milliseconds d);

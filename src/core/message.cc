@@ -17,9 +17,7 @@ std::string_view Request::process_instance_uuid() const {
   return {};
 }
 
-std::string_view Request::fx_context() const {
-  return first_value(headers, "fxContext").value_or(std::string_view{});
-}
+std::string_view Request::fx_context() const { return first_value(headers, "fxContext").value_or(std::string_view{}); }
 
 Reply Reply::json(const boost::json::value& value) { return Reply{boost::json::serialize(value)}; }
 

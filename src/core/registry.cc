@@ -14,14 +14,13 @@ std::string HandlerOptions::get(const std::string& key, const std::string& fallb
   return it == values_.end() ? fallback : it->second.text;
 }
 
-std::chrono::milliseconds HandlerOptions::duration(const std::string& key,
-                                                   std::chrono::milliseconds fallback) const {
+std::chrono::milliseconds HandlerOptions::duration(const std::string& key, std::chrono::milliseconds fallback) const {
   auto it = values_.find(key);
   if (it == values_.end()) return fallback;
   auto d = core::parse_duration(it->second.text);
   if (!d) {
-    throw ConfigError(fmt::format("{}: handler.options.{}: '{}' is not a duration; expected {}",
-                                  it->second.where, key, it->second.text, core::duration_syntax));
+    throw ConfigError(fmt::format("{}: handler.options.{}: '{}' is not a duration; expected {}", it->second.where, key,
+                                  it->second.text, core::duration_syntax));
   }
   return *d;
 }
@@ -29,8 +28,7 @@ std::chrono::milliseconds HandlerOptions::duration(const std::string& key,
 void HandlerOptions::allow_only(std::initializer_list<std::string> known) const {
   for (const auto& [key, value] : values_) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      throw ConfigError(fmt::format("{}: handler.options.{}: unknown option; valid options: {}",
-                                    value.where, key,
+      throw ConfigError(fmt::format("{}: handler.options.{}: unknown option; valid options: {}", value.where, key,
                                     known.size() ? fmt::format("{}", fmt::join(known, ", ")) : "none"));
     }
   }
@@ -61,16 +59,13 @@ std::vector<std::string> Registry::names() const {
   return out;
 }
 
-const std::string& Registry::description(const std::string& name) const {
-  return entries_.at(name).description;
-}
+const std::string& Registry::description(const std::string& name) const { return entries_.at(name).description; }
 
-std::unique_ptr<Handler> Registry::create(const std::string& name,
-                                          const HandlerOptions& options) const {
+std::unique_ptr<Handler> Registry::create(const std::string& name, const HandlerOptions& options) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
-    throw ConfigError(fmt::format("handler '{}' is not registered in this program; known handlers: {}",
-                                  name, fmt::join(names(), ", ")));
+    throw ConfigError(fmt::format("handler '{}' is not registered in this program; known handlers: {}", name,
+                                  fmt::join(names(), ", ")));
   }
   auto handler = it->second.factory(options);
   if (!handler) throw ConfigError("handler '" + name + "': its factory returned nothing");

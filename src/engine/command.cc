@@ -7,10 +7,10 @@
 #include <fstream>
 #include <iostream>
 
-#include <boost/json/serialize.hpp>
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "engine/engine.h"
 #include "kafka/client.h"
@@ -28,26 +28,36 @@ class EngineCommand final : public cli::Extension {
     eopt_.bootstrap = env_bootstrap ? env_bootstrap : "127.0.0.1:9092";
     erun_ = engine_->add_subcommand("run", "Run instances of a process definition and report what they saw");
     erun_->add_option("process", process_path_, "Process definition (YAML); see docs/engine.md")->required();
-    erun_->add_option("--instances,-n", eopt_.instances, "Instances to run")->capture_default_str()->check(CLI::PositiveNumber);
-    erun_->add_option("--data", data_path_, "JSON lines: the process data of each instance (cycled); default: the definition's sample_data");
-    auto* rate = erun_->add_option("--rate", eopt_.rate, "Open loop: instances started per second (latency counts from when each was due)")
+    erun_->add_option("--instances,-n", eopt_.instances, "Instances to run")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    erun_->add_option("--data", data_path_,
+                      "JSON lines: the process data of each instance (cycled); default: the definition's sample_data");
+    auto* rate = erun_
+                     ->add_option("--rate", eopt_.rate,
+                                  "Open loop: instances started per second (latency counts from when each was due)")
                      ->check(CLI::PositiveNumber);
     erun_->add_option("--concurrency,-c", eopt_.concurrency, "Closed loop: instances running at once (default 100)")
         ->excludes(rate)
         ->check(CLI::PositiveNumber);
     erun_->add_option("--json", json_path_, "Write the summary as JSON to this file");
     erun_->add_option("--show", eopt_.show, "Print the process data of this many finished instances, before and after");
-    erun_->add_option("--bootstrap", eopt_.bootstrap, "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
-    erun_->add_option("--profile", eopt_.profile, "Engine identity headers: 4.x (Fx-AppId, Fx-RootAppId, Fx-BuildId) or 5.x "
-                                                "(Fx-Build-App-Version-Id, Fx-WorkspaceId, Fx-Organization-Id)")
+    erun_->add_option("--bootstrap", eopt_.bootstrap,
+                      "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+    erun_
+        ->add_option("--profile", eopt_.profile,
+                     "Engine identity headers: 4.x (Fx-AppId, Fx-RootAppId, Fx-BuildId) or 5.x "
+                     "(Fx-Build-App-Version-Id, Fx-WorkspaceId, Fx-Organization-Id)")
         ->capture_default_str()
         ->check(CLI::IsMember({"4.x", "5.x"}));
     erun_->add_option("--partitions", eopt_.partitions, "Partitions of the topics the simulator creates when missing")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    erun_->add_option("--otlp-endpoint", eopt_.otlp_endpoint,
-                     "Trace the send and receive nodes, exporting OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)");
-    erun_->add_option("--trace-format", eopt_.trace_format,
+    erun_->add_option(
+        "--otlp-endpoint", eopt_.otlp_endpoint,
+        "Trace the send and receive nodes, exporting OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)");
+    erun_
+        ->add_option("--trace-format", eopt_.trace_format,
                      "Trace header the engine sends: w3c (traceparent, engine >= 4.1) or jaeger (uber-trace-id)")
         ->capture_default_str()
         ->check(CLI::IsMember({"w3c", "jaeger"}));
@@ -55,8 +65,11 @@ class EngineCommand final : public cli::Extension {
     elint_->add_option("process", process_path_, "Process definition (YAML)")->required();
     eprepare_ = engine_->add_subcommand("prepare", "Create the process's topics when missing (engine run does it too)");
     eprepare_->add_option("process", process_path_, "Process definition (YAML)")->required();
-    eprepare_->add_option("--bootstrap", eopt_.bootstrap, "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
-    eprepare_->add_option("--partitions", eopt_.partitions, "Partitions of each topic created")->capture_default_str()->check(CLI::PositiveNumber);
+    eprepare_->add_option("--bootstrap", eopt_.bootstrap,
+                          "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+    eprepare_->add_option("--partitions", eopt_.partitions, "Partitions of each topic created")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
   }
 
   std::optional<int> run() override {
@@ -84,8 +97,9 @@ class EngineCommand final : public cli::Extension {
         std::cout << result.summary.to_table();
         for (const auto& shown : result.shown) {
           std::cout << "\ninstance " << shown.process_instance_uuid << " (" << shown.status << ")"
-                    << (shown.trace_id.empty() ? "" : " trace " + shown.trace_id) << "\n  before: "
-                    << boost::json::serialize(shown.before) << "\n  after:  " << boost::json::serialize(shown.after) << "\n";
+                    << (shown.trace_id.empty() ? "" : " trace " + shown.trace_id)
+                    << "\n  before: " << boost::json::serialize(shown.before)
+                    << "\n  after:  " << boost::json::serialize(shown.after) << "\n";
         }
         if (!json_path_.empty()) {
           std::ofstream out(json_path_);

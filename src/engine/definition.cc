@@ -1,5 +1,7 @@
 #include "engine/definition.h"
 
+#include <cmath>
+
 #include <cerrno>
 #include <fstream>
 #include <regex>
@@ -47,8 +49,7 @@ boost::json::value to_json(const YAML::Node& node) {
       return std::strtod(s.c_str(), nullptr);
     }
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
+    case YAML::NodeType::Undefined: return nullptr;
   }
   return nullptr;
 }
@@ -97,7 +98,7 @@ std::optional<std::chrono::milliseconds> parse_iso_duration(std::string_view tex
   if (s == "P" || s == "PT" || s.empty() || s.back() == 'T' || !std::regex_match(s.c_str(), m, re)) return std::nullopt;
   auto num = [&](int i) { return m[i].matched ? std::stod(m[i].str()) : 0.0; };
   double ms = num(1) * 86'400'000 + num(2) * 3'600'000 + num(3) * 60'000 + num(4) * 1000;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms + 0.5));
+  return std::chrono::milliseconds(std::llround(ms));
 }
 
 std::vector<std::string> ProcessDefinition::receive_topics() const {
@@ -171,7 +172,8 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
         c.error(n, where + ": `message` is required (the JSON the node sends; ${path} placeholders allowed)");
       } else {
         s.message = to_json(n["message"]);
-        for (const auto& problem : check_template(s.message)) c.error(n["message"], where + ".message: " + problem);
+        for (const auto& problem : check_template(s.message))
+          c.error(n["message"], fmt::format("{}.message: {}", where, problem));
       }
       if (auto h = n["headers"]) {
         if (!h.IsMap()) c.error(h, where + ".headers: expected a mapping of header name → value template");
@@ -183,30 +185,36 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
           s.headers.emplace_back(kv.first.Scalar(), kv.second.Scalar());
         }
       }
-      if (!names.insert(s.name).second && !s.name.empty()) c.error(n["send"], where + ": node name '" + s.name + "' is used twice");
+      if (!names.insert(s.name).second && !s.name.empty())
+        c.error(n["send"], where + ": node name '" + s.name + "' is used twice");
       if (awaiting_receive) c.error(n, where + ": a send node must be followed by a receive node before the next send");
       awaiting_receive = true;
       d.nodes.emplace_back(std::move(s));
     } else if (n["receive"]) {
       c.only(n, where, {"receive", "topic", "key", "timeout"});
-      ReceiveNode r{c.text(n, "receive", where, true), c.text(n, "topic", where, true), c.text(n, "key", where, true), {}};
+      ReceiveNode r{
+          c.text(n, "receive", where, true), c.text(n, "topic", where, true), c.text(n, "key", where, true), {}};
       auto timeout = n["timeout"] ? c.text(n, "timeout", where, false) : std::string("PT30S");
       if (auto t = parse_iso_duration(timeout); t && t->count() > 0) {
         r.timeout = *t;
       } else if (n["timeout"]) {
-        c.error(n["timeout"], fmt::format("{}.timeout: '{}' is not an ISO 8601 duration such as PT30S, PT1M30S, PT0.5S", where, timeout));
+        c.error(n["timeout"], fmt::format("{}.timeout: '{}' is not an ISO 8601 duration such as PT30S, PT1M30S, PT0.5S",
+                                          where, timeout));
       }
       if (!r.topic.empty() && !config::topic_matches(d.engine_pattern, r.topic)) {
-        c.error(n["topic"], fmt::format("{}.topic: '{}' does not match engine_pattern '{}'; the engine would never read it",
-                                        where, r.topic, d.engine_pattern));
+        c.error(n["topic"],
+                fmt::format("{}.topic: '{}' does not match engine_pattern '{}'; the engine would never read it", where,
+                            r.topic, d.engine_pattern));
       }
       if (!r.key.empty() && r.key.find_first_of(".[]@ ") != std::string::npos) {
         c.error(n["key"], fmt::format("{}.key: '{}' must be a plain name (no dots, brackets or @): the reply is stored "
-                                      "under it at the top of the process data", where, r.key));
+                                      "under it at the top of the process data",
+                                      where, r.key));
       }
       if (!awaiting_receive) c.error(n, where + ": a receive node waits for the reply to a send node before it");
       awaiting_receive = false;
-      if (!names.insert(r.name).second && !r.name.empty()) c.error(n["receive"], where + ": node name '" + r.name + "' is used twice");
+      if (!names.insert(r.name).second && !r.name.empty())
+        c.error(n["receive"], where + ": node name '" + r.name + "' is used twice");
       d.nodes.emplace_back(std::move(r));
     } else {
       c.only(n, where, {"gateway", "error_if_present", "end_if_present"});
@@ -218,7 +226,8 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
                                 key == "error_if_present" ? GatewayNode::End::error : GatewayNode::End::ok});
         }
       }
-      if (g.branches.empty()) c.error(n, where + ": a gateway needs `error_if_present: PATH` or `end_if_present: PATH`");
+      if (g.branches.empty())
+        c.error(n, where + ": a gateway needs `error_if_present: PATH` or `end_if_present: PATH`");
       for (const auto& b : g.branches) {
         if (!b.present.empty() && (!valid_path(b.present) || b.present[0] == '@')) {
           c.error(n, fmt::format("{}: '{}' is not a path into the process data such as a.b[0].c", where, b.present));

@@ -7,6 +7,9 @@
 #include <map>
 #include <unordered_map>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,9 +17,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include "config/config.h"
 #include "core/records.h"
@@ -63,11 +63,11 @@ struct Instance {
 
   InstanceVars vars;
   json::value data;
-  json::value before;          // kept only for instances to show
-  std::size_t node = 0;        // next node to run
-  Clock::time_point sent_at;   // when the last send node sent (open loop: when it was due)
-  Headers sent_headers;        // of the last send, checked against the reply
-  CorrelationKey waiting;      // of the receive node waiting now
+  json::value before;         // kept only for instances to show
+  std::size_t node = 0;       // next node to run
+  Clock::time_point sent_at;  // when the last send node sent (open loop: when it was due)
+  Headers sent_headers;       // of the last send, checked against the reply
+  CorrelationKey waiting;     // of the receive node waiting now
   asio::steady_timer timeout;
   Status status = Status::running;
   std::optional<observability::TraceContext> trace;  // the instance's latest span, when tracing
@@ -76,16 +76,21 @@ struct Instance {
 
 class Simulator {
  public:
-  Simulator(const ProcessDefinition& d, const EngineOptions& o) : def_(d), opt_(o), linger_timer_(io_), start_timer_(io_), progress_timer_(io_) {
+  Simulator(const ProcessDefinition& d, const EngineOptions& o)
+      : def_(d), opt_(o), linger_timer_(io_), start_timer_(io_), progress_timer_(io_) {
     for (const auto& n : def_.nodes) {
       if (const auto* r = std::get_if<ReceiveNode>(&n)) latencies_[r->name];
     }
     // The identity of the application the process belongs to, one per run, per engine profile.
-    auto names = opt_.profile == "4.x" ? std::vector<std::string>{"Fx-AppId", "Fx-RootAppId", "Fx-BuildId"}
-                                       : std::vector<std::string>{"Fx-Build-App-Version-Id", "Fx-WorkspaceId", "Fx-Organization-Id"};
+    auto names = opt_.profile == "4.x"
+                     ? std::vector<std::string>{"Fx-AppId", "Fx-RootAppId", "Fx-BuildId"}
+                     : std::vector<std::string>{"Fx-Build-App-Version-Id", "Fx-WorkspaceId", "Fx-Organization-Id"};
     for (auto& name : names) identity_.push_back(Header{std::move(name), new_uuid()});
     // processInstanceId grows across runs as in the engine's database, without a shared counter.
-    first_id_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() * 1000;
+    first_id_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() *
+        1000;
   }
 
   RunResult run();
@@ -130,8 +135,10 @@ RunResult Simulator::run() {
   summary_.instances = opt_.instances;
   std::vector<std::string> topics = def_.send_topics();
   for (const auto& t : def_.receive_topics()) topics.push_back(t);
-  if (auto problems = kafka::create_topics(opt_.bootstrap, topics, opt_.partitions, milliseconds(30'000)); !problems.empty()) {
-    throw ConfigError(fmt::format("engine: cannot prepare the topics on {}: {}", opt_.bootstrap, fmt::join(problems, "; ")));
+  if (auto problems = kafka::create_topics(opt_.bootstrap, topics, opt_.partitions, milliseconds(30'000));
+      !problems.empty()) {
+    throw ConfigError(
+        fmt::format("engine: cannot prepare the topics on {}: {}", opt_.bootstrap, fmt::join(problems, "; ")));
   }
   auto fatal = [this](const std::string& why) {
     spdlog::critical("engine: {}", why);
@@ -161,8 +168,9 @@ RunResult Simulator::run() {
                          {"fetch.wait.max.ms", "10", "engine", ""}};
   producer_ = std::make_unique<kafka::Replier>(
       io_, producer, def_.send_topics(),
-      kafka::Producer::Events{[this](const kafka::Delivery& d) { on_sent(d.tag, d.failure == kafka::ProduceFailure::none ? "" : d.error); },
-                              fatal});
+      kafka::Producer::Events{
+          [this](const kafka::Delivery& d) { on_sent(d.tag, d.failure == kafka::ProduceFailure::none ? "" : d.error); },
+          fatal});
   kafka::Consumer::Events events;
   events.message = [this](Request&& m) { on_reply(std::move(m)); };
   events.assigned = [this](const std::vector<kafka::TopicPartition>& parts) {
@@ -222,7 +230,8 @@ RunResult Simulator::run() {
   summary_.throughput_per_s =
       summary_.duration_s > 0 ? static_cast<double>(summary_.completed + summary_.error_path) / summary_.duration_s : 0;
   for (const auto& n : def_.nodes) {
-    if (const auto* r = std::get_if<ReceiveNode>(&n)) summary_.receive_nodes.push_back({r->name, summarize(latencies_[r->name])});
+    if (const auto* r = std::get_if<ReceiveNode>(&n))
+      summary_.receive_nodes.push_back({r->name, summarize(latencies_[r->name])});
   }
   // Stopped early (no assignment, a fatal client error): what never ran or never ended failed.
   summary_.failed += opt_.instances - started_;
@@ -274,9 +283,10 @@ void Simulator::start_instance() {
   inst.vars.id = first_id_ + static_cast<std::int64_t>(index);
   inst.data = opt_.data.empty() ? json::value(def_.sample_data) : json::value(opt_.data[index % opt_.data.size()]);
   if (shown_.size() + running_.size() < opt_.show) inst.before = inst.data;
-  inst.sent_at = opt_.rate > 0 ? open_loop_t0_ + std::chrono::duration_cast<Clock::duration>(
-                                                     std::chrono::duration<double>(static_cast<double>(index) / opt_.rate))
-                               : Clock::now();
+  inst.sent_at = opt_.rate > 0
+                     ? open_loop_t0_ + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(static_cast<double>(index) / opt_.rate))
+                     : Clock::now();
   if (first_send_ == Clock::time_point{}) first_send_ = inst.sent_at;
   running_.emplace(index, std::move(owned));
   advance(inst);
@@ -299,7 +309,8 @@ void Simulator::advance(Instance& inst) {
       for (const auto& [name, tmpl] : send->headers) {
         auto value = render_text(tmpl, inst.data, inst.vars);
         if (!value) {
-          spdlog::error("engine: instance {} node {} header {}: {}", inst.vars.uuid, send->name, name, value.error().message);
+          spdlog::error("engine: instance {} node {} header {}: {}", inst.vars.uuid, send->name, name,
+                        value.error().message);
           return finish(inst, Status::failed);
         }
         headers.push_back({name, std::move(value).value()});
@@ -312,8 +323,8 @@ void Simulator::advance(Instance& inst) {
         // last receive. Its context travels in the request's trace header.
         auto span = observability::ActiveSpan::start(tracer_, "send " + send->name, observability::SpanKind::producer,
                                                      inst.trace);
-        observability::set_messaging_attributes(span, {"publish", send->topic, std::nullopt, std::nullopt, "",
-                                                       inst.vars.uuid, "main"});
+        observability::set_messaging_attributes(
+            span, {"publish", send->topic, std::nullopt, std::nullopt, "", inst.vars.uuid, "main"});
         if (inst.trace_id.empty()) inst.trace_id = span.context().trace_id_hex();
         if (opt_.trace_format == "jaeger") {
           headers.push_back({"uber-trace-id", observability::format_uber_trace_id(span.context())});
@@ -363,16 +374,13 @@ void Simulator::on_reply(Request&& reply) {
       spdlog::warn("engine: duplicate reply on {} for processInstanceUuid={}", reply.topic,
                    observability::log_safe(key.process_instance_uuid, 128));
       return;
-    case Correlator::Match::late:
-      ++summary_.late;
-      return;
+    case Correlator::Match::late: ++summary_.late; return;
     case Correlator::Match::unmatched:
       ++summary_.unmatched;
       spdlog::debug("engine: unmatched reply on {} (processInstanceUuid={})", reply.topic,
                     observability::log_safe(key.process_instance_uuid, 128));
       return;
-    case Correlator::Match::matched:
-      break;
+    case Correlator::Match::matched: break;
   }
   auto it = running_.find(outcome.instance);
   if (it == running_.end() || it->second->status != Status::running) return;
@@ -389,8 +397,8 @@ void Simulator::on_reply(Request&& reply) {
     auto incoming = observability::extract(reply.headers);
     auto span = observability::ActiveSpan::start(tracer_, "receive " + node.name, observability::SpanKind::consumer,
                                                  incoming.context ? incoming.context : inst.trace);
-    observability::set_messaging_attributes(span, {"receive", reply.topic, std::nullopt, std::nullopt, "",
-                                                   inst.vars.uuid, "main"});
+    observability::set_messaging_attributes(
+        span, {"receive", reply.topic, std::nullopt, std::nullopt, "", inst.vars.uuid, "main"});
     inst.trace = span.context();
   }
   boost::system::error_code ec;
@@ -422,7 +430,8 @@ void Simulator::finish(Instance& inst, Status status) {
     case Status::running: break;
   }
   if (!inst.before.is_null() && shown_.size() < opt_.show) {
-    shown_.push_back({inst.vars.uuid, inst.trace_id, std::string(status_name(status)), std::move(inst.before), inst.data});
+    shown_.push_back(
+        {inst.vars.uuid, inst.trace_id, std::string(status_name(status)), std::move(inst.before), inst.data});
   }
   if (!inst.trace_id.empty() && summary_.trace_ids.size() < 10) summary_.trace_ids.push_back(inst.trace_id);
   last_finish_ = Clock::now();
@@ -444,7 +453,8 @@ void Simulator::finish(Instance& inst, Status status) {
 void Simulator::print_progress(bool final) {
   std::fprintf(stderr, "\r\033[Kengine: started %llu/%llu  done %llu  error path %llu  timed out %llu  in flight %zu%s",
                static_cast<unsigned long long>(started_), static_cast<unsigned long long>(opt_.instances),
-               static_cast<unsigned long long>(summary_.completed), static_cast<unsigned long long>(summary_.error_path),
+               static_cast<unsigned long long>(summary_.completed),
+               static_cast<unsigned long long>(summary_.error_path),
                static_cast<unsigned long long>(summary_.timed_out), running_.size(), final ? "\n" : "");
   std::fflush(stderr);
 }
@@ -466,8 +476,8 @@ std::vector<json::object> load_jsonl(const std::string& path) {
     boost::system::error_code ec;
     auto v = json::parse(line, ec);
     if (ec || !v.is_object()) {
-      throw ConfigError(fmt::format("{}:{}: expected one JSON object per line ({})", path, n,
-                                    ec ? ec.message() : "not an object"));
+      throw ConfigError(
+          fmt::format("{}:{}: expected one JSON object per line ({})", path, n, ec ? ec.message() : "not an object"));
     }
     out.push_back(std::move(v.as_object()));
   }

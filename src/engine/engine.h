@@ -15,18 +15,18 @@
 namespace fxconnect::engine {
 
 struct EngineOptions {
-  std::string bootstrap;                     // Kafka
-  std::string profile = "5.x";               // identity headers: 4.x or 5.x
+  std::string bootstrap;        // Kafka
+  std::string profile = "5.x";  // identity headers: 4.x or 5.x
   std::uint64_t instances = 1;
-  std::vector<boost::json::object> data;     // per instance, cycled; empty → the sample data
-  double rate = 0;                           // > 0: open loop, instances started per second
-  std::uint64_t concurrency = 0;             // closed loop: instances running at once (rate == 0)
-  int partitions = 3;                        // for the topics the simulator creates
-  std::chrono::milliseconds linger{1000};    // after the last instance, to catch late duplicates
-  bool progress = false;                     // a live progress line on stderr
-  std::uint64_t show = 0;                    // finished instances whose data to keep (before, after)
-  std::string otlp_endpoint;                 // "" = no tracing; else spans of send and receive nodes
-  std::string trace_format = "w3c";          // trace header the engine sends: w3c (traceparent) or jaeger (uber-trace-id)
+  std::vector<boost::json::object> data;   // per instance, cycled; empty → the sample data
+  double rate = 0;                         // > 0: open loop, instances started per second
+  std::uint64_t concurrency = 0;           // closed loop: instances running at once (rate == 0)
+  int partitions = 3;                      // for the topics the simulator creates
+  std::chrono::milliseconds linger{1000};  // after the last instance, to catch late duplicates
+  bool progress = false;                   // a live progress line on stderr
+  std::uint64_t show = 0;                  // finished instances whose data to keep (before, after)
+  std::string otlp_endpoint;               // "" = no tracing; else spans of send and receive nodes
+  std::string trace_format = "w3c";        // trace header the engine sends: w3c (traceparent) or jaeger (uber-trace-id)
 };
 
 struct ShownInstance {

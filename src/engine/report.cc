@@ -41,8 +41,11 @@ boost::json::object Summary::to_json() const {
   o["throughput_per_s"] = throughput_per_s;
   boost::json::object nodes;
   for (const auto& n : receive_nodes) {
-    boost::json::object lat{{"p50", n.latency.p50}, {"p90", n.latency.p90}, {"p99", n.latency.p99},
-                            {"p999", n.latency.p999}, {"max", n.latency.max}};
+    boost::json::object lat{{"p50", n.latency.p50},
+                            {"p90", n.latency.p90},
+                            {"p99", n.latency.p99},
+                            {"p999", n.latency.p999},
+                            {"max", n.latency.max}};
     nodes[n.name] = boost::json::object{{"replies", n.latency.count}, {"latency_ms", std::move(lat)}};
   }
   o["receive_nodes"] = std::move(nodes);

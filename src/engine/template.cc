@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace fxconnect::engine {
 namespace {
@@ -78,7 +78,8 @@ bool valid_path(std::string_view path) {
     char c = path[i];
     if (expect_name) {
       std::size_t start = i;
-      while (i < path.size() && (std::isalnum(static_cast<unsigned char>(path[i])) || path[i] == '_' || path[i] == '-')) ++i;
+      while (i < path.size() && (std::isalnum(static_cast<unsigned char>(path[i])) || path[i] == '_' || path[i] == '-'))
+        ++i;
       if (i == start) return false;
       expect_name = false;
     } else if (c == '.') {

@@ -9,5 +9,5 @@ int main(int argc, char** argv) {
   fxconnect::register_builtin_handlers(registry);
   std::vector<std::unique_ptr<fxconnect::cli::Extension>> extensions;
   extensions.push_back(fxconnect::engine::command());
-  return fxconnect::cli::run(argc, argv, std::move(registry), std::move(extensions));
+  return fxconnect::cli::run(argc, argv, registry, std::move(extensions));
 }

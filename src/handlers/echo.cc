@@ -19,8 +19,8 @@ class Echo final : public Handler {
     auto slot = call->cancellation_slot();
     // The stand-in for a legacy call, traced as one.
     std::shared_ptr<Span> span = call->start_span("echo delay");
-    timer->async_wait(boost::asio::bind_cancellation_slot(
-        slot, [call = std::move(call), timer, span](boost::system::error_code ec) {
+    timer->async_wait(
+        boost::asio::bind_cancellation_slot(slot, [call = std::move(call), timer, span](boost::system::error_code ec) {
           if (ec) span->fail("cancelled");
           span->end();
           if (ec) {

@@ -14,8 +14,8 @@ namespace {
 
 enum class Role { consumer, producer };
 
-void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
-         const std::string& where, std::vector<std::string>& errors) {
+void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value, const std::string& where,
+         std::vector<std::string>& errors) {
   char err[512];
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
     errors.push_back(fmt::format("{}: {}: {}", where, name, err));
@@ -64,7 +64,8 @@ ConfPtr build(const ClientSettings& c, Role role, const std::string& group_id,
     const auto& owned = owned_properties();
     auto it = std::find_if(owned.begin(), owned.end(), [&](const OwnedProperty& o) { return p.name == o.name; });
     if (it != owned.end()) {
-      errors.push_back(fmt::format("{}: {}: set by fxconnect and not configurable ({})", p.where, p.written(), it->why));
+      errors.push_back(
+          fmt::format("{}: {}: set by fxconnect and not configurable ({})", p.where, p.written(), it->why));
       continue;
     }
     set(conf.get(), p.name, p.value, p.where, errors);
@@ -101,7 +102,9 @@ const std::vector<OwnedProperty>& owned_properties() {
   return owned;
 }
 
-ConfPtr consumer_conf(const ConsumerSettings& s) { return build_or_throw(s, Role::consumer, s.group_id, s.commit_interval); }
+ConfPtr consumer_conf(const ConsumerSettings& s) {
+  return build_or_throw(s, Role::consumer, s.group_id, s.commit_interval);
+}
 ConfPtr producer_conf(const ProducerSettings& s) { return build_or_throw(s, Role::producer, "", {}); }
 
 std::vector<std::string> check_properties(const ConsumerSettings& consumer, const ProducerSettings& producer) {
@@ -116,9 +119,10 @@ std::vector<std::string> check_properties(const ConsumerSettings& consumer, cons
       char err[512];
       rd_kafka_conf_set(conf.get(), "bootstrap.servers", "", err, sizeof err);
       rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t*, int, const char*, const char*) {});
-      KafkaPtr client(rd_kafka_new(role == Role::consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+      KafkaPtr client(
+          rd_kafka_new(role == Role::consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
       if (client) {
-        conf.release();
+        handed_to_librdkafka(conf);
       } else {
         role_errors.push_back(fmt::format("{}: kafka properties ({}): {}", settings.source,
                                           role == Role::consumer ? "consumer" : "producer", err));
@@ -160,8 +164,7 @@ HeadersPtr to_kafka_headers(const Headers& headers) {
   HeadersPtr out(rd_kafka_headers_new(headers.size()));
   for (const auto& h : headers) {
     rd_kafka_header_add(out.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
-                        h.value ? h.value->data() : nullptr,
-                        h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+                        h.value ? h.value->data() : nullptr, h.value ? static_cast<ssize_t>(h.value->size()) : 0);
   }
   return out;
 }
@@ -172,12 +175,11 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
   std::size_t key_size = record.key ? record.key->size() : 0;
   void* value = const_cast<char*>(record.value.data());  // copied (RD_KAFKA_MSG_F_COPY)
   std::size_t value_size = record.value.size();
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
-      RD_KAFKA_V_VALUE(value, value_size),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers.get()),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) headers.release();  // librdkafka owns them now
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
+                        RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) handed_to_librdkafka(headers);
   return err;
 }
 
@@ -192,13 +194,14 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
   log_through_spdlog(conf.get());
   KafkaPtr admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!admin) return {std::string("cannot create an admin client: ") + err};
-  conf.release();
+  handed_to_librdkafka(conf);
   std::vector<std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)>> owned;
   std::vector<rd_kafka_NewTopic_t*> requests;
   for (const auto& t : topics) {
     owned.emplace_back(rd_kafka_NewTopic_new(t.c_str(), partitions, 1, err, sizeof err), rd_kafka_NewTopic_destroy);
     if (!owned.back()) return {fmt::format("topic {}: {}", t, err)};
-    for (const auto& [name, value] : configs) rd_kafka_NewTopic_set_config(owned.back().get(), name.c_str(), value.c_str());
+    for (const auto& [name, value] : configs)
+      rd_kafka_NewTopic_set_config(owned.back().get(), name.c_str(), value.c_str());
     requests.push_back(owned.back().get());
   }
   QueuePtr queue(rd_kafka_queue_new(admin.get()));
@@ -269,8 +272,7 @@ ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {
   // Every code librdkafka 2.0.2 defines and no default: the compiler (-Wswitch) names any code a
   // newer librdkafka adds.
   switch (err) {
-    case RD_KAFKA_RESP_ERR_NO_ERROR:
-      return ProduceFailure::none;
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return ProduceFailure::none;
     // Worth another try later: connectivity, leadership, replication, throttling, timeouts.
     case RD_KAFKA_RESP_ERR__DESTROY:
     case RD_KAFKA_RESP_ERR__TRANSPORT:
@@ -319,8 +321,7 @@ ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE:
-    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
-      return ProduceFailure::transient;
+    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED: return ProduceFailure::transient;
     // This record, never: its size, its contents.
     case RD_KAFKA_RESP_ERR__BAD_MSG:
     case RD_KAFKA_RESP_ERR__BAD_COMPRESSION:
@@ -333,8 +334,7 @@ ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return ProduceFailure::record;
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD: return ProduceFailure::record;
     // No record to this topic, until someone changes the deployment: a missing topic, ACLs,
     // credentials, a protocol or setting the cluster refuses.
     case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
@@ -364,8 +364,7 @@ ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_PRINCIPAL_TYPE:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_COMPRESSION_TYPE:
     case RD_KAFKA_RESP_ERR_UNACCEPTABLE_CREDENTIAL:
-    case RD_KAFKA_RESP_ERR_PRINCIPAL_DESERIALIZATION_FAILURE:
-      return ProduceFailure::destination;
+    case RD_KAFKA_RESP_ERR_PRINCIPAL_DESERIALIZATION_FAILURE: return ProduceFailure::destination;
     // The idempotent producer cannot go on (its sequence broken, fenced).
     case RD_KAFKA_RESP_ERR__FATAL:
     case RD_KAFKA_RESP_ERR__INCONSISTENT:
@@ -376,8 +375,7 @@ ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_TXN_STATE:
     case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING:
     case RD_KAFKA_RESP_ERR_TRANSACTION_COORDINATOR_FENCED:
-    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
-      return ProduceFailure::fatal;
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED: return ProduceFailure::fatal;
     // Markers, not errors.
     case RD_KAFKA_RESP_ERR__BEGIN:
     case RD_KAFKA_RESP_ERR__END:

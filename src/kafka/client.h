@@ -78,6 +78,19 @@ void log_through_spdlog(rd_kafka_conf_t* conf);
 // the client unusable (idempotent producer fencing, ...) for the caller to stop on.
 std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const char* reason);
 
+// librdkafka took what `owned` holds (rd_kafka_new() keeps its conf on success, rd_kafka_producev()
+// its headers): stop owning it, without freeing it.
+template <class T>
+void handed_to_librdkafka(std::unique_ptr<T, Deleter>& owned) {
+  static_cast<void>(owned.release());
+}
+
+// The tag of a record travels as librdkafka's per-message opaque pointer.
+inline void* tag_as_opaque(std::uint64_t tag) {
+  // An opaque value, never dereferenced.
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag));  // NOLINT(performance-no-int-to-ptr)
+}
+
 // What a failed produce means for the record and its topic (every librdkafka code listed).
 ProduceFailure classify_produce_error(rd_kafka_resp_err_t err);
 

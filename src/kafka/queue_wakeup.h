@@ -5,9 +5,9 @@
 
 #include <functional>
 
+#include <librdkafka/rdkafka.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <librdkafka/rdkafka.h>
 
 namespace fxconnect::kafka {
 

@@ -2,9 +2,9 @@
 
 #include <thread>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 namespace fxconnect::kafka {
 namespace {
@@ -28,7 +28,7 @@ Replier::Replier(boost::asio::io_context& io, const ProducerSettings& settings, 
   char err[512];
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!producer_) throw ConfigError(std::string("cannot create the producer: ") + err);
-  conf.release();  // owned by the producer now
+  handed_to_librdkafka(conf);
   queue_.reset(rd_kafka_queue_get_main(producer_.get()));
   wakeup_ = std::make_unique<QueueWakeup>(io_, queue_.get());
   wakeup_->watch([this] { drain(); });
@@ -60,7 +60,8 @@ std::vector<std::string> Replier::check_topics(const std::vector<std::string>& t
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       const struct rd_kafka_metadata* md = nullptr;
-      auto err = rd_kafka_metadata(producer_.get(), 0, handle.get(), &md, static_cast<int>(std::max<long long>(left.count(), 1)));
+      auto err = rd_kafka_metadata(producer_.get(), 0, handle.get(), &md,
+                                   static_cast<int>(std::max<long long>(left.count(), 1)));
       if (err) {
         // No answer at all (brokers unreachable): retry until the time is up.
         if (std::chrono::steady_clock::now() < end) {
@@ -79,15 +80,18 @@ std::vector<std::string> Replier::check_topics(const std::vector<std::string>& t
         continue;
       }
       if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || topic_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-        problems.push_back(fmt::format("topic '{}' does not exist on the cluster; create it (with the partitions and "
-                                       "replication the engine's topics have) or fix the name",
-                                       topic));
+        problems.push_back(
+            fmt::format("topic '{}' does not exist on the cluster; create it (with the partitions and "
+                        "replication the engine's topics have) or fix the name",
+                        topic));
       } else if (topic_err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-        problems.push_back(fmt::format("topic '{}': this client is not authorized to use it (TOPIC_AUTHORIZATION_FAILED); "
-                                       "grant it DESCRIBE and WRITE on the topic",
-                                       topic));
+        problems.push_back(
+            fmt::format("topic '{}': this client is not authorized to use it (TOPIC_AUTHORIZATION_FAILED); "
+                        "grant it DESCRIBE and WRITE on the topic",
+                        topic));
       } else if (topic_err) {
-        problems.push_back(fmt::format("topic '{}': {}: {}", topic, rd_kafka_err2name(topic_err), rd_kafka_err2str(topic_err)));
+        problems.push_back(
+            fmt::format("topic '{}': {}: {}", topic, rd_kafka_err2name(topic_err), rd_kafka_err2str(topic_err)));
       } else if (partitions <= 0) {
         problems.push_back(fmt::format("topic '{}' has no partitions", topic));
       }
@@ -109,7 +113,7 @@ void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
     backlog_.emplace_back(record, tag);
     return;
   }
-  auto err = produce(producer_.get(), record, reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag)));
+  auto err = produce(producer_.get(), record, tag_as_opaque(tag));
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     backlog_.emplace_back(record, tag);
     produce_backlog();
@@ -125,7 +129,7 @@ void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
 void Replier::produce_backlog() {
   while (!backlog_.empty()) {
     auto& [record, tag] = backlog_.front();
-    auto err = produce(producer_.get(), record, reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag)));
+    auto err = produce(producer_.get(), record, tag_as_opaque(tag));
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       backlog_timer_.expires_after(kQueueFullRetry);
       backlog_timer_.async_wait([this](auto ec) {

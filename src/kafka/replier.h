@@ -54,7 +54,7 @@ class Replier final : public Producer {
   KafkaPtr producer_;
   QueuePtr queue_;
   std::unique_ptr<QueueWakeup> wakeup_;
-  std::vector<TopicPtr> topics_;  // keeps their metadata fresh
+  std::vector<TopicPtr> topics_;                                        // keeps their metadata fresh
   std::deque<std::pair<core::OutgoingRecord, std::uint64_t>> backlog_;  // waiting for queue room
   boost::asio::steady_timer backlog_timer_;
   boost::asio::steady_timer tick_;

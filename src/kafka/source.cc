@@ -1,9 +1,9 @@
 #include "kafka/source.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fxconnect::kafka {
 namespace {
@@ -24,14 +24,18 @@ std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* par
 
 PartitionListPtr partition_list(const std::vector<TopicPartition>& partitions) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-  for (const auto& [topic, partition] : partitions) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  for (const auto& [topic, partition] : partitions)
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
   return list;
 }
 
 Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, std::string subscription, Events events,
                BeforeAssign before_assign)
-    : io_(io), events_(std::move(events)), before_assign_(std::move(before_assign)),
-      subscription_(std::move(subscription)), tick_(io) {
+    : io_(io),
+      events_(std::move(events)),
+      before_assign_(std::move(before_assign)),
+      subscription_(std::move(subscription)),
+      tick_(io) {
   auto conf = consumer_conf(settings);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Source::rebalance_cb);
@@ -42,7 +46,7 @@ Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, st
   char err[512];
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
   if (!consumer_) throw ConfigError(std::string("cannot create the consumer: ") + err);
-  conf.release();  // owned by the consumer now
+  handed_to_librdkafka(conf);
   rd_kafka_poll_set_consumer(consumer_.get());
   queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
 }
@@ -136,7 +140,8 @@ std::size_t Source::store_offsets(const std::vector<std::pair<TopicPartition, st
 
 std::optional<std::int64_t> Source::end_offset(const TopicPartition& tp) const {
   std::int64_t low = 0, high = 0;
-  if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+  if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
       high < 0) {
     return std::nullopt;
   }
@@ -178,8 +183,7 @@ void Source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
   self->events_.revoked(partitions, rd_kafka_assignment_lost(rk) != 0);
 }
 
-void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
-                       void* opaque) {
+void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
   auto* self = static_cast<Source*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was stored since the last commit
   if (!err) self->set_brokers_down(false);          // the coordinator answered
@@ -191,7 +195,8 @@ void Source::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_part
       spdlog::warn("commit of {}[{}] at offset {} failed: {}; librdkafka commits it again", tp.topic, tp.partition,
                    tp.offset, rd_kafka_err2str(e));
     }
-    if (self->events_.committed) self->events_.committed({tp.topic, tp.partition}, tp.offset, e == RD_KAFKA_RESP_ERR_NO_ERROR);
+    if (self->events_.committed)
+      self->events_.committed({tp.topic, tp.partition}, tp.offset, e == RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 }
 

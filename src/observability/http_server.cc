@@ -4,11 +4,11 @@
 #include <optional>
 #include <stdexcept>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace fxconnect::observability {
 
@@ -176,7 +176,13 @@ HttpServer::HttpServer(asio::io_context& io, const std::string& listen, std::map
   accept_next(state_);
 }
 
-HttpServer::~HttpServer() { close(); }
+HttpServer::~HttpServer() {
+  try {
+    close();
+  } catch (const std::exception& e) {  // a timer's cancel() may throw; a destructor must not
+    spdlog::warn("http: closing the endpoint: {}", e.what());
+  }
+}
 
 std::string HttpServer::address() const {
   auto e = state_->acceptor.local_endpoint();

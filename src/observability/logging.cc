@@ -103,8 +103,9 @@ class JsonFormatter final : public spdlog::formatter {
     std::time_t t = seconds.count();
     std::tm tm{};
     gmtime_r(&t, &tm);
-    std::string line = fmt::format(R"({{"time":"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z","level":)", tm.tm_year + 1900,
-                                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    std::string line =
+        fmt::format(R"({{"time":"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z","level":)", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
     auto level = spdlog::level::to_string_view(msg.level);
     core::append_json_string(line, std::string_view(level.data(), level.size()));
     line += ",\"message\":";

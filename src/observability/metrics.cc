@@ -61,7 +61,8 @@ std::string ConnectorMetrics::render() const {
   for (std::size_t i = 0; i < replies.size(); ++i) {
     out += fmt::format("fxconnect_replies_total{{outcome=\"{}\"}} {}\n", outcomes[i], replies[i]);
   }
-  header(out, "fxconnect_in_flight", "gauge", "Requests consumed and not yet finished (processing.max_in_flight bounds it).");
+  header(out, "fxconnect_in_flight", "gauge",
+         "Requests consumed and not yet finished (processing.max_in_flight bounds it).");
   out += fmt::format("fxconnect_in_flight {}\n", in_flight);
   header(out, "fxconnect_in_flight_bytes", "gauge",
          "Memory held by the requests in flight: bodies, headers, parsed JSON, replies and dead letters "
@@ -80,7 +81,8 @@ std::string ConnectorMetrics::render() const {
   header(out, "fxconnect_late_completions_total", "counter",
          "Handler answers that came after their request's outcome was decided (past the deadline); ignored.");
   out += fmt::format("fxconnect_late_completions_total {}\n", late_completions);
-  header(out, "fxconnect_paused_partitions", "gauge", "Partitions paused (held at the in-flight limit, or revoked and draining).");
+  header(out, "fxconnect_paused_partitions", "gauge",
+         "Partitions paused (held at the in-flight limit, or revoked and draining).");
   out += fmt::format("fxconnect_paused_partitions {}\n", paused_partitions);
   histogram(out, "fxconnect_handler_duration_seconds", "Time from a request entering the handler to its answer.",
             handler_seconds);
@@ -92,7 +94,8 @@ std::string ConnectorMetrics::render() const {
     out += fmt::format("fxconnect_committed_offset_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", escape(tp.first),
                        tp.second, lag);
   }
-  header(out, "fxconnect_rebalances_total", "counter", "Partition assignments and revocations this member took part in.");
+  header(out, "fxconnect_rebalances_total", "counter",
+         "Partition assignments and revocations this member took part in.");
   out += fmt::format("fxconnect_rebalances_total {}\n", rebalances);
   header(out, "fxconnect_spans_exported_total", "counter", "Trace spans exported to the OTLP endpoint.");
   out += fmt::format("fxconnect_spans_exported_total {}\n", spans_exported);

@@ -79,7 +79,8 @@ std::optional<TraceContext> parse_traceparent(std::string_view value) {
   TraceContext c;
   std::array<std::uint8_t, 1> flags{};
   if (hex_value(parts[0][0]) < 0 || hex_value(parts[0][1]) < 0) return std::nullopt;
-  if (!from_hex(parts[1], c.trace_id) || !from_hex(parts[2], c.span_id) || !from_hex(parts[3], flags)) return std::nullopt;
+  if (!from_hex(parts[1], c.trace_id) || !from_hex(parts[2], c.span_id) || !from_hex(parts[3], flags))
+    return std::nullopt;
   if (!c.valid()) return std::nullopt;
   c.sampled = flags[0] & 1;
   return c;
@@ -95,7 +96,8 @@ std::optional<TraceContext> parse_uber_trace_id(std::string_view value) {
   std::string decoded;
   decoded.reserve(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '%' && i + 2 < value.size() && value[i + 1] == '3' && (value[i + 2] == 'A' || value[i + 2] == 'a')) {
+    if (value[i] == '%' && i + 2 < value.size() && value[i + 1] == '3' &&
+        (value[i + 2] == 'A' || value[i + 2] == 'a')) {
       decoded += ':';
       i += 2;
     } else {

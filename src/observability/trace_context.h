@@ -18,7 +18,7 @@ struct TraceContext {
   std::array<std::uint8_t, 16> trace_id{};  // all zero is invalid
   std::array<std::uint8_t, 8> span_id{};    // all zero is invalid
   bool sampled = false;
-  std::string tracestate;                   // W3C vendor state, passed on unchanged
+  std::string tracestate;  // W3C vendor state, passed on unchanged
 
   bool valid() const;
   std::string trace_id_hex() const;  // 32 lower-case hex digits

@@ -9,13 +9,13 @@
 #include <random>
 #include <stdexcept>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fxconnect::observability {
 namespace {
@@ -47,7 +47,8 @@ std::string hex8(const std::array<std::uint8_t, 8>& id) {
 
 std::uint64_t now_unix_ns() {
   return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 namespace {
@@ -160,7 +161,8 @@ void OtlpExporter::run() {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, kBatchDelay, [this] { return stopping_ || queue_.size() >= kBatch; });
       auto n = std::min(queue_.size(), kBatch);
-      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
       if (batch.empty() && stopping_) return;
       too_late = std::chrono::steady_clock::now() >= stop_deadline_;

@@ -27,11 +27,11 @@ enum class SpanKind { internal = 1, server = 2, client = 3, producer = 4, consum
 using AttributeValue = std::variant<std::string, std::int64_t, bool>;
 
 struct SpanData {
-  TraceContext context;                     // trace id, this span's id, sampled
+  TraceContext context;                          // trace id, this span's id, sampled
   std::array<std::uint8_t, 8> parent_span_id{};  // zero: a root span
   std::string name;
   SpanKind kind = SpanKind::internal;
-  std::uint64_t start_ns = 0;               // Unix epoch nanoseconds
+  std::uint64_t start_ns = 0;  // Unix epoch nanoseconds
   std::uint64_t end_ns = 0;
   std::vector<std::pair<std::string, AttributeValue>> attributes;
   bool error = false;
@@ -158,7 +158,7 @@ struct MessagingSpan {
   std::optional<std::int64_t> offset;
   std::string_view consumer_group;  // "" = none
   std::string_view process_instance_uuid;
-  std::string_view fx_context;      // "" = none
+  std::string_view fx_context;  // "" = none
 };
 void set_messaging_attributes(ActiveSpan& span, const MessagingSpan& what);
 

@@ -35,8 +35,13 @@ class HandlerCall final : public Call {
   HandlerCall(std::shared_ptr<AnswerSink> sink, std::uint64_t id, std::shared_ptr<const Request> request,
               boost::asio::any_io_executor executor, std::chrono::steady_clock::time_point deadline,
               std::shared_ptr<const observability::Tracer> tracer = nullptr, observability::TraceContext parent = {})
-      : sink_(std::move(sink)), id_(id), request_(std::move(request)), executor_(std::move(executor)),
-        deadline_(deadline), tracer_(std::move(tracer)), parent_(std::move(parent)) {}
+      : sink_(std::move(sink)),
+        id_(id),
+        request_(std::move(request)),
+        executor_(std::move(executor)),
+        deadline_(deadline),
+        tracer_(std::move(tracer)),
+        parent_(std::move(parent)) {}
   // Unanswered: the request still gets an outcome, an `internal` error.
   ~HandlerCall() override;
 

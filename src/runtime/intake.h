@@ -18,10 +18,10 @@ class Intake {
   using Clock = std::chrono::steady_clock;
   enum class Action {
     none,
-    stop_taking,      // the bound is reached: stop taking messages
-    pause,            // held for hold_before_pause: pause every partition, take again
-    resume,           // below the bound again: take messages
-    resume_paused,    // below the bound again after a pause: resume the partitions and take messages
+    stop_taking,    // the bound is reached: stop taking messages
+    pause,          // held for hold_before_pause: pause every partition, take again
+    resume,         // below the bound again: take messages
+    resume_paused,  // below the bound again after a pause: resume the partitions and take messages
   };
 
   Intake(std::size_t max_requests, std::size_t max_bytes, std::chrono::milliseconds hold_before_pause)

@@ -28,7 +28,8 @@ void RequestObserver::consumed(RequestSpans& spans, const Request& request) {
   if (!tracer_) return;
   auto incoming = obs::extract(request.headers);
   spans.formats = std::move(incoming.formats);
-  spans.consumer = obs::ActiveSpan::start(tracer_, "process " + request.topic, obs::SpanKind::consumer, incoming.context);
+  spans.consumer =
+      obs::ActiveSpan::start(tracer_, "process " + request.topic, obs::SpanKind::consumer, incoming.context);
   obs::set_messaging_attributes(spans.consumer, {"process", request.topic, request.partition, request.offset, group_id_,
                                                  request.process_instance_uuid(), request.fx_context()});
   // fx.context is part of the engine's attributes even when empty.
@@ -52,17 +53,19 @@ void RequestObserver::failed(RequestSpans& spans, const Request& request, const 
   spans.consumer.fail(error.message);
   auto message = obs::log_safe(error.message, 1024);
   if (log_body) {
-    spdlog::error("{}: {}: {} body={}", where(request), to_string(error.code), message, obs::log_safe(request.body, 1024));
+    spdlog::error("{}: {}: {} body={}", where(request), to_string(error.code), message,
+                  obs::log_safe(request.body, 1024));
   } else {
     spdlog::error("{}: {}: {}", where(request), to_string(error.code), message);
   }
 }
 
-void RequestObserver::sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record, const Request& request) {
+void RequestObserver::sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record,
+                              const Request& request) {
   if (!tracer_ || kind == RecordKind::dead_letter) return;
   spans.producer = spans.consumer.child("publish " + record.topic, obs::SpanKind::producer);
-  obs::set_messaging_attributes(spans.producer, {"publish", record.topic, std::nullopt, std::nullopt, "",
-                                                 request.process_instance_uuid(), ""});
+  obs::set_messaging_attributes(
+      spans.producer, {"publish", record.topic, std::nullopt, std::nullopt, "", request.process_instance_uuid(), ""});
   obs::inject(record.headers, spans.producer.context(), spans.formats);
 }
 

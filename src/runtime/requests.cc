@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json/memory_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/storage_ptr.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/duration.h"
 #include "core/error_reply.h"
@@ -50,7 +50,9 @@ class CountingResource final : public boost::json::memory_resource {
     *allocated_ += n;
     return ::operator new(n, std::align_val_t(align));
   }
-  void do_deallocate(void* p, std::size_t, std::size_t align) override { ::operator delete(p, std::align_val_t(align)); }
+  void do_deallocate(void* p, std::size_t, std::size_t align) override {
+    ::operator delete(p, std::align_val_t(align));
+  }
   bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
   std::shared_ptr<std::size_t> allocated_;
 };
@@ -67,12 +69,14 @@ std::pair<std::uint64_t, RecordKind> read_record_tag(std::uint64_t tag) {
 
 Requests::Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor,
                    RequestObserver& observer, Effects effects)
-    : settings_(std::move(settings)), handler_(handler), executor_(std::move(executor)), observer_(observer),
+    : settings_(std::move(settings)),
+      handler_(handler),
+      executor_(std::move(executor)),
+      observer_(observer),
       effects_(std::move(effects)) {
   answers_ = std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
-    boost::asio::post(executor_, [this, id, answer = std::move(answer)]() mutable {
-      answered(id, std::move(answer), Clock::now());
-    });
+    boost::asio::post(
+        executor_, [this, id, answer = std::move(answer)]() mutable { answered(id, std::move(answer), Clock::now()); });
   });
 }
 
@@ -95,15 +99,13 @@ std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock
       p.lane = req.key && !req.key->empty() ? *req.key : std::string(req.process_instance_uuid());
       if (!p.lane.empty()) p.lane.insert(0, "k:");
       break;
-    case config::Ordering::partition:
-      p.lane = fmt::format("p:{}[{}]", req.topic, req.partition);
-      break;
-    case config::Ordering::none:
-      break;
+    case config::Ordering::partition: p.lane = fmt::format("p:{}[{}]", req.topic, req.partition); break;
+    case config::Ordering::none: break;
   }
   observer_.consumed(p.spans, req);
   pending_.emplace(id, std::move(owned));
-  set_bytes(p, kRequestOverhead + req.body.size() + req.key.value_or("").size() + headers_size(req.headers) + p.lane.size());
+  set_bytes(
+      p, kRequestOverhead + req.body.size() + req.key.value_or("").size() + headers_size(req.headers) + p.lane.size());
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   deadlines_.emplace_back(now + settings_.deadline, id);
   p.in_lane = !p.lane.empty();
@@ -121,7 +123,8 @@ void Requests::start(Pending& p, Clock::time_point now) {
   counts_changed();
   const Request& req = *p.request;
   if (req.body.empty()) {
-    decide_error(p, Error{ErrorCode::invalid_request, "the request body is empty; expected a JSON document", false, {}});
+    decide_error(p,
+                 Error{ErrorCode::invalid_request, "the request body is empty; expected a JSON document", false, {}});
     return;
   }
   boost::system::error_code ec;
@@ -144,9 +147,9 @@ void Requests::start(Pending& p, Clock::time_point now) {
   p.handler_started = now;
   p.handler_running = true;
   observer_.handler_started(p.spans);
-  auto call = std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request), executor_,
-                                            p.consumed_at + settings_.deadline, observer_.tracer(),
-                                            p.spans.handler.context());
+  auto call =
+      std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request), executor_,
+                                    p.consumed_at + settings_.deadline, observer_.tracer(), p.spans.handler.context());
   p.call = call;
   try {
     handler_.handle(std::move(call));
@@ -211,7 +214,7 @@ void Requests::leave_handling(Pending& p) {
   counts_changed();
 }
 
-void Requests::decide_error(Pending& p, Error error) {
+void Requests::decide_error(Pending& p, const Error& error) {
   observer_.failed(p.spans, *p.request, error, settings_.log_bodies);
   leave_handling(p);
   if (!settings_.dlq_topic.empty()) {
@@ -261,19 +264,15 @@ void Requests::delivered(const kafka::Delivery& d, Clock::time_point now) {
   }
   if (stopping_) return;  // not committed: redelivered after a restart
   switch (d.failure) {
-    case kafka::ProduceFailure::none:
-      return;  // handled above
-    case kafka::ProduceFailure::fatal:
-      effects_.fatal(fmt::format("the producer cannot go on: {}", d.error));
-      return;
+    case kafka::ProduceFailure::none: return;  // handled above
+    case kafka::ProduceFailure::fatal: effects_.fatal(fmt::format("the producer cannot go on: {}", d.error)); return;
     case kafka::ProduceFailure::destination:
       // Every record to that topic would fail the same way: stop instead of freezing the
       // partition's commits. The request stays uncommitted and is redelivered after the fix.
       if (!p.abandoned) ++abandoned_;
       p.abandoned = true;
-      effects_.unusable_topic(fmt::format("{} '{}' cannot be written: {}", kind == RecordKind::dead_letter
-                                                                                ? "the dead-letter topic"
-                                                                                : "the reply topic",
+      effects_.unusable_topic(fmt::format("{} '{}' cannot be written: {}",
+                                          kind == RecordKind::dead_letter ? "the dead-letter topic" : "the reply topic",
                                           topic, d.error));
       return;
     case kafka::ProduceFailure::transient:
@@ -281,9 +280,8 @@ void Requests::delivered(const kafka::Delivery& d, Clock::time_point now) {
         // Certainly not written, after the producer's own retries: the process is told now
         // (reply_failed, retriable) instead of waiting for a broker that may not come back.
         drop_record(p, kind);
-        decide_error(p, Error{ErrorCode::reply_failed, fmt::format("the reply could not be produced: {}", d.error),
-                              true,
-                              {}});
+        decide_error(
+            p, Error{ErrorCode::reply_failed, fmt::format("the reply could not be produced: {}", d.error), true, {}});
         return;
       }
       if (kind == RecordKind::reply) p.reply_maybe_written = true;
@@ -296,7 +294,9 @@ void Requests::delivered(const kafka::Delivery& d, Clock::time_point now) {
         // The reply itself can never be written: the process gets an error reply instead.
         drop_record(p, kind);
         decide_error(p, Error{d.too_large ? ErrorCode::reply_too_large : ErrorCode::reply_failed,
-                              fmt::format("the reply could not be produced: {}", d.error), false, {}});
+                              fmt::format("the reply could not be produced: {}", d.error),
+                              false,
+                              {}});
         return;
       }
       // Given up: a reply that may be on the topic already (never contradicted by an error
@@ -305,12 +305,13 @@ void Requests::delivered(const kafka::Delivery& d, Clock::time_point now) {
       observer_.given_up(*p.request, kind, d.error);
       drop_record(p, kind);
       if (kind == RecordKind::reply && !settings_.dlq_topic.empty()) {
-        send(p, RecordKind::dead_letter,
-             core::make_dead_letter(*p.request, settings_.dlq_topic,
-                                    Error{ErrorCode::reply_failed,
-                                          fmt::format("the reply may have been written, then could not be: {}", d.error),
-                                          false,
-                                          {}}));
+        send(
+            p, RecordKind::dead_letter,
+            core::make_dead_letter(*p.request, settings_.dlq_topic,
+                                   Error{ErrorCode::reply_failed,
+                                         fmt::format("the reply may have been written, then could not be: {}", d.error),
+                                         false,
+                                         {}}));
         return;
       }
       if (p.unacked == 0) acknowledged(p);

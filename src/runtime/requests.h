@@ -96,8 +96,8 @@ class Requests {
     std::function<void()> answered = nullptr;
   };
 
-  Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor,
-           RequestObserver& observer, Effects effects);
+  Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor, RequestObserver& observer,
+           Effects effects);
   ~Requests();
   Requests(const Requests&) = delete;
   Requests& operator=(const Requests&) = delete;
@@ -136,7 +136,7 @@ class Requests {
  private:
   void take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_point now);
   void start(Pending& p, Clock::time_point now);
-  void decide_error(Pending& p, Error error);
+  void decide_error(Pending& p, const Error& error);
   void send(Pending& p, RecordKind kind, core::OutgoingRecord record);
   void retry_later(Pending& p, RecordKind kind, Clock::time_point now);
   void acknowledged(Pending& p);

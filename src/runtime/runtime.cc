@@ -9,11 +9,11 @@
 #include <map>
 #include <optional>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/duration.h"
 #include "kafka/replier.h"
@@ -52,7 +52,8 @@ std::string_view ordering_name(config::Ordering ordering) {
 
 std::string names(const std::vector<TopicPartition>& partitions) {
   std::string out;
-  for (const auto& [topic, partition] : partitions) out += fmt::format("{}{}[{}]", out.empty() ? "" : ",", topic, partition);
+  for (const auto& [topic, partition] : partitions)
+    out += fmt::format("{}{}[{}]", out.empty() ? "" : ",", topic, partition);
   return out;
 }
 
@@ -79,10 +80,14 @@ KafkaClients librdkafka_clients(const config::ConnectorConfig& config) {
 class Runtime::Impl {
  public:
   Impl(config::ConnectorConfig config, std::unique_ptr<Handler> handler, KafkaClients clients)
-      : config_(std::move(config)), handler_(std::move(handler)), clients_(std::move(clients)),
+      : config_(std::move(config)),
+        handler_(std::move(handler)),
+        clients_(std::move(clients)),
         intake_(static_cast<std::size_t>(config_.processing.max_in_flight),
                 static_cast<std::size_t>(config_.processing.max_in_flight_bytes), kHoldBeforePause),
-        wake_timer_(io_), grace_timer_(io_), signals_(io_) {}
+        wake_timer_(io_),
+        grace_timer_(io_),
+        signals_(io_) {}
 
   ~Impl() {
     requests_.reset();  // before the handler and the clients it refers to
@@ -96,9 +101,10 @@ class Runtime::Impl {
   }
   RunStats stats() const { return observer_ ? observer_->stats() : RunStats{}; }
   std::string readiness() {
-    std::promise<std::string> answer;
-    auto future = answer.get_future();
-    asio::post(io_, [this, &answer] { answer.set_value(ready_page().body); });
+    // Shared: the loop may run this after a timed-out wait has returned.
+    auto answer = std::make_shared<std::promise<std::string>>();
+    auto future = answer->get_future();
+    asio::post(io_, [this, answer] { answer->set_value(ready_page().body); });
     if (future.wait_for(seconds(10)) != std::future_status::ready) return "no answer: the loop does not run";
     return future.get();
   }
@@ -151,7 +157,7 @@ class Runtime::Impl {
   asio::signal_set signals_;
   std::unique_ptr<observability::HttpServer> http_;
 
-  bool store_posted_ = false;         // a store of offsets is posted for this turn of the loop
+  bool store_posted_ = false;  // a store of offsets is posted for this turn of the loop
   bool revoke_check_posted_ = false;
   bool final_commit_failed_ = false;  // a commit failed while closing
   bool stopping_ = false;             // no new intake; finishing in-flight work
@@ -172,7 +178,8 @@ int Runtime::Impl::run(bool handle_signals) {
     } catch (const std::exception& e) {
       throw ConfigError(fmt::format("{}: observability.tracing.otlp_endpoint: {}", config_.source, e.what()));
     }
-    tracer_ = std::make_shared<observability::Tracer>(*observability::Sampler::parse(config_.observability.sampler), exporter_);
+    tracer_ = std::make_shared<observability::Tracer>(*observability::Sampler::parse(config_.observability.sampler),
+                                                      exporter_);
     spdlog::info("tracing: OTLP/HTTP to {}/v1/traces, sampler {}, service {}", config_.observability.otlp_endpoint,
                  config_.observability.sampler, config_.observability.service_name);
   }
@@ -198,12 +205,13 @@ int Runtime::Impl::run(bool handle_signals) {
   if (auto problems = producer_->check_topics(topics, kTopicCheckTimeout); !problems.empty()) {
     std::string text;
     for (const auto& p : problems) {
-      text += fmt::format("{}{}: {}: {}", text.empty() ? "" : "\n", config_.source,
-                          p.find("'" + config_.reply.topic + "'") != std::string::npos ? "reply.topic" : "errors.dlq_topic",
-                          p);
+      text += fmt::format(
+          "{}{}: {}: {}", text.empty() ? "" : "\n", config_.source,
+          p.find("'" + config_.reply.topic + "'") != std::string::npos ? "reply.topic" : "errors.dlq_topic", p);
     }
-    bool unreachable = std::all_of(problems.begin(), problems.end(),
-                                   [](const std::string& p) { return p.find("no metadata from the cluster") != std::string::npos; });
+    bool unreachable = std::all_of(problems.begin(), problems.end(), [](const std::string& p) {
+      return p.find("no metadata from the cluster") != std::string::npos;
+    });
     if (unreachable) {
       spdlog::critical("{}", text);
       spdlog::critical("the Kafka cluster at {} did not answer; not started", config_.kafka.bootstrap);
@@ -232,12 +240,11 @@ int Runtime::Impl::run(bool handle_signals) {
 
   if (!config_.observability.http_listen.empty()) {
     try {
-      http_ = std::make_unique<observability::HttpServer>(
-          io_, config_.observability.http_listen,
-          std::map<std::string, observability::HttpServer::Route>{
-              {"/metrics", [this] { return metrics_page(); }},
-              {"/health/live", [] { return text_page(200, "live\n"); }},
-              {"/health/ready", [this] { return ready_page(); }}});
+      http_ = std::make_unique<observability::HttpServer>(io_, config_.observability.http_listen,
+                                                          std::map<std::string, observability::HttpServer::Route>{
+                                                              {"/metrics", [this] { return metrics_page(); }},
+                                                              {"/health/live", [] { return text_page(200, "live\n"); }},
+                                                              {"/health/ready", [this] { return ready_page(); }}});
     } catch (const std::exception& e) {
       throw ConfigError(fmt::format("{}: observability.http.listen: {}", config_.source, e.what()));
     }
@@ -448,8 +455,7 @@ void Runtime::Impl::check_revoked(Clock::time_point now) {
 
 void Runtime::Impl::apply(Intake::Action action) {
   switch (action) {
-    case Intake::Action::none:
-      return;
+    case Intake::Action::none: return;
     case Intake::Action::stop_taking: {
       consumer_->stop_taking();
       auto now = Clock::now();  // at saturation this happens per message: one info line per 10 s
@@ -470,9 +476,7 @@ void Runtime::Impl::apply(Intake::Action action) {
       spdlog::info("intake resumed: {} in flight", requests_->in_flight());
       consumer_->resume_taking();
       return;
-    case Intake::Action::resume:
-      consumer_->resume_taking();
-      return;
+    case Intake::Action::resume: consumer_->resume_taking(); return;
   }
 }
 

@@ -18,13 +18,13 @@ namespace fxconnect::runtime {
 
 // Exit codes of run() (and of `fxconnect run`).
 enum ExitCode : int {
-  exit_clean = 0,          // stopped on request; every consumed request answered and committed
-  exit_fatal = 1,          // a Kafka client hit a fatal error, or the cluster could not be reached at
-                           // startup; unanswered requests are redelivered
-  exit_config = 2,         // the configuration was refused (before any I/O), or the reply or
-                           // dead-letter topic is missing or cannot be written
-  exit_grace_expired = 75, // stopped, but work was unfinished at the grace period's end (or the
-                           // final commit failed); it is redelivered on restart (EX_TEMPFAIL)
+  exit_clean = 0,           // stopped on request; every consumed request answered and committed
+  exit_fatal = 1,           // a Kafka client hit a fatal error, or the cluster could not be reached at
+                            // startup; unanswered requests are redelivered
+  exit_config = 2,          // the configuration was refused (before any I/O), or the reply or
+                            // dead-letter topic is missing or cannot be written
+  exit_grace_expired = 75,  // stopped, but work was unfinished at the grace period's end (or the
+                            // final commit failed); it is redelivered on restart (EX_TEMPFAIL)
 };
 
 // How the runtime gets its Kafka clients: librdkafka's by default; fakes in tests.

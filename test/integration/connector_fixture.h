@@ -36,7 +36,8 @@ class ConnectorTest : public ::testing::Test {
                        "\n  properties: { auto.offset.reset: earliest }\n";
     if (!producer_properties.empty()) yaml += "  producer_properties: { " + producer_properties + " }\n";
     yaml += "input:\n  topic: " + in_ + "\nreply:\n  topic: " + out_ +
-            "\n  engine_pattern: \"ai.flowx.dev.engine.receive.*\"\nhandler:\n" + handler + "processing:\n" + processing;
+            "\n  engine_pattern: \"ai.flowx.dev.engine.receive.*\"\nhandler:\n" + handler + "processing:\n" +
+            processing;
     if (dlq) yaml += "errors:\n  dlq_topic: " + dlq_ + "\n";
     return yaml;
   }

@@ -1,8 +1,8 @@
 // CONTRACT.md against a real broker: what a reply carries, and what a bad request gets.
 #include <thread>
 
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
+#include <boost/json/parse.hpp>
 
 #include "connector_fixture.h"
 
@@ -19,10 +19,10 @@ Headers engine_headers(int i, const std::string& uuid) {
       {"fxContext", i % 3 == 0 ? "main" : "main:4:12"},
       {"Fx-AppId", "app-1"},
       {"custom", "first"},
-      {"custom", "second"},                              // duplicate name, both kept in order
-      {"binary", std::string("\x00\xff\x01\x00", 4)},    // NUL and 0xFF
-      {"empty", ""},                                     // empty value
-      {"nothing", std::nullopt},                         // null value
+      {"custom", "second"},                            // duplicate name, both kept in order
+      {"binary", std::string("\x00\xff\x01\x00", 4)},  // NUL and 0xFF
+      {"empty", ""},                                   // empty value
+      {"nothing", std::nullopt},                       // null value
       {"na\xc3\xafve-\xe6\x97\xa5\xe6\x9c\xac", "non-ASCII name"},
       {"custom", "third"},
       {"Fx-Organization-Id", std::to_string(i % 7)},
@@ -75,8 +75,9 @@ TEST_F(ConnectorTest, EveryBadRequestGetsAnErrorReplyAndADeadLetterAndTheConnect
   kafka_->create_topic(out_, 1);
   kafka_->create_topic(dlq_, 1);
   // Replies up to 1 MB here (the default is the engine's 50 MB), so "too-large" needs only 2 MB.
-  auto connector = start_connector(config("  name: scripted\n", "  deadline: 1s\n", true, "message.max.bytes: '1000000'") +
-                                   "log:\n  bodies: true\n");
+  auto connector =
+      start_connector(config("  name: scripted\n", "  deadline: 1s\n", true, "message.max.bytes: '1000000'") +
+                      "log:\n  bodies: true\n");
 
   std::vector<BadCase> cases = {
       {"not-json", "this is not JSON", "invalid_request"},
@@ -144,7 +145,8 @@ TEST_F(ConnectorTest, AnInputPatternMatchesWholeTopicNamesOnly) {
   std::string yaml = config("  name: echo\n", "  max_in_flight: 10\n");
   yaml.replace(yaml.find("  topic: " + in_), 9 + in_.size(), "  pattern: \"" + pattern + "\"");
   auto connector = start_connector(yaml);
-  kafka_->produce({{in_, "a", {{"processInstanceUuid", "a"}}, "{}"}, {longer, "b", {{"processInstanceUuid", "b"}}, "{}"}});
+  kafka_->produce(
+      {{in_, "a", {{"processInstanceUuid", "a"}}, "{}"}, {longer, "b", {{"processInstanceUuid", "b"}}, "{}"}});
   TopicReader replies(bootstrap_, out_);
   ASSERT_TRUE(replies.wait_for(1, seconds(30)));
   connector->signal(SIGTERM);

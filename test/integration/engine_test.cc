@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
+#include <boost/json.hpp>
 
 #include "connector_fixture.h"
 
@@ -43,9 +43,11 @@ class EngineTest : public ConnectorTest {
 
   // A process with one send/receive pair on this test's topics.
   std::string one_call(const std::string& message, const std::string& timeout = "PT30S") const {
-    return "process: one_call\nsample_data: { customer: { id: C-1, firstName: Ana, lastName: Pop, birthDate: '24/02/1990', "
+    return "process: one_call\nsample_data: { customer: { id: C-1, firstName: Ana, lastName: Pop, birthDate: "
+           "'24/02/1990', "
            "country: Romania }, loan: { amount: '1234.56', currency: RON } }\nnodes:\n"
-           "  - send: ask\n    topic: " + in_ + "\n    message: " + message + "\n    headers: { channel: web }\n" +
+           "  - send: ask\n    topic: " +
+           in_ + "\n    message: " + message + "\n    headers: { channel: web }\n" +
            "  - receive: answered\n    topic: " + out_ + "\n    key: answer\n    timeout: " + timeout + "\n" +
            "  - gateway: answered_ok\n    error_if_present: answer.errorMessage\n";
   }
@@ -86,7 +88,8 @@ TEST_F(EngineTest, TwoConnectorsInSequenceTheSecondUsingWhatTheFirstReturned) {
   auto definition = one_call("{ customer: \"${customer}\", loan: \"${loan}\" }") +
                     "  - send: open_account\n    topic: " + in2 +
                     "\n    message: { customerRef: \"${answer.customerRef}\", amountMinor: \"${answer.amountMinor}\", "
-                    "ref: \"acc-${@index}\" }\n  - receive: account_opened\n    topic: " + out2 + "\n    key: account\n";
+                    "ref: \"acc-${@index}\" }\n  - receive: account_opened\n    topic: " +
+                    out2 + "\n    key: account\n";
   auto run = run_engine(definition, {"--instances", "200", "--rate", "100", "--show", "1"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(count(run.summary, "completed"), 200u) << run.output;
@@ -118,7 +121,8 @@ TEST_F(EngineTest, AReceiveTimeoutIsReportedAndFailsTheRun) {
   auto connector = start_connector(config("  name: echo\n", "  max_in_flight: 100\n"));
   connector->signal(SIGTERM);
   ASSERT_EQ(connector->wait(seconds(60)), 0);
-  auto run = run_engine(one_call("{ customer: \"${customer}\" }", "PT1S"), {"--instances", "20", "--concurrency", "20"});
+  auto run =
+      run_engine(one_call("{ customer: \"${customer}\" }", "PT1S"), {"--instances", "20", "--concurrency", "20"});
   EXPECT_NE(run.exit_code, 0) << run.output;
   EXPECT_EQ(count(run.summary, "timed_out"), 20u) << run.output;
   EXPECT_EQ(count(run.summary, "completed"), 0u);

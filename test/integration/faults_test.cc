@@ -4,8 +4,8 @@
 #include <regex>
 #include <thread>
 
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
+#include <boost/json/parse.hpp>
 
 #include "connector_fixture.h"
 #include "http_get.h"
@@ -37,7 +37,8 @@ std::pair<std::size_t, std::size_t> answered(const std::vector<ConsumedRecord>& 
 // Waits until every one of `count` requests has a reply (or `timeout`).
 void wait_answered(const TopicReader& replies, int count, std::chrono::seconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
-  while (answered(replies.records()).first < static_cast<std::size_t>(count) && std::chrono::steady_clock::now() < end) {
+  while (answered(replies.records()).first < static_cast<std::size_t>(count) &&
+         std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(milliseconds(100));
   }
 }
@@ -78,7 +79,8 @@ TEST_F(ConnectorTest, KillNineMidRunLosesNoRequest) {
   auto committed = kafka_->committed(group_, in_, 3);
   // Replies are stamped when produced: those stamped before this instant are the killed run's,
   // however late the reader sees them.
-  auto restart_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto restart_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   auto restarted = start_connector(yaml, 1);
   wait_answered(replies, kRequests, seconds(120));
@@ -97,13 +99,15 @@ TEST_F(ConnectorTest, KillNineMidRunLosesNoRequest) {
   for (const auto& r : inputs.records()) below_committed += r.offset < committed.at(r.partition) ? 1 : 0;
   std::set<std::string> answered_before_kill;
   for (const auto& r : replies.records()) {
-    if (r.timestamp_ms < restart_ms) answered_before_kill.insert(std::string(first_value(r.headers, "processInstanceId").value_or("")));
+    if (r.timestamp_ms < restart_ms)
+      answered_before_kill.insert(std::string(first_value(r.headers, "processInstanceId").value_or("")));
   }
   ASSERT_GE(answered_before_kill.size(), below_committed) << "committed past a request that was not answered";
   auto uncommitted = answered_before_kill.size() - below_committed;
-  std::printf("[ figures  ] kill -9: %zu requests answered before it, %zu of them committed; %zu answered but "
-              "uncommitted, %zu answered again\n",
-              answered_before_kill.size(), below_committed, uncommitted, duplicates);
+  std::printf(
+      "[ figures  ] kill -9: %zu requests answered before it, %zu of them committed; %zu answered but "
+      "uncommitted, %zu answered again\n",
+      answered_before_kill.size(), below_committed, uncommitted, duplicates);
   EXPECT_LE(duplicates, uncommitted) << "answered again beyond what was answered but not committed";
 }
 
@@ -142,7 +146,8 @@ TEST_F(ConnectorTest, OnePartitionServesManyKeysConcurrentlyAndEachKeyInOrder) {
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
   kafka_->produce(requests_over_keys(in_, kRequests, 1000));  // all queued before the connector starts
-  auto connector = start_connector(config("  name: echo\n  options: { delay: 50ms }\n", "  ordering: key\n  max_in_flight: 5000\n"));
+  auto connector =
+      start_connector(config("  name: echo\n  options: { delay: 50ms }\n", "  ordering: key\n  max_in_flight: 5000\n"));
   TopicReader replies(bootstrap_, out_);
   ASSERT_TRUE(replies.wait_for(kRequests, seconds(120))) << connector->log();
   connector->signal(SIGTERM);
@@ -162,8 +167,10 @@ TEST_F(ConnectorTest, OnePartitionServesManyKeysConcurrentlyAndEachKeyInOrder) {
   auto log = connector->log();
   double handling = log_figure(log, "handling_mean");
   double busy = log_figure(log, "busy_s");
-  std::printf("[ figures  ] one partition, 1000 keys, echo 50ms: %.1f requests being handled on average, "
-              "%d requests in %.3f s busy\n", handling, kRequests, busy);
+  std::printf(
+      "[ figures  ] one partition, 1000 keys, echo 50ms: %.1f requests being handled on average, "
+      "%d requests in %.3f s busy\n",
+      handling, kRequests, busy);
   EXPECT_GE(handling, 200.0) << log;
 }
 
@@ -181,7 +188,8 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   kafka_->create_topic(in_, 4);
   kafka_->create_topic(out_, 4);
   auto with = [this](const std::string& properties) {
-    auto yaml = config("  name: echo\n  options: { delay: 100ms }\n", "  max_in_flight: 10000\n  commit_interval: 100ms\n");
+    auto yaml =
+        config("  name: echo\n  options: { delay: 100ms }\n", "  max_in_flight: 10000\n  commit_interval: 100ms\n");
     yaml.replace(yaml.find("auto.offset.reset: earliest"), 27, "auto.offset.reset: earliest, " + properties);
     return yaml + "observability:\n  http:\n    listen: 127.0.0.1:0\n";
   };
@@ -206,15 +214,18 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   // away again: its partitions go back to the first.
   std::smatch m;
   auto second_log = second->log();
-  ASSERT_TRUE(std::regex_search(second_log, m, std::regex(R"(metrics and health on http://([0-9.]+:[0-9]+))"))) << second_log;
+  ASSERT_TRUE(std::regex_search(second_log, m, std::regex(R"(metrics and health on http://([0-9.]+:[0-9]+))")))
+      << second_log;
   auto metrics = m[1].str();
   auto second_consumed = [&] {
     std::smatch c;
     auto page = http_get(metrics, "/metrics").body;
-    return std::regex_search(page, c, std::regex(R"(\nfxconnect_requests_consumed_total ([0-9]+))")) ? std::stoi(c[1]) : 0;
+    return std::regex_search(page, c, std::regex(R"(\nfxconnect_requests_consumed_total ([0-9]+))")) ? std::stoi(c[1])
+                                                                                                     : 0;
   };
   auto until = std::chrono::steady_clock::now() + seconds(60);
-  while (second_consumed() < 500 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(milliseconds(50));
+  while (second_consumed() < 500 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(milliseconds(50));
   ASSERT_GE(second_consumed(), 500) << second->log();
   second->signal(SIGTERM);
   EXPECT_EQ(second->wait(seconds(60)), 0) << second->log();
@@ -224,8 +235,10 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   first->signal(SIGTERM);
   EXPECT_EQ(first->wait(seconds(60)), 0) << first->log();
   auto [distinct, duplicates] = final_count(replies);
-  std::printf("[ figures  ] member joined after %zu of %d replies and left mid-load: %zu without a reply, %zu "
-              "duplicates\n", at_join, kRequests, kRequests - distinct, duplicates);
+  std::printf(
+      "[ figures  ] member joined after %zu of %d replies and left mid-load: %zu without a reply, %zu "
+      "duplicates\n",
+      at_join, kRequests, kRequests - distinct, duplicates);
   EXPECT_LT(at_join, static_cast<std::size_t>(kRequests) / 2) << "the second member joined too late to be mid-load";
   EXPECT_TRUE(left_mid_load) << "the second member left after the load: the last rebalance met no new requests";
   EXPECT_EQ(distinct, static_cast<std::size_t>(kRequests)) << first->log();

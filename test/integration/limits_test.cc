@@ -65,9 +65,10 @@ TEST_F(ConnectorTest, RequestsUpToTheEnginesFiftyMegabytesAreAnsweredWithinTheBy
   auto log = connector->log();
   auto held_max = stop_figure(log, "in_flight_bytes_max");
   auto in_flight_max = stop_figure(log, "in_flight_max");
-  std::printf("[ figures  ] requests of 1, 10, 50 MB, byte bound 64 MiB: peak RSS %.0f MiB (%.0f MiB at start), "
-              "at most %.0f requests and %.0f MiB held in flight\n",
-              peak, baseline, in_flight_max, held_max / (1 << 20));
+  std::printf(
+      "[ figures  ] requests of 1, 10, 50 MB, byte bound 64 MiB: peak RSS %.0f MiB (%.0f MiB at start), "
+      "at most %.0f requests and %.0f MiB held in flight\n",
+      peak, baseline, in_flight_max, held_max / (1 << 20));
   // Intake stops once the bound is reached; the request that crossed it is the most it can hold
   // beyond: for the largest (50 MB) about 4x its size (body, parsed string, reply twice).
   EXPECT_LE(held_max, static_cast<double>(kBound) + 4.5 * 50'000'000) << log;

@@ -2,8 +2,8 @@
 // `promtool check metrics`, and readiness follows a handler stuck past its deadline.
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -20,7 +20,8 @@ using ::testing::HasSubstr;
 
 double metric(const std::string& page, const std::string& series) {
   std::smatch m;
-  std::regex re("(^|\n)" + std::regex_replace(series, std::regex(R"([{}"\[\]().*+?^$|\\])"), R"(\$&)") + " ([0-9.e+-]+)");
+  std::regex re("(^|\n)" + std::regex_replace(series, std::regex(R"([{}"\[\]().*+?^$|\\])"), R"(\$&)") +
+                " ([0-9.e+-]+)");
   if (!std::regex_search(page, m, re)) return -1;
   return std::stod(m[2]);
 }
@@ -40,7 +41,8 @@ TEST_F(ConnectorTest, MetricsCountWhatWasSentAndReadinessFollowsAStuckHandler) {
   EXPECT_EQ(http_get(address, "/nope").status, 404);
 
   std::vector<core::OutgoingRecord> requests;
-  for (int i = 0; i < 50; ++i) requests.push_back({in_, "k" + std::to_string(i), {{"processInstanceUuid", "k" + std::to_string(i)}}, "{}"});
+  for (int i = 0; i < 50; ++i)
+    requests.push_back({in_, "k" + std::to_string(i), {{"processInstanceUuid", "k" + std::to_string(i)}}, "{}"});
   requests.push_back({in_, "bad1", {{"processInstanceUuid", "bad1"}}, "not json"});
   requests.push_back({in_, "bad2", {{"processInstanceUuid", "bad2"}}, ""});
   kafka_->produce(requests);

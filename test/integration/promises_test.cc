@@ -12,17 +12,17 @@
 #include <regex>
 #include <thread>
 
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
+#include <boost/json/parse.hpp>
 
 #include "connector_fixture.h"
 
 namespace fxconnect::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 // A figure of the connector's stop line ("stopped: exit=0 consumed=... handling_max=..."), or -1.
 double stop_figure(const std::string& log, const std::string& name) {
@@ -38,7 +38,9 @@ core::OutgoingRecord request(const std::string& topic, const std::string& uuid, 
   return {topic, uuid, std::move(headers), body};
 }
 
-std::string uuid_of(const ConsumedRecord& r) { return std::string(first_value(r.headers, "processInstanceUuid").value_or("")); }
+std::string uuid_of(const ConsumedRecord& r) {
+  return std::string(first_value(r.headers, "processInstanceUuid").value_or(""));
+}
 
 // Waits until a record with processInstanceUuid `uuid` was read; false on timeout.
 bool wait_for_uuid(const TopicReader& reader, const std::string& uuid, std::chrono::milliseconds timeout) {
@@ -114,7 +116,8 @@ TEST(ConnectorPromises, ARefusedConfigExitsTwoNamingTheSpotBeforeAnyConnection) 
   };
   const std::vector<Case> cases = {
       {"unknown-key", "processing:\n  max_inflight: 10\n", ":11:3: processing.max_inflight: unknown key"},
-      {"bad-duration", "processing:\n  deadline: 30 seconds\n", ":11:13: processing.deadline: '30 seconds' is not a duration"},
+      {"bad-duration", "processing:\n  deadline: 30 seconds\n",
+       ":11:13: processing.deadline: '30 seconds' is not a duration"},
   };
   for (const auto& c : cases) {
     auto path = write_temp_file("refused-" + c.name + ".yaml", good + c.processing);
@@ -188,7 +191,8 @@ TEST_F(ConnectorTest, PartitionOrderingHandlesOneRequestAtATimeInOffsetOrder) {
   connector->signal(SIGTERM);
   ASSERT_EQ(connector->wait(seconds(60)), 0) << connector->log();
   std::vector<int> order;
-  for (const auto& r : replies.records()) order.push_back(static_cast<int>(boost::json::parse(r.value).at("seq").as_int64()));
+  for (const auto& r : replies.records())
+    order.push_back(static_cast<int>(boost::json::parse(r.value).at("seq").as_int64()));
   std::vector<int> expected(kRequests);
   for (int i = 0; i < kRequests; ++i) expected[i] = i;
   EXPECT_EQ(order, expected);
@@ -204,7 +208,8 @@ TEST_F(ConnectorTest, NoOrderingHandlesRequestsOfOneKeyConcurrently) {
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
   std::vector<core::OutgoingRecord> requests;
-  for (int i = 0; i < kRequests; ++i) requests.push_back(request(in_, "uuid-one", R"({"seq":)" + std::to_string(i) + "}"));
+  for (int i = 0; i < kRequests; ++i)
+    requests.push_back(request(in_, "uuid-one", R"({"seq":)" + std::to_string(i) + "}"));
   kafka_->produce(requests);
   auto connector = start_connector(config("  name: echo\n  options: { delay: 500ms }\n", "  ordering: none\n"));
   TopicReader replies(bootstrap_, out_);
@@ -229,7 +234,8 @@ TEST_F(ConnectorTest, AnUndeliverableRecordIsGivenUpAndDoesNotBlockItsPartition)
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
   // ordering: partition, so the next request starts only once the first one is finished.
-  auto connector = start_connector(config("  name: echo\n", "  ordering: partition\n", false, "message.max.bytes: '20000'"));
+  auto connector =
+      start_connector(config("  name: echo\n", "  ordering: partition\n", false, "message.max.bytes: '20000'"));
   TopicReader replies(bootstrap_, out_);
   kafka_->produce({request(in_, "uuid-huge", R"({"n":1})", {{"padding", std::string(30'000, 'p')}}),
                    request(in_, "uuid-next", R"({"n":2})")});

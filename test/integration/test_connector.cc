@@ -66,7 +66,8 @@ class Scripted final : public fxconnect::Handler {
       timer->async_wait(boost::asio::bind_cancellation_slot(
           call->cancellation_slot(), [call, timer, started](boost::system::error_code ec) {
             if (ec == boost::asio::error::operation_aborted) {
-              auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+              auto waited =
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
               std::fprintf(stderr, "scripted: cancelled after %lld ms\n", static_cast<long long>(waited.count()));
               std::fflush(stderr);
             }
@@ -77,7 +78,8 @@ class Scripted final : public fxconnect::Handler {
     if (obj && obj->contains("sleep_ms")) {
       auto ms = obj->at("sleep_ms").to_number<std::int64_t>();
       auto timer = std::make_shared<boost::asio::steady_timer>(call->executor(), std::chrono::milliseconds(ms));
-      timer->async_wait([call, timer](boost::system::error_code) { call->reply(fxconnect::Reply{call->request().body}); });
+      timer->async_wait(
+          [call, timer](boost::system::error_code) { call->reply(fxconnect::Reply{call->request().body}); });
       return;
     }
     call->reply(fxconnect::Reply{call->request().body});

@@ -7,8 +7,8 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
+#include <boost/json.hpp>
 
 #include "connector_fixture.h"
 #include "http_get.h"
@@ -45,8 +45,8 @@ class TracingTest : public ConnectorTest {
                                        "\n    message: { x: \"${x}\" }\n  - receive: answered\n    topic: " + out_ +
                                        "\n    key: answer\n");
     auto summary = process + ".json";
-    ChildProcess engine({program_path("fxconnect"), "engine", "run", process, "-n", std::to_string(instances), "--otlp-endpoint",
-                         otlp_, "--trace-format", format, "--json", summary},
+    ChildProcess engine({program_path("fxconnect"), "engine", "run", process, "-n", std::to_string(instances),
+                         "--otlp-endpoint", otlp_, "--trace-format", format, "--json", summary},
                         process + ".log");
     EXPECT_EQ(engine.wait(seconds(120)), 0) << engine.log();
     std::ifstream f(summary);
@@ -102,7 +102,8 @@ class TracingTest : public ConnectorTest {
       Span span;
       span.service = std::string(trace.at("processes").at(s.at("processID").as_string()).at("serviceName").as_string());
       for (const auto& r : s.at("references").as_array()) {
-        if (r.at("refType").as_string() == "CHILD_OF") span.parent = names_by_id[std::string(r.at("spanID").as_string())];
+        if (r.at("refType").as_string() == "CHILD_OF")
+          span.parent = names_by_id[std::string(r.at("spanID").as_string())];
       }
       for (const auto& t : s.at("tags").as_array()) {
         span.tags[std::string(t.at("key").as_string())] = json::serialize(t.at("value"));
@@ -153,7 +154,11 @@ TEST_F(TracingTest, ADeadCollectorCostsSpansNotMessages) {
   std::vector<core::OutgoingRecord> requests;
   for (int i = 0; i < 500; ++i) {
     std::string uuid = "u" + std::to_string(i);
-    requests.push_back({in_, uuid, {{"processInstanceUuid", uuid}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, "{}"});
+    requests.push_back(
+        {in_,
+         uuid,
+         {{"processInstanceUuid", uuid}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},
+         "{}"});
   }
   kafka_->produce(requests);
   TopicReader replies(bootstrap_, out_);
@@ -163,7 +168,8 @@ TEST_F(TracingTest, ADeadCollectorCostsSpansNotMessages) {
   while (dropped <= 0 && std::chrono::steady_clock::now() < end) {
     auto page = http_get(metrics_base, "/metrics").body;
     std::smatch d;
-    if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))"))) dropped = std::stod(d[1]);
+    if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))")))
+      dropped = std::stod(d[1]);
     std::this_thread::sleep_for(milliseconds(250));
   }
   EXPECT_GT(dropped, 0) << "dropped spans are counted";
@@ -206,7 +212,11 @@ TEST_F(TracingTest, StoppingJaegerMidLoadLosesNoMessage) {
     std::vector<core::OutgoingRecord> chunk;
     for (int i = 0; i < kPerChunk; ++i) {
       std::string uuid = "c" + std::to_string(c) + "-" + std::to_string(i);
-      chunk.push_back({in_, uuid, {{"processInstanceUuid", uuid}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, "{}"});
+      chunk.push_back(
+          {in_,
+           uuid,
+           {{"processInstanceUuid", uuid}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},
+           "{}"});
     }
     kafka_->produce(chunk);
     sent_at.push_back(std::chrono::steady_clock::now());
@@ -225,20 +235,26 @@ TEST_F(TracingTest, StoppingJaegerMidLoadLosesNoMessage) {
   while (dropped <= 0 && std::chrono::steady_clock::now() < end) {
     std::smatch d;
     auto page = http_get(metrics_base, "/metrics").body;
-    if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))"))) dropped = std::stod(d[1]);
+    if (std::regex_search(page, d, std::regex(R"(\nfxconnect_spans_dropped_total ([0-9]+))")))
+      dropped = std::stod(d[1]);
     std::this_thread::sleep_for(milliseconds(250));
   }
   EXPECT_GT(dropped, 0);
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0);
-  EXPECT_EQ(by_uuid(replies.records()).size(), static_cast<std::size_t>(kChunks * kPerChunk)) << "every request answered";
+  EXPECT_EQ(by_uuid(replies.records()).size(), static_cast<std::size_t>(kChunks * kPerChunk))
+      << "every request answered";
 }
 
 TEST_F(TracingTest, JsonLogLinesCarryTheRequestsTraceAndProcessInstance) {
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
   auto connector = start_connector(connector_config(otlp_) + "log:\n  format: json\n");
-  kafka_->produce({{in_, "bad", {{"processInstanceUuid", "pi-42"}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, "not json"}});
+  kafka_->produce(
+      {{in_,
+        "bad",
+        {{"processInstanceUuid", "pi-42"}, {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},
+        "not json"}});
   TopicReader replies(bootstrap_, out_);
   ASSERT_TRUE(replies.wait_for(1, seconds(30)));
   connector->signal(SIGTERM);
@@ -249,7 +265,8 @@ TEST_F(TracingTest, JsonLogLinesCarryTheRequestsTraceAndProcessInstance) {
     boost::system::error_code ec;
     auto v = json::parse(line, ec);
     ASSERT_FALSE(ec) << "not a JSON line: " << line;
-    ASSERT_TRUE(v.as_object().contains("time") && v.as_object().contains("level") && v.as_object().contains("message")) << line;
+    ASSERT_TRUE(v.as_object().contains("time") && v.as_object().contains("level") && v.as_object().contains("message"))
+        << line;
     if (v.as_object().contains("processInstanceUuid") && v.at("level") == "error") {
       found = true;
       EXPECT_EQ(v.at("processInstanceUuid"), "pi-42");

@@ -53,12 +53,13 @@ class MockCluster : public ::testing::Test {
     bool earliest = true;             // set auto.offset.reset: earliest explicitly
   };
   config::ConnectorConfig config(const Options& o) {
-    std::string yaml = "kafka:\n  bootstrap: " + bootstrap_ + "\n  group_id: " + group_ + "\n  properties: { " +
-                       (o.earliest ? "auto.offset.reset: earliest, " : "") + "log_level: '3' }\n" +
-                       (o.consumer_properties.empty() ? "" : "  consumer_properties: { " + o.consumer_properties + " }\n") +
-                       "  producer_properties: { retry.backoff.ms: '50'" + o.producer_properties + " }\n" +
-                       "input:\n  topic: " + in_ + "\nreply:\n  topic: " + out_ + "\nhandler:\n  name: echo\n" +
-                       "processing:\n  commit_interval: 100ms\n  shutdown_grace: 5s\n" + o.processing + o.extra;
+    std::string yaml =
+        "kafka:\n  bootstrap: " + bootstrap_ + "\n  group_id: " + group_ + "\n  properties: { " +
+        (o.earliest ? "auto.offset.reset: earliest, " : "") + "log_level: '3' }\n" +
+        (o.consumer_properties.empty() ? "" : "  consumer_properties: { " + o.consumer_properties + " }\n") +
+        "  producer_properties: { retry.backoff.ms: '50'" + o.producer_properties + " }\n" + "input:\n  topic: " + in_ +
+        "\nreply:\n  topic: " + out_ + "\nhandler:\n  name: echo\n" +
+        "processing:\n  commit_interval: 100ms\n  shutdown_grace: 5s\n" + o.processing + o.extra;
     return config::parse(yaml, "mock.yaml", config::process_env());
   }
   config::ConnectorConfig config() { return config(Options{}); }
@@ -74,7 +75,8 @@ class MockCluster : public ::testing::Test {
     std::vector<core::OutgoingRecord> records;
     for (int i = 0; i < n; ++i) {
       std::string uuid = "uuid-" + std::to_string(i);
-      std::string body = body_bytes ? "\"" + std::string(body_bytes - 2, 'b') + "\"" : R"({"n":)" + std::to_string(i) + "}";
+      std::string body =
+          body_bytes ? "\"" + std::string(body_bytes - 2, 'b') + "\"" : R"({"n":)" + std::to_string(i) + "}";
       records.push_back({in_, uuid, {{"processInstanceUuid", uuid}}, body});
     }
     client_->produce(records);
@@ -100,7 +102,8 @@ class RunningConnector {
   // Waits up to `timeout` for run() to return by itself.
   bool wait_finished(std::chrono::milliseconds timeout) {
     auto end = std::chrono::steady_clock::now() + timeout;
-    while (!finished_ && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (!finished_ && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     return finished_;
   }
   int stop() {

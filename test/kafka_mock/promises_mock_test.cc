@@ -2,9 +2,9 @@
 // fatal Kafka client error, and the byte bound on requests in flight. No broker needed.
 #include <set>
 
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "mock_cluster.h"
 

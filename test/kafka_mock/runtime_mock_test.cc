@@ -6,9 +6,9 @@
 #include <set>
 #include <thread>
 
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "mock_cluster.h"
 
@@ -100,7 +100,8 @@ TEST_F(MockCluster, ADeadLetterAndAnErrorReplyFailingTogetherAreBothRetriedToThe
   std::vector<rd_kafka_resp_err_t> errors(40, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   rd_kafka_mock_push_request_errors_array(cluster_, kProduceApiKey, errors.size(), errors.data());
   RunningConnector connector(
-      config({.producer_properties = ", message.timeout.ms: '600'", .extra = "errors:\n  dlq_topic: " + dlq + "\n"}), echo());
+      config({.producer_properties = ", message.timeout.ms: '600'", .extra = "errors:\n  dlq_topic: " + dlq + "\n"}),
+      echo());
   TopicReader replies(bootstrap_, out_);
   TopicReader dead_letters(bootstrap_, dlq);
   ASSERT_TRUE(replies.wait_for(1, seconds(60))) << "no error reply";

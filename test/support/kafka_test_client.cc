@@ -105,7 +105,7 @@ struct TopicReader::State {
   std::vector<ConsumedRecord> records;
   std::map<std::int32_t, std::int64_t> next;  // per partition: one past the last offset read
   std::string topic;
-  kafka::KafkaPtr query;                      // for end offsets
+  kafka::KafkaPtr query;  // for end offsets
   std::atomic<bool> stop{false};
   std::thread thread;
 };

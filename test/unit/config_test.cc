@@ -100,7 +100,8 @@ TEST(Config, RefusesAnUnknownKeyWithItsPlaceAndTheValidKeys) {
 }
 
 TEST(Config, RefusesAReplyTopicOutsideTheEnginePattern) {
-  auto text = replace(kExample, "topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1", "topic: ai.flowx.dev.plugin.echo.out.v1");
+  auto text = replace(kExample, "topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1",
+                      "topic: ai.flowx.dev.plugin.echo.out.v1");
   auto e = error_of(text);
   EXPECT_THAT(e, HasSubstr("c.yaml:8:10: reply.topic: 'ai.flowx.dev.plugin.echo.out.v1' does not match"));
   EXPECT_THAT(e, HasSubstr("c.yaml:9:19"));
@@ -112,12 +113,14 @@ TEST(Config, RefusesANegativeMaxInFlight) {
 }
 
 TEST(Config, RefusesWrongTypesAndValues) {
-  EXPECT_THAT(error_of(replace(kExample, "deadline: 30s", "deadline: 30")),
-              HasSubstr("c.yaml:16:13: processing.deadline: '30' is not a duration; expected a whole number with a unit"));
+  EXPECT_THAT(
+      error_of(replace(kExample, "deadline: 30s", "deadline: 30")),
+      HasSubstr("c.yaml:16:13: processing.deadline: '30' is not a duration; expected a whole number with a unit"));
   EXPECT_THAT(error_of(replace(kExample, "deadline: 30s", "deadline: 0s")), HasSubstr("must be longer than 0"));
   EXPECT_THAT(error_of(replace(kExample, "ordering: key", "ordering: random")),
               HasSubstr("processing.ordering: 'random' is not one of key|partition|none"));
-  EXPECT_THAT(error_of(replace(kExample, "max_in_flight: 5000", "max_in_flight: lots")), HasSubstr("is not a whole number"));
+  EXPECT_THAT(error_of(replace(kExample, "max_in_flight: 5000", "max_in_flight: lots")),
+              HasSubstr("is not a whole number"));
   EXPECT_THAT(error_of(replace(kExample, "group_id: echo-connector", "group_id: [a, b]")),
               HasSubstr("kafka.group_id: expected a single value"));
   EXPECT_THAT(error_of(replace(kExample, "engine_pattern: \"ai.flowx.dev.engine.receive.*\"", "engine_pattern: \"(\"")),
@@ -145,17 +148,21 @@ TEST(Config, RequiresTheEssentialKeys) {
 TEST(Config, InputNeedsExactlyOneOfTopicAndPattern) {
   auto both = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1", "  topic: a\n  pattern: b.*");
   EXPECT_THAT(error_of(both), HasSubstr("input: set only one of `topic` and `pattern`"));
-  auto pattern = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1", "  pattern: ai[.]flowx[.]dev[.]plugin[.].*[.]in[.]v1");
+  auto pattern = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1",
+                         "  pattern: ai[.]flowx[.]dev[.]plugin[.].*[.]in[.]v1");
   EXPECT_EQ(parse(pattern, "c.yaml", env({})).input.pattern, "ai[.]flowx[.]dev[.]plugin[.].*[.]in[.]v1");
 }
 
 TEST(Config, RefusesADeadLetterTopicTheEngineWouldRead) {
-  auto text = replace(kExample, "dlq_topic: ai.flowx.dev.plugin.echo.dlq.v1", "dlq_topic: ai.flowx.dev.engine.receive.dlq");
-  EXPECT_THAT(error_of(text), HasSubstr("errors.dlq_topic: 'ai.flowx.dev.engine.receive.dlq' matches reply.engine_pattern"));
+  auto text =
+      replace(kExample, "dlq_topic: ai.flowx.dev.plugin.echo.dlq.v1", "dlq_topic: ai.flowx.dev.engine.receive.dlq");
+  EXPECT_THAT(error_of(text),
+              HasSubstr("errors.dlq_topic: 'ai.flowx.dev.engine.receive.dlq' matches reply.engine_pattern"));
 }
 
 TEST(Config, RefusesAReplyTopicThatIsAlsoTheInput) {
-  auto text = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1", "  topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1");
+  auto text = replace(kExample, "  topic: ai.flowx.dev.plugin.echo.in.v1",
+                      "  topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1");
   EXPECT_THAT(error_of(text), HasSubstr("reply.topic: is also consumed as input"));
 }
 

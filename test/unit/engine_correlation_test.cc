@@ -36,7 +36,11 @@ TEST(EngineCorrelation, TellsDuplicatesAndLateRepliesApart) {
 }
 
 TEST(EngineCorrelation, HeadersMustComeBackUnchangedExceptTraceContext) {
-  Headers sent{{"processInstanceUuid", "u"}, {"dup", "1"}, {"dup", "2"}, {"traceparent", "00-a-b-01"}, {"bin", std::string("\0\xff", 2)}};
+  Headers sent{{"processInstanceUuid", "u"},
+               {"dup", "1"},
+               {"dup", "2"},
+               {"traceparent", "00-a-b-01"},
+               {"bin", std::string("\0\xff", 2)}};
   EXPECT_TRUE(headers_came_back(sent, sent));
   Headers rewritten = sent;
   rewritten[3].value = "00-c-d-01";

@@ -72,18 +72,21 @@ TEST(EngineDefinition, NamesFileLineAndWhatIsValid) {
               HasSubstr("p.yaml:9:12: nodes[1].topic: 'replies' does not match engine_pattern"));
   EXPECT_THAT(error_of(replace(kTwoCalls, "\"${customer.name}\", age", "\"${customer.name\", age")),
               HasSubstr("p.yaml:6:14: nodes[0].message: '${customer.name': '${' at character 1 has no closing '}'"));
-  EXPECT_THAT(error_of(replace(kTwoCalls, "  - gateway: ok\n    error_if_present: answer.errorMessage\n", "  - gateway: ok\n")),
-              HasSubstr("nodes[2]: a gateway needs `error_if_present: PATH`"));
+  EXPECT_THAT(
+      error_of(replace(kTwoCalls, "  - gateway: ok\n    error_if_present: answer.errorMessage\n", "  - gateway: ok\n")),
+      HasSubstr("nodes[2]: a gateway needs `error_if_present: PATH`"));
   EXPECT_THAT(error_of("process: p\nnodes: []\n"), HasSubstr("p.yaml:2:8: nodes: expected a list"));
-  EXPECT_THAT(error_of("nodes:\n  - send: a\n    topic: t\n    message: {}\n"), HasSubstr("the last send node has no receive node"));
+  EXPECT_THAT(error_of("nodes:\n  - send: a\n    topic: t\n    message: {}\n"),
+              HasSubstr("the last send node has no receive node"));
   EXPECT_THAT(error_of("nodes:\n  - send: a\n    topic: t\n    message: {}\n"), HasSubstr("`process` is required"));
   EXPECT_THAT(error_of("process: p\nnodes:\n  - send: a\n    receive: b\n"), HasSubstr("exactly one of"));
 }
 
 TEST(EngineDefinition, SampleDataNumbersAreJsonNumbersAndNothingElse) {
-  auto d = parse_definition(replace(kTwoCalls, "sample_data: { customer: { name: Ana, age: 30 }, tags: [a, b] }",
-                                    "sample_data: { a: Nan, b: inf, c: 0x10, d: 12345678901234567890123, e: 12.5, f: '7', g: -3 }"),
-                            "p.yaml");
+  auto d = parse_definition(
+      replace(kTwoCalls, "sample_data: { customer: { name: Ana, age: 30 }, tags: [a, b] }",
+              "sample_data: { a: Nan, b: inf, c: 0x10, d: 12345678901234567890123, e: 12.5, f: '7', g: -3 }"),
+      "p.yaml");
   const auto& v = d.sample_data;
   EXPECT_EQ(v.at("a").as_string(), "Nan");
   EXPECT_EQ(v.at("b").as_string(), "inf");

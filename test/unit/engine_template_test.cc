@@ -1,8 +1,8 @@
 #include "engine/template.h"
 
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace fxconnect::engine {
 namespace {
@@ -32,7 +32,8 @@ TEST(EngineTemplate, AWholePlaceholderKeepsTheValueType) {
 }
 
 TEST(EngineTemplate, EmbeddedPlaceholdersBecomeText) {
-  auto v = render_ok(R"({"s": "id ${items[1].id}, age ${customer.age}, vip ${customer.vip}, ${@uuid}/${@id}/${@index}"})");
+  auto v =
+      render_ok(R"({"s": "id ${items[1].id}, age ${customer.age}, vip ${customer.vip}, ${@uuid}/${@id}/${@index}"})");
   EXPECT_EQ(v.at("s").as_string(), "id 8, age 30, vip true, uuid-1/42/3");
 }
 
@@ -45,7 +46,8 @@ TEST(EngineTemplate, DecimalsInTextReadAsWritten) {
 
 TEST(EngineTemplate, EscapingIsKeptCorrect) {
   // Quotes in the data stay inside the JSON string; $${ is a literal.
-  auto v = render_ok(R"({"who": "name: ${customer.name}", "literal": "$${customer.name}", "nested": ["${customer.name}"]})");
+  auto v =
+      render_ok(R"({"who": "name: ${customer.name}", "literal": "$${customer.name}", "nested": ["${customer.name}"]})");
   EXPECT_EQ(v.at("who").as_string(), "name: Ana \"A\" Pop");
   EXPECT_EQ(v.at("literal").as_string(), "${customer.name}");
   EXPECT_EQ(json::serialize(v.at("nested")), R"(["Ana \"A\" Pop"])");

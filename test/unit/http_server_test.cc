@@ -15,11 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
 
 namespace fxconnect::observability {
 namespace {
@@ -38,7 +38,8 @@ class Served {
  public:
   explicit Served(HttpLimits limits) : server_(io_, "127.0.0.1:0", routes(), limits), work_(io_.get_executor()) {
     auto address = server_.address();  // read before the loop thread runs
-    endpoint_ = {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)))};
+    endpoint_ = {asio::ip::make_address("127.0.0.1"),
+                 static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)))};
   }
   void start() {
     thread_ = std::thread([this] { io_.run(); });

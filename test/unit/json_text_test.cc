@@ -1,8 +1,8 @@
 // JSON text written by hand (span exports, JSON log lines) is valid JSON whatever the bytes.
 #include "core/json_text.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace fxconnect::core {
 namespace {

@@ -59,8 +59,7 @@ TEST(LintCli, RejectsANegativeMaxInFlight) {
 }
 
 TEST(LintCli, RejectsBadLibrdkafkaPropertiesAndHandlerOptions) {
-  auto r = lint("props.yaml", std::string(kGood) +
-                                  "  options: { delay: soon, colour: red }\nkafka_extra: 1\n");
+  auto r = lint("props.yaml", std::string(kGood) + "  options: { delay: soon, colour: red }\nkafka_extra: 1\n");
   EXPECT_NE(r.code, 0);
   EXPECT_THAT(r.output, HasSubstr("kafka_extra: unknown key"));
   auto r2 = lint("props2.yaml", std::string(kGood) + "  options: { colour: red }\n");

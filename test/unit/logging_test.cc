@@ -4,10 +4,10 @@
 #include <memory>
 #include <sstream>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 namespace fxconnect::observability {
 namespace {
@@ -20,14 +20,21 @@ TEST(LogSafe, KeepsPrintableTextAndUtf8AndEscapesTheRest) {
   const Case cases[] = {
       {"UUID", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736"},
       {"empty", "", ""},
-      {"CR LF forging a line", "x\r\n2026-01-01T00:00:00.000 info forged", "x\\x0d\\x0a2026-01-01T00:00:00.000 info forged"},
+      {"CR LF forging a line", "x\r\n2026-01-01T00:00:00.000 info forged",
+       "x\\x0d\\x0a2026-01-01T00:00:00.000 info forged"},
       {"backslash, so escapes stay unambiguous", "a\\x0a", "a\\\\x0a"},
       {"tab, NUL, ESC, DEL", std::string("\t\0\x1b\x7f", 4), "\\x09\\x00\\x1b\\x7f"},
       {"valid UTF-8 as is", "\xc8\x99\xe2\x82\xac\xf0\x9f\x98\x80", "\xc8\x99\xe2\x82\xac\xf0\x9f\x98\x80"},
-      {"C1 control U+009B (CSI)", "\xc2\x9b" "31m", "\\xc2\\x9b31m"},
+      {"C1 control U+009B (CSI)",
+       "\xc2\x9b"
+       "31m",
+       "\\xc2\\x9b31m"},
       {"U+00A0 is not a C1 control", "\xc2\xa0", "\xc2\xa0"},
       {"lone continuation", "a\x80", "a\\x80"},
-      {"truncated sequence", "\xe2\x82" "z", "\\xe2\\x82z"},
+      {"truncated sequence",
+       "\xe2\x82"
+       "z",
+       "\\xe2\\x82z"},
       {"overlong", "\xc0\xaf", "\\xc0\\xaf"},
       {"surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80"},
       {"above U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},

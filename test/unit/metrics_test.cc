@@ -15,7 +15,8 @@ TEST(Metrics, HistogramBucketsAreCumulativeWithInfAndSum) {
   EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"0.001\"} 1\n"));
   EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"0.005\"} 3\n"));
   EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"2.5\"} 4\n"));
-  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"60\"} 4\n")) << "100 s is above every bound";
+  EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"60\"} 4\n"))
+      << "100 s is above every bound";
   EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_bucket{le=\"+Inf\"} 5\n"));
   EXPECT_THAT(page, HasSubstr("fxconnect_handler_duration_seconds_count 5\n"));
 }
@@ -26,7 +27,8 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndLabelsAreEscaped) {
   m.replies = {5, 1, 1};
   m.committed_lag[{"we\"ird\\topic", 2}] = 42;
   auto page = m.render();
-  EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_requests_consumed_total counter\nfxconnect_requests_consumed_total 7\n"));
+  EXPECT_THAT(page,
+              HasSubstr("# TYPE fxconnect_requests_consumed_total counter\nfxconnect_requests_consumed_total 7\n"));
   EXPECT_THAT(page, HasSubstr("fxconnect_replies_total{outcome=\"error\"} 1\n"));
   EXPECT_THAT(page, HasSubstr("fxconnect_committed_offset_lag{topic=\"we\\\"ird\\\\topic\",partition=\"2\"} 42\n"));
   for (const char* family : {"fxconnect_in_flight", "fxconnect_paused_partitions", "fxconnect_rebalances_total",

@@ -7,10 +7,10 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
 
 #include "observability/tracer.h"
 
@@ -54,7 +54,9 @@ class ScriptedCollector {
     poke.connect(acceptor_.local_endpoint(), ec);  // wakes accept()
     thread_.join();
   }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/otlp"; }
+  std::string endpoint() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/otlp";
+  }
   int requests() const { return requests_; }
   std::string last_path() const { return last_path_; }
 

@@ -1,7 +1,7 @@
 #include "core/records.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "core/error_reply.h"
 

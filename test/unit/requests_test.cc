@@ -2,12 +2,12 @@
 // that records what it was asked to send, and time the test moves. No Kafka, no timers.
 #include "runtime/requests.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace fxconnect::runtime {
 namespace {
@@ -36,7 +36,9 @@ class RequestsTest : public ::testing::Test {
     if (settings.reply_topic.empty()) settings.reply_topic = "out";
     requests_ = std::make_unique<Requests>(
         settings, handler_, io_.get_executor(), observer_,
-        Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) { produced_.push_back({tag, r}); },
+        Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) {
+                            produced_.push_back({tag, r});
+                          },
                           [this](const Pending& p) { written_.push_back(p.request->offset); },
                           [this](const std::string& why) { unusable_.push_back(why); },
                           [this](const std::string& why) { fatal_.push_back(why); }});

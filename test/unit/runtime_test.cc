@@ -6,9 +6,9 @@
 #include <mutex>
 #include <thread>
 
-#include <boost/asio/post.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/asio/post.hpp>
 
 #include "fxconnect/registry.h"
 
@@ -44,9 +44,7 @@ struct World {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, timeout, condition);
   }
-  bool has(const std::string& call) {
-    return std::find(calls.begin(), calls.end(), call) != calls.end();
-  }
+  bool has(const std::string& call) { return std::find(calls.begin(), calls.end(), call) != calls.end(); }
   std::size_t index(const std::string& call) {
     return static_cast<std::size_t>(std::find(calls.begin(), calls.end(), call) - calls.begin());
   }
@@ -111,10 +109,11 @@ class FakeProducer final : public kafka::Producer {
 class RuntimeTest : public ::testing::Test {
  protected:
   config::ConnectorConfig config(const std::string& handler = "  name: echo\n", const std::string& processing = "") {
-    return config::parse("kafka:\n  bootstrap: 127.0.0.1:1\n  group_id: g\ninput:\n  topic: in\nreply:\n  topic: "
-                         "ai.flowx.dev.engine.receive.out\nhandler:\n" + handler +
-                             "processing:\n  shutdown_grace: 3s\n" + processing,
-                         "test.yaml", config::process_env());
+    return config::parse(
+        "kafka:\n  bootstrap: 127.0.0.1:1\n  group_id: g\ninput:\n  topic: in\nreply:\n  topic: "
+        "ai.flowx.dev.engine.receive.out\nhandler:\n" +
+            handler + "processing:\n  shutdown_grace: 3s\n" + processing,
+        "test.yaml", config::process_env());
   }
   KafkaClients clients() {
     return {[this](asio::io_context& io, std::string subscription, kafka::Consumer::Events events) {
@@ -173,7 +172,9 @@ class RuntimeTest : public ::testing::Test {
       world_.consumer.message(std::move(r));
     });
   }
-  bool eventually(const std::string& call) { return world_.wait([&] { return world_.has(call); }); }
+  bool eventually(const std::string& call) {
+    return world_.wait([&] { return world_.has(call); });
+  }
 
   World world_;
   FakeConsumer* consumer_ = nullptr;

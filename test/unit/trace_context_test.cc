@@ -17,12 +17,12 @@ TEST(TraceContext, ReadsAndWritesW3cTraceparent) {
   EXPECT_EQ(c->span_id_hex(), "00f067aa0ba902b7");
   EXPECT_TRUE(c->sampled);
   EXPECT_EQ(format_traceparent(*c), kParent);
-  for (const char* bad : {"", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",  // no flags
-                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   // zero trace id
-                          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   // zero span id
-                          "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   // forbidden version
-                          "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",    // short
-                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", // extra field, v00
+  for (const char* bad : {"", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",   // no flags
+                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",    // zero trace id
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",    // zero span id
+                          "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",    // forbidden version
+                          "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",     // short
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",  // extra field, v00
                           "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"}) {
     EXPECT_FALSE(parse_traceparent(bad)) << bad;
   }
@@ -39,7 +39,8 @@ TEST(TraceContext, ReadsAndWritesJaegerUberTraceId) {
   EXPECT_EQ(encoded->span_id_hex(), "00f067aa0ba902b7");
   EXPECT_FALSE(encoded->sampled);
   EXPECT_EQ(format_uber_trace_id(*c), "00000000000000004bf92f3577b34da6:00f067aa0ba902b7:0:1");
-  for (const char* bad : {"", "a:b:c", "0:1:0:1", "xyz:1:0:1", "1:1:0:", "1:1:0:zz"}) EXPECT_FALSE(parse_uber_trace_id(bad)) << bad;
+  for (const char* bad : {"", "a:b:c", "0:1:0:1", "xyz:1:0:1", "1:1:0:", "1:1:0:zz"})
+    EXPECT_FALSE(parse_uber_trace_id(bad)) << bad;
 }
 
 TEST(TraceContext, UberTraceIdLengthIsCappedAndDecodingIsLinear) {
@@ -112,7 +113,8 @@ TEST(TraceContext, Samplers) {
     sampled += Sampler::parse("ratio:0.25")->sample(std::nullopt, t);
   }
   EXPECT_NEAR(sampled, 2500, 400);
-  for (const char* bad : {"", "sometimes", "ratio:", "ratio:1.5", "ratio:-0.1", "ratio:x"}) EXPECT_FALSE(Sampler::parse(bad)) << bad;
+  for (const char* bad : {"", "sometimes", "ratio:", "ratio:1.5", "ratio:-0.1", "ratio:x"})
+    EXPECT_FALSE(Sampler::parse(bad)) << bad;
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 // requests with the engine's headers in, replies (converted, or errors naming the field) out.
 #include <regex>
 
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
+#include <boost/json/parse.hpp>
 
 #include "connector_fixture.h"
 
@@ -19,8 +19,8 @@ class OnboardingConnectorTest : public ConnectorTest {
   std::unique_ptr<ChildProcess> start_onboarding(const std::string& yaml) {
     auto path = write_temp_file(name_ + ".yaml", yaml);
     auto log = write_temp_file(name_ + ".log", "");
-    auto p = std::make_unique<ChildProcess>(
-        std::vector<std::string>{program_path("onboarding-connector"), "run", path}, log);
+    auto p = std::make_unique<ChildProcess>(std::vector<std::string>{program_path("onboarding-connector"), "run", path},
+                                            log);
     EXPECT_TRUE(p->wait_for_log("partitions assigned", seconds(60))) << p->log();
     return p;
   }
@@ -33,8 +33,8 @@ core::OutgoingRecord request(const std::string& topic, const std::string& uuid, 
 TEST_F(OnboardingConnectorTest, RepliesWithConvertedFieldsAndNamesTheFieldOfABadRequest) {
   kafka_->create_topic(in_, 1);
   kafka_->create_topic(out_, 1);
-  auto connector = start_onboarding(
-      config("  name: onboarding\n  options:\n    kyc_threshold: \"1000\"\n", "  deadline: 10s\n"));
+  auto connector =
+      start_onboarding(config("  name: onboarding\n  options:\n    kyc_threshold: \"1000\"\n", "  deadline: 10s\n"));
 
   kafka_->produce({
       request(in_, "valid",

@@ -2,12 +2,12 @@
 // handler's replies and errors through a fake Call. Plus a lint of the committed onboarding.yaml.
 #include <regex>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "child_process.h"
 #include "onboarding.h"
@@ -57,13 +57,13 @@ TEST(OnboardingDate, RefusesDaysAndMonthsThatDoNotExist) {
 }
 
 TEST(OnboardingDate, RefusesOtherFormatsSayingWhatIsExpected) {
-  for (const char* bad : {"1990-02-24", "24/2/1990", "4/02/1990", "24/02/90", "24-02-1990", "24.02.1990",
-                          " 24/02/1990", "24/02/1990 ", "2a/02/1990", "24/02/199x", "", "24/02/19900"}) {
+  for (const char* bad : {"1990-02-24", "24/2/1990", "4/02/1990", "24/02/90", "24-02-1990", "24.02.1990", " 24/02/1990",
+                          "24/02/1990 ", "2a/02/1990", "24/02/199x", "", "24/02/19900"}) {
     auto r = convert_date(bad, "customer.birthDate");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().field, "customer.birthDate");
-    EXPECT_EQ(r.error().message, std::string("customer.birthDate: '") + bad +
-                                     "' is not a date in dd/MM/yyyy; expected e.g. '24/02/1990'");
+    EXPECT_EQ(r.error().message,
+              std::string("customer.birthDate: '") + bad + "' is not a date in dd/MM/yyyy; expected e.g. '24/02/1990'");
   }
 }
 
@@ -125,8 +125,8 @@ TEST(OnboardingAmount, RefusesNegativeAmounts) {
 }
 
 TEST(OnboardingAmount, RefusesTextThatIsNotADecimalNumber) {
-  for (const char* bad : {"12a", "1,234.56", "12,5", ".5", "5.", "", " 1", "1 ", "1e3", "+1", "0x10", "1.2.3",
-                          "--1", "-", "NaN", "١٢"}) {
+  for (const char* bad :
+       {"12a", "1,234.56", "12,5", ".5", "5.", "", " 1", "1 ", "1e3", "+1", "0x10", "1.2.3", "--1", "-", "NaN", "١٢"}) {
     EXPECT_EQ(amount_error(bad, kRon), std::string("loan.amount: '") + bad +
                                            "' is not an amount; expected a decimal number such as \"1234.56\" "
                                            "('.' as separator, RON has 2 decimals)");
@@ -323,8 +323,13 @@ TEST(OnboardingRequest, NamesTheFieldAtFaultAndWhatWouldBeValid) {
       {"unknown country", with("customer.country", "Atlantis"), "customer.country",
        "customer.country: 'Atlantis' is not in the country value list; expected an English country name such as "
        "'Romania', 'Germany' or 'United Kingdom'"},
-      {"no loan", [] { auto r = json::parse(kValid); r.as_object().erase("loan"); return r; }(), "loan",
-       "loan: missing; expected an object with amount and currency"},
+      {"no loan",
+       [] {
+         auto r = json::parse(kValid);
+         r.as_object().erase("loan");
+         return r;
+       }(),
+       "loan", "loan: missing; expected an object with amount and currency"},
       {"no currency", with("loan.currency", std::nullopt), "loan.currency",
        "loan.currency: missing; expected an ISO 4217 code, e.g. 'RON'"},
       {"unknown currency", with("loan.currency", "XYZ"), "loan.currency",
