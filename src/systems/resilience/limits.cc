@@ -1,0 +1,104 @@
+#include "systems/resilience/limits.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace fxconnect::systems {
+namespace {
+
+// One token per ~31.7 years at the slowest; keeps capacity arithmetic far from overflow.
+constexpr double kMaxIntervalNs = 1e18;
+constexpr double kMaxCapacityNs = 4e18;
+
+bool digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::int64_t interval_for(double per_second) {
+  if (!(per_second > 0.0)) return static_cast<std::int64_t>(kMaxIntervalNs);  // NaN included
+  const double ns = std::ceil(1e9 / per_second);
+  return static_cast<std::int64_t>(std::clamp(ns, 1.0, kMaxIntervalNs));
+}
+
+}  // namespace
+
+bool Bulkhead::acquire(std::uint64_t id) {
+  if (in_use_ < slots_ && waiting_.empty()) {
+    ++in_use_;
+    return true;
+  }
+  waiting_.push_back(id);
+  return false;
+}
+
+std::optional<std::uint64_t> Bulkhead::release() {
+  if (!waiting_.empty()) {
+    const std::uint64_t next = waiting_.front();
+    waiting_.pop_front();
+    return next;  // the slot passes to it: in_use_ unchanged
+  }
+  if (in_use_ > 0) --in_use_;
+  return std::nullopt;
+}
+
+bool Bulkhead::forget(std::uint64_t id) {
+  auto it = std::find(waiting_.begin(), waiting_.end(), id);
+  if (it == waiting_.end()) return false;
+  waiting_.erase(it);
+  return true;
+}
+
+TokenBucket::TokenBucket(double per_second, double burst) : interval_ns_(interval_for(per_second)) {
+  if (!(burst >= 1.0)) burst = 1.0;  // NaN included
+  const double capacity = std::min(std::floor(burst * static_cast<double>(interval_ns_)), kMaxCapacityNs);
+  capacity_ns_ = std::max(static_cast<std::int64_t>(capacity), interval_ns_);
+  credit_ns_ = capacity_ns_;
+}
+
+std::optional<std::chrono::nanoseconds> TokenBucket::take(LimitClock::time_point now) {
+  if (!started_) {
+    started_ = true;
+    last_ = now;
+  } else if (now > last_) {
+    const std::int64_t elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count();
+    credit_ns_ = elapsed >= capacity_ns_ - credit_ns_ ? capacity_ns_ : credit_ns_ + elapsed;
+    last_ = now;
+  }
+  if (credit_ns_ >= interval_ns_) {
+    credit_ns_ -= interval_ns_;
+    return std::nullopt;
+  }
+  return std::chrono::nanoseconds(interval_ns_ - credit_ns_);
+}
+
+std::optional<double> parse_rate(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view count = text.substr(0, slash);
+  const std::string_view unit = text.substr(slash + 1);
+
+  const auto dot = count.find('.');
+  if (!digits(count.substr(0, dot))) return std::nullopt;
+  if (dot != std::string_view::npos && !digits(count.substr(dot + 1))) return std::nullopt;
+  double n = 0;
+  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+  if (ec != std::errc{} || end != count.data() + count.size()) return std::nullopt;
+
+  double per_second = 0;  // by multiplying or dividing by whole numbers: "10/ms" is exactly 10000
+  if (unit == "ms") {
+    per_second = n * 1000;
+  } else if (unit == "s") {
+    per_second = n;
+  } else if (unit == "m") {
+    per_second = n / 60;
+  } else if (unit == "h") {
+    per_second = n / 3600;
+  } else {
+    return std::nullopt;
+  }
+  if (!(per_second >= 1e-9 && per_second <= 1e9)) return std::nullopt;
+  return per_second;
+}
+
+}  // namespace fxconnect::systems
