@@ -38,7 +38,34 @@ fxc_stop_private_jaeger() {
   FXC_PRIVATE_JAEGER_DIR=""
 }
 
-# --- for the service scripts (kafka.sh, jaeger.sh); they define log() -------------------------
+# fxc_private_legacy NAME [legacy.sh start options]: unless FXC_LEGACY_HTTP is set, starts the
+# legacy stand-in (scripts/legacy.sh: WireMock with the demo mappings) with HTTPS (--tls) and its
+# state in $FXC_BUILD/legacy-NAME, and exports FXC_LEGACY_HTTP, FXC_LEGACY_HTTPS and FXC_LEGACY_CA
+# (plus FXC_LEGACY_CLIENT_CERT and FXC_LEGACY_CLIENT_KEY with --mtls); fxc_stop_private_legacy
+# stops it again. With FXC_LEGACY_HTTP set, both do nothing.
+FXC_PRIVATE_LEGACY_DIR=""
+fxc_private_legacy() {
+  [[ -n "${FXC_LEGACY_HTTP:-}" ]] && return 0
+  FXC_PRIVATE_LEGACY_DIR="$FXC_BUILD/legacy-$1"
+  local lines
+  lines="$(FXC_LEGACY_DIR="$FXC_PRIVATE_LEGACY_DIR" "$FXC_ROOT/scripts/legacy.sh" start --tls "${@:2}")"
+  export FXC_LEGACY_HTTP FXC_LEGACY_HTTPS FXC_LEGACY_CA
+  FXC_LEGACY_HTTP="$(sed -n 's/^legacy_http=//p' <<<"$lines")"
+  FXC_LEGACY_HTTPS="$(sed -n 's/^legacy_https=//p' <<<"$lines")"
+  FXC_LEGACY_CA="$(sed -n 's/^legacy_ca=//p' <<<"$lines")"
+  if grep -q '^legacy_client_cert=' <<<"$lines"; then
+    export FXC_LEGACY_CLIENT_CERT FXC_LEGACY_CLIENT_KEY
+    FXC_LEGACY_CLIENT_CERT="$(sed -n 's/^legacy_client_cert=//p' <<<"$lines")"
+    FXC_LEGACY_CLIENT_KEY="$(sed -n 's/^legacy_client_key=//p' <<<"$lines")"
+  fi
+}
+fxc_stop_private_legacy() {
+  [[ -z "$FXC_PRIVATE_LEGACY_DIR" ]] && return 0
+  FXC_LEGACY_DIR="$FXC_PRIVATE_LEGACY_DIR" "$FXC_ROOT/scripts/legacy.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_LEGACY_DIR=""
+}
+
+# --- for the service scripts (kafka.sh, jaeger.sh, legacy.sh); they define log() --------------
 
 # Whether a pid is alive and not a zombie (kill -0 succeeds on zombies).
 fxc_alive() {

@@ -4,11 +4,13 @@
 #   1. installs the missing apt packages listed in scripts/versions.sh
 #      (apt-get update runs once, only if something is missing; sudo if not root);
 #   2. downloads the Apache Kafka broker jars (Maven Central, via scripts/kafka/pom.xml)
-#      into $KAFKA_LIBS, marked complete by $KAFKA_LIBS/.complete;
+#      into $KAFKA_LIBS, marked complete by $KAFKA_LIBS/.complete, and the WireMock standalone
+#      jar (the legacy stand-in of scripts/legacy.sh; via scripts/legacy/pom.xml) into
+#      $WIREMOCK_JAR's directory, marked complete by .complete there;
 #   3. configures and builds with `cmake --preset release` / `cmake --build --preset release`.
 #
 # Env vars:
-#   FXC_SETUP_NO_BUILD=1  skip step 3 (only install packages and fetch Kafka jars)
+#   FXC_SETUP_NO_BUILD=1  skip step 3 (only install packages and fetch the Kafka and WireMock jars)
 #   FXC_CACHE             download cache (default: $HOME/.cache/fxconnect)
 #   FXC_BUILD             build dir used by the other scripts (default: <repo>/build)
 # All progress messages go to stderr.
@@ -91,6 +93,51 @@ fetch_kafka_jars() {
   log "Kafka $KAFKA_VERSION jars: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS"
 }
 
+# ---------------------------------------------------------------- 2b. WireMock jar
+fetch_wiremock_jar() {
+  local home
+  home="$(dirname -- "$WIREMOCK_JAR")"
+  if [[ -f "$home/.complete" ]]; then
+    log "WireMock $WIREMOCK_VERSION: already in $home"
+    return
+  fi
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (apt package 'maven')"
+  mkdir -p "$FXC_CACHE"
+  # Serialise concurrent setups sharing the same cache (same lock as the Kafka jars).
+  exec 8>"$FXC_CACHE/.setup.lock"
+  flock -w 600 8 || die "timed out waiting for $FXC_CACHE/.setup.lock"
+  if [[ -f "$home/.complete" ]]; then
+    log "WireMock $WIREMOCK_VERSION: already in $home (fetched concurrently)"
+    exec 8>&-
+    return
+  fi
+  local tmp
+  # Temp dir on the same filesystem so that the final rename is atomic.
+  tmp="$(mktemp -d "$FXC_CACHE/.wiremock.tmp.XXXXXX")"
+  # shellcheck disable=SC2064
+  trap "rm -rf -- '$tmp'" EXIT
+  log "WireMock $WIREMOCK_VERSION: fetching org.wiremock:wiremock-standalone from Maven Central ..."
+  if ! mvn -q -B -f "$FXC_ROOT/scripts/legacy/pom.xml" dependency:copy \
+      -Dwiremock.version="$WIREMOCK_VERSION" -Dwiremock.outputDirectory="$tmp/jar" \
+      </dev/null >"$tmp/mvn.log" 2>&1; then
+    sed 's/\x1b\[[0-9;]*m//g' "$tmp/mvn.log" >&2
+    die "mvn dependency:copy (WireMock) failed"
+  fi
+  [[ -f "$tmp/jar/$(basename -- "$WIREMOCK_JAR")" ]] \
+    || die "mvn did not produce $(basename -- "$WIREMOCK_JAR") in $tmp/jar"
+  touch "$tmp/jar/.complete"
+  # A leftover incomplete dir (no .complete) from an interrupted older run: discard.
+  if [[ -e "$home" ]]; then
+    log "removing incomplete $home"
+    rm -rf -- "$home"
+  fi
+  mv -T -- "$tmp/jar" "$home"
+  rm -rf -- "$tmp"
+  trap - EXIT
+  exec 8>&-
+  log "WireMock $WIREMOCK_VERSION: $WIREMOCK_JAR"
+}
+
 # ---------------------------------------------------------------- 3. build
 build() {
   if [[ "${FXC_SETUP_NO_BUILD:-0}" == 1 ]]; then
@@ -104,6 +151,7 @@ build() {
 
 install_packages
 fetch_kafka_jars
+fetch_wiremock_jar
 build
 
 cli="$FXC_ROOT/build/bin/fxconnect"

@@ -1,25 +1,28 @@
 # shellcheck shell=bash
 # scripts/versions.sh -- pinned versions and shared paths for fxconnect's scripts.
-# Sourced (not executed) by scripts/setup.sh, kafka.sh and jaeger.sh; it sets no shell
+# Sourced (not executed) by scripts/setup.sh, kafka.sh, jaeger.sh and legacy.sh; it sets no shell
 # options of its own so that it is also safe to source from an interactive shell.
 #
 # Env vars (all optional, read here):
 #   FXC_CACHE  download cache (default: $HOME/.cache/fxconnect)
 #   FXC_BUILD  build / runtime-state dir (default: <repo root>/build)
-# Sets: KAFKA_VERSION, LOG4J_VERSION, JAEGER_VERSION, FXC_ROOT (repo root, from
-#   this file's location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars),
-#   JAEGER_BIN (Jaeger v2 all-in-one binary, built by scripts/jaeger.sh), and the
-#   array FXC_APT_PACKAGES (Debian 12 packages needed to build and test).
+# Sets: KAFKA_VERSION, LOG4J_VERSION, JAEGER_VERSION, WIREMOCK_VERSION, FXC_ROOT (repo
+#   root, from this file's location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars),
+#   JAEGER_BIN (Jaeger v2 all-in-one binary, built by scripts/jaeger.sh), WIREMOCK_JAR
+#   (WireMock standalone, the legacy stand-in of scripts/legacy.sh; fetched by setup.sh), and
+#   the array FXC_APT_PACKAGES (Debian 12 packages needed to build and test).
 
 KAFKA_VERSION=4.1.1
 LOG4J_VERSION=2.24.3
 JAEGER_VERSION=1.76.0
+WIREMOCK_VERSION=3.13.2
 
 FXC_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 FXC_CACHE="${FXC_CACHE:-$HOME/.cache/fxconnect}"
 FXC_BUILD="${FXC_BUILD:-$FXC_ROOT/build}"
 KAFKA_LIBS="$FXC_CACHE/kafka-$KAFKA_VERSION/libs"
 JAEGER_BIN="$FXC_CACHE/jaeger-$JAEGER_VERSION/jaeger"
+WIREMOCK_JAR="$FXC_CACHE/wiremock-$WIREMOCK_VERSION/wiremock-standalone-$WIREMOCK_VERSION.jar"
 
 # shellcheck disable=SC2034  # used by scripts that source this file
 FXC_APT_PACKAGES=(
@@ -40,10 +43,14 @@ FXC_APT_PACKAGES=(
   maven
   default-jre-headless
   python3
+  openssl
   procps
   prometheus
   clang-format
   clang-tidy
+  libcurl4-openssl-dev
+  libxml2-dev
 )
 
-export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS JAEGER_BIN
+export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION WIREMOCK_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS \
+  JAEGER_BIN WIREMOCK_JAR
