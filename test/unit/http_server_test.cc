@@ -184,6 +184,11 @@ void accept_errors_pause_then_recover() {
 }
 
 TEST(HttpServer, AcceptErrorsPauseInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check reads /proc/self/maps on a type-cache miss; with every descriptor taken it
+  // cannot, and reports a false "invalid vptr" in asio. The release and TSan runs cover this test.
+  GTEST_SKIP() << "needs descriptors exhausted, which the ASan/UBSan runtime cannot work without";
+#endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(accept_errors_pause_then_recover(), ::testing::ExitedWithCode(0), "then served");
 }
