@@ -4,15 +4,21 @@
 # A client-onboarding process (examples/processes/onboarding.yaml) runs 2,000 instances on the
 # engine simulator at a fixed rate. Each instance calls two connectors over Kafka, as the engine
 # would: the example onboarding connector (examples/onboarding: date format, country value list,
-# minor units, GUID, KYC flag) and a core-banking stand-in (the built-in echo handler with 50 ms of
-# "legacy latency"), the second with data the first returned. One client in ten has an invalid
-# birth date or country: the connector answers with an error and the process takes its error path.
+# minor units, GUID, KYC flag) and the core-banking connector (examples/processes/corebanking.yaml:
+# the `open_account` handler), the second with data the first returned. The core-banking connector
+# calls two real HTTP legacy systems declared under `systems:` — a KYC service over SOAP (when the
+# first connector flagged kycRequired) and the core-banking REST API (POST /accounts, 50 ms) — played
+# by WireMock (scripts/legacy.sh, mappings in scripts/legacy/mappings). One client in ten has an
+# invalid birth date or country: the connector answers with an error and the process takes its
+# error path.
 #
-# Steps: setup (idempotent) → a private Kafka broker (unless FXC_KAFKA_BOOTSTRAP is set) → topics →
+# Steps: setup (idempotent) → a private Kafka broker (unless FXC_KAFKA_BOOTSTRAP is set) → WireMock
+# (unless FXC_LEGACY_HTTP is set) → topics →
 # both connectors → the engine → summary, one instance's data before and after, and
 # build/demo-summary.json → everything it started is stopped, also on Ctrl-C.
 #
-# Env vars: FXC_DEMO_INSTANCES (2000), FXC_DEMO_RATE (100 per second), FXC_KAFKA_BOOTSTRAP.
+# Env vars: FXC_DEMO_INSTANCES (2000), FXC_DEMO_RATE (100 per second), FXC_KAFKA_BOOTSTRAP,
+# FXC_LEGACY_HTTP (a running WireMock with scripts/legacy/mappings).
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -38,6 +44,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  fxc_stop_private_legacy
   fxc_stop_private_kafka
   exit "$code"
 }
@@ -51,6 +58,10 @@ say "setup (packages, Kafka jars, build; skipped when done)"
 say "a Kafka broker (KRaft, 127.0.0.1)"
 fxc_private_kafka demo
 echo "Kafka at $FXC_KAFKA_BOOTSTRAP"
+
+say "the legacy systems: core banking (REST) and KYC (SOAP) on WireMock (scripts/legacy.sh)"
+fxc_private_legacy demo
+echo "legacy systems at $FXC_LEGACY_HTTP"
 
 mkdir -p "$DEMO_DIR"
 say "creating the process's topics"
@@ -72,7 +83,7 @@ start_connector() {
 }
 say "starting the connectors"
 start_connector onboarding onboarding-connector examples/onboarding/onboarding.yaml
-start_connector corebanking fxconnect examples/processes/corebanking-echo.yaml
+start_connector corebanking onboarding-connector examples/processes/corebanking.yaml
 
 say "running $INSTANCES onboarding instances at $RATE per second"
 set +e

@@ -221,6 +221,34 @@ wait_ready() {
   die "wiremock not ready on $HOST:$(port http) within ${START_TIMEOUT}s (pid $pid still running; stop it with '$0 stop')"
 }
 
+# warm_up: a cold JVM answers its first requests in seconds, not milliseconds (class loading, the
+# JIT, the first XPath and template). Callers should meet a warm stand-in: 400 requests on 16
+# connections over the demo mappings (REST and SOAP), then the request journal is emptied.
+warm_up() {
+  python3 - "http://$HOST:$(port http)" <<'PY'
+import sys, threading, urllib.request
+base = sys.argv[1]
+soap = ('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:kyc="urn:example:kyc">'
+        '<soap:Body><kyc:CheckCustomer><kyc:customerId>C-1</kyc:customerId></kyc:CheckCustomer></soap:Body></soap:Envelope>')
+calls = [("POST", "/accounts", b'{"customerRef":"C-1","amountMinor":1,"currency":"EUR"}',
+          {"Content-Type": "application/json"}),
+         ("GET", "/accounts/ACC-1", None, {}),
+         ("POST", "/kyc", soap.encode(), {"Content-Type": "text/xml", "SOAPAction": '"urn:kyc#CheckCustomer"'})]
+def work(n):
+    for i in range(n):
+        method, path, body, headers = calls[i % len(calls)]
+        try:
+            urllib.request.urlopen(urllib.request.Request(base + path, data=body, headers=headers, method=method),
+                                   timeout=30).read()
+        except Exception:
+            pass  # a 4xx/5xx warms up as well
+threads = [threading.Thread(target=work, args=(25,)) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+urllib.request.urlopen(urllib.request.Request(base + "/__admin/requests", method="DELETE"), timeout=30).read()
+PY
+}
+
 ensure_prereqs() {
   if [[ ! -f "$(dirname -- "$WIREMOCK_JAR")/.complete" ]] || ! command -v java >/dev/null 2>&1 \
      || ! command -v python3 >/dev/null 2>&1; then
@@ -335,6 +363,7 @@ cmd_start() {
     log "starting WireMock $WIREMOCK_VERSION: $what, mappings from $mappings; log: $WLOG"
     pid="$(launch "$http" "$https" "$tls" "$mtls" "$journal")"
     if wait_ready "$pid"; then
+      warm_up || log "warm-up requests failed (WireMock is up; its first answers may be slow)"
       log "ready (pid $pid)"
       print_endpoints
       return

@@ -4,13 +4,15 @@
 #      clang-format and clang-tidy, clean or the run fails;
 #   2. a private Kafka broker for the integration tier (state in $FXC_BUILD/kafka-test), stopped
 #      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; likewise
-#      Jaeger (scripts/jaeger.sh; FXC_JAEGER_OTLP + FXC_JAEGER_QUERY to use a running one);
-#   3. ctest on the release build: unit, mock (librdkafka mock cluster), integration (real broker),
-#      and the example connector's tests;
+#      Jaeger (scripts/jaeger.sh; FXC_JAEGER_OTLP + FXC_JAEGER_QUERY to use a running one) and
+#      WireMock for the legacy tier (scripts/legacy.sh start --mtls; FXC_LEGACY_HTTP, _HTTPS, _CA,
+#      _CLIENT_CERT, _CLIENT_KEY to use a running one);
+#   3. ctest on the release build: unit, mock (librdkafka mock cluster), legacy (HTTP/SOAP calls
+#      against WireMock), integration (real broker), and the example connector's tests;
 #   4. scripts/demo.sh on a small run (its own broker), then a check that it left no process;
 #   5. the SDK as users get it: install the release build to build/install and build
 #      examples/greeter as a project of its own against it (find_package(fxconnect));
-#   6. an ASan + UBSan build (preset asan) running the unit and mock tiers;
+#   6. an ASan + UBSan build (preset asan) running the unit, mock and legacy tiers;
 #   7. a ThreadSanitizer build (preset tsan, build/tsan) running the unit and mock tiers; the
 #      preset sets TSAN_OPTIONS (halt_on_error=1, second_deadlock_stack=1, test/tsan.supp: only
 #      false positives in librdkafka, which is not built with TSan; see that file).
@@ -36,13 +38,16 @@ status=0
 log "lint: clang-format and clang-tidy (scripts/lint.sh)"
 "$SCRIPTS/lint.sh" || status=1
 
-trap 'fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
+trap 'fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
 log "Jaeger for the tracing tests (built once from the Go module proxy: several minutes the first time)"
 fxc_private_jaeger test
 log "Jaeger: OTLP/HTTP $FXC_JAEGER_OTLP, query $FXC_JAEGER_QUERY"
+log "WireMock for the legacy-system tests (HTTP, and HTTPS requiring a client certificate)"
+fxc_private_legacy test --mtls
+log "WireMock: $FXC_LEGACY_HTTP, $FXC_LEGACY_HTTPS"
 
 log "release build: unit, mock, integration"
 ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
@@ -50,9 +55,9 @@ ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FX
 grep -h "\[ figures  \]" "$FXC_ROOT/build/Testing/Temporary/LastTest.log" 2>/dev/null || true
 
 log "demo: scripts/demo.sh with 300 instances, then nothing of it may still run"
-if env -u FXC_KAFKA_BOOTSTRAP FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then
+if env -u FXC_KAFKA_BOOTSTRAP -u FXC_LEGACY_HTTP FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then
   tail -n 30 "$FXC_BUILD/demo-test.log"
-  leftover="$(pgrep -af "kafka-demo|onboarding-connector run|corebanking-echo.yaml|engine run examples/processes" || true)"
+  leftover="$(pgrep -af "kafka-demo|legacy-demo/|onboarding-connector run|processes/corebanking.yaml|engine run examples/processes" || true)"
   if [[ -n "$leftover" ]]; then
     echo "demo: FAILED, processes left running:"; echo "$leftover"
     status=1
@@ -78,7 +83,7 @@ else
 fi
 
 if [[ "${FXC_TEST_NO_ASAN:-0}" != 1 ]]; then
-  log "ASan + UBSan build: unit and mock"
+  log "ASan + UBSan build: unit, mock and legacy"
   if cmake --preset asan >/dev/null && cmake --build --preset asan; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --preset asan --no-tests=error --timeout 600 || status=1

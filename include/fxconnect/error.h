@@ -13,7 +13,10 @@ namespace fxconnect {
 enum class ErrorCode {
   invalid_request,     // the request body is not usable: empty, not JSON, bad UTF-8, a bad field
   handler_failed,      // the handler decided the request cannot be served
-  legacy_unavailable,  // the legacy system could not be reached or answered with a failure
+  legacy_unavailable,  // the legacy system could not be reached: connect failed, circuit open,
+                       // every endpoint down, the connection broke (retriable)
+  legacy_timeout,      // the legacy system did not answer in time (retriable)
+  legacy_failed,       // the legacy system answered with a status (or SOAP fault) the call does not accept
   deadline_exceeded,   // no outcome within processing.deadline
   reply_too_large,     // the reply is larger than the producer or broker accepts
   reply_failed,        // the reply could not be produced, after the producer's retries

@@ -11,7 +11,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 
+#include <boost/asio/async_result.hpp>
+
 #include "fxconnect/error.h"
+#include "fxconnect/legacy.h"
 #include "fxconnect/message.h"
 
 namespace fxconnect {
@@ -51,6 +54,42 @@ class Call {
   // tracing is off (and from this default, e.g. in a test's fake Call). One per call a handler
   // makes to a legacy system.
   virtual std::unique_ptr<Span> start_span(std::string_view name);
+
+  // A call to the legacy system `system` (a name under `systems:`), bounded by this request's
+  // deadline and traced as its child. `done` runs on executor() exactly once, with the response
+  // or a typed error: legacy_unavailable, legacy_timeout, legacy_failed (or internal for a name
+  // the config does not declare). Retries, timeouts, the circuit breaker, the bulkhead, the rate
+  // limit, authentication and TLS follow the system's config.
+  virtual void start_http(std::string_view system, HttpRequest request, std::function<void(Result<HttpResponse>)> done);
+  // The same for SOAP: the body is wrapped in the system's envelope (`soap.version`), the answer
+  // parsed (never loading external entities or DTDs), and a SOAP Fault is a legacy_failed error
+  // whose message carries faultcode and faultstring.
+  virtual void start_soap(std::string_view system, SoapRequest request, std::function<void(Result<SoapResponse>)> done);
+
+  // Asio style: with a callback `void(Result<HttpResponse>)`, or `boost::asio::use_awaitable`
+  // in a C++20 coroutine (`auto r = co_await call->http("corebanking", req, use_awaitable);`).
+  template <class CompletionToken>
+  auto http(std::string_view system, HttpRequest request, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(Result<HttpResponse>)>(
+        [this, system = std::string(system)](auto handler, HttpRequest&& req) {
+          start_http(system, std::move(req),
+                     [h = std::make_shared<decltype(handler)>(std::move(handler))](Result<HttpResponse> r) mutable {
+                       (*h)(std::move(r));
+                     });
+        },
+        token, std::move(request));
+  }
+  template <class CompletionToken>
+  auto soap(std::string_view system, SoapRequest request, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(Result<SoapResponse>)>(
+        [this, system = std::string(system)](auto handler, SoapRequest&& req) {
+          start_soap(system, std::move(req),
+                     [h = std::make_shared<decltype(handler)>(std::move(handler))](Result<SoapResponse> r) mutable {
+                       (*h)(std::move(r));
+                     });
+        },
+        token, std::move(request));
+  }
 
   virtual void reply(Reply reply) = 0;
   virtual void fail(Error error) = 0;

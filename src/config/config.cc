@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
+#include <boost/url/parse.hpp>
 
 #include "config/spec.h"
 #include "core/duration.h"
@@ -27,43 +29,59 @@ class Loader {
  public:
   Loader(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {}
 
-  void walk(const YAML::Node& node, const std::string& prefix) {
+  // `prefix` is where the node is (`systems.corebanking`), `spec` the same place in the spec
+  // (`systems.*`).
+  void walk(const YAML::Node& node, const std::string& prefix, const std::string& spec) {
     if (!node.IsMap()) {
-      error(node, prefix.empty() ? "(document)" : prefix, "expected a mapping of keys" + valid_keys_hint(prefix));
+      error(node, prefix.empty() ? "(document)" : prefix, "expected a mapping of keys" + valid_keys_hint(spec, prefix));
       return;
     }
     for (const auto& kv : node) {
       std::string key = kv.first.Scalar();
       std::string path = prefix.empty() ? key : fmt::format("{}.{}", prefix, key);
-      const Field* field = find_field(path);
+      std::string spec_path = spec.empty() ? key : fmt::format("{}.{}", spec, key);
+      const Field* field = find_field(spec_path);
       if (!field) {
-        error(kv.first, path, "unknown key" + valid_keys_hint(prefix));
+        error(kv.first, path, "unknown key" + valid_keys_hint(spec, prefix));
         continue;
       }
       seen_.push_back(path);
+      places_[path] = place(kv.first);
       const YAML::Node& value = kv.second;
       switch (field->kind) {
-        case Kind::section: walk(value, path); break;
+        case Kind::section: walk(value, path, spec_path); break;
+        case Kind::named: read_named(value, path, spec_path); break;
         case Kind::map: read_map(value, path); break;
+        case Kind::list: read_list(value, *field, path); break;
         case Kind::string:
         case Kind::integer:
         case Kind::boolean:
         case Kind::duration:
         case Kind::enumeration:
-        case Kind::regex: read_scalar(value, *field); break;
+        case Kind::regex:
+        case Kind::percent:
+        case Kind::rate: read_scalar(value, *field, path); break;
       }
     }
   }
 
   void check_required(const YAML::Node& root) {
     for (const auto& f : connector_fields()) {
-      if (!f.required || is_seen(f.path)) continue;
-      std::string parent = parent_of(std::string(f.path));
-      if (!parent.empty() && !is_seen(parent)) continue;  // the missing parent is the problem
-      errors_.push_back(fmt::format("{}:{}:{}: {}: required key is missing ({})", source_, root.Mark().line + 1,
-                                    root.Mark().column + 1, f.path, f.description));
+      if (!f.required) continue;
+      for (const auto& path : instances(std::string(f.path))) {
+        if (is_seen(path)) continue;
+        std::string parent = parent_of(path);
+        if (!parent.empty() && !is_seen(parent)) continue;  // the missing parent is the problem
+        auto at = places_.count(parent)
+                      ? places_.at(parent)
+                      : fmt::format("{}:{}:{}", source_, root.Mark().line + 1, root.Mark().column + 1);
+        errors_.push_back(fmt::format("{}: {}: required key is missing ({})", at, path, f.description));
+      }
     }
   }
+
+  // The names under a `named` key (`systems` → corebanking, kyc), in document order.
+  const std::vector<std::string>& names(const std::string& path) { return names_[path]; }
 
   std::optional<Scalar> scalar(std::string_view path) const {
     auto it = scalars_.find(std::string(path));
@@ -73,37 +91,107 @@ class Loader {
   // The value, else the spec's default.
   std::string text(std::string_view path) const {
     if (auto s = scalar(path)) return s->text;
-    return std::string(find_field(path)->default_value);
+    return std::string(find_field(spec_of(std::string(path)))->default_value);
+  }
+  // A list's items, else the spec's default (comma-separated).
+  std::vector<Property> list(std::string_view path) const {
+    if (auto it = lists_.find(std::string(path)); it != lists_.end()) return it->second;
+    std::vector<Property> out;
+    std::string_view def = find_field(spec_of(std::string(path)))->default_value;
+    std::size_t start = 0;
+    while (!def.empty() && start <= def.size()) {
+      auto comma = def.find(',', start);
+      out.push_back(Property{std::string(def.substr(start, comma - start)), "", source_, std::string(path)});
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    for (auto& p : out) p.value = p.name;
+    return out;
+  }
+  std::string place_of(std::string_view path) const {
+    auto it = places_.find(std::string(path));
+    return it == places_.end() ? source_ : it->second;
   }
   std::string where(std::string_view path) const {
     if (auto s = scalar(path)) return s->where;
+    if (auto it = places_.find(std::string(path)); it != places_.end()) return it->second;
     return source_;
   }
   const std::vector<Property>& map(std::string_view path) { return maps_[std::string(path)]; }
   void error_at(std::string_view path, const std::string& message) {
     errors_.push_back(fmt::format("{}: {}: {}", where(path), path, message));
   }
+  // For one item of a list: its own place comes first.
+  void error_at_item(std::string_view where, std::string_view path, const std::string& message) {
+    errors_.push_back(fmt::format("{}: {}: {}", where, path, message));
+  }
   std::vector<std::string>& errors() { return errors_; }
   bool seen(std::string_view path) const { return is_seen(path); }
 
  private:
-  void read_scalar(const YAML::Node& node, const Field& field) {
+  void read_scalar(const YAML::Node& node, const Field& field, const std::string& path) {
     if (!node.IsScalar()) {
-      error(node, std::string(field.path), fmt::format("expected a single value ({})", field.description));
+      error(node, path, fmt::format("expected a single value ({})", field.description));
       return;
     }
     auto text = interpolate(node.Scalar(), env_);
     if (!text.error.empty()) {
-      error(node, std::string(field.path), text.error);
+      error(node, path, text.error);
       return;
     }
     std::string where = place(node);
     std::string problem = check(field, text.text);
     if (!problem.empty()) {
-      errors_.push_back(fmt::format("{}: {}: {}", where, field.path, problem));
+      errors_.push_back(fmt::format("{}: {}: {}", where, path, problem));
       return;
     }
-    scalars_[std::string(field.path)] = Scalar{text.text, where};
+    scalars_[path] = Scalar{text.text, where};
+  }
+
+  void read_named(const YAML::Node& node, const std::string& path, const std::string& spec) {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) {
+      error(node, path, "expected a mapping of names to their settings");
+      return;
+    }
+    for (const auto& kv : node) {
+      std::string name = kv.first.Scalar();
+      std::string item = fmt::format("{}.{}", path, name);
+      if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                              std::string::npos) {
+        error(kv.first, item,
+              "a name of letters, digits, '_' and '-' only (it is used in ${...} references and metrics)");
+        continue;
+      }
+      names_[path].push_back(name);
+      seen_.push_back(item);
+      places_[item] = place(kv.first);
+      walk(kv.second, item, spec + ".*");
+    }
+  }
+
+  void read_list(const YAML::Node& node, const Field& field, const std::string& path) {
+    auto& out = lists_[path];
+    auto add = [&](const YAML::Node& item) {
+      if (!item.IsScalar()) {
+        error(item, path, "expected a list of single values");
+        return;
+      }
+      auto text = interpolate(item.Scalar(), env_);
+      if (!text.error.empty()) {
+        error(item, path, text.error);
+        return;
+      }
+      out.push_back(Property{text.text, text.text, place(item), path});
+    };
+    if (node.IsScalar()) {
+      add(node);  // one value stands for a list of one
+    } else if (node.IsSequence()) {
+      for (const auto& item : node) add(item);
+    } else {
+      error(node, path, fmt::format("expected a list ({})", field.description));
+    }
+    if (out.empty() && field.required) error(node, path, "must not be empty");
   }
 
   void read_map(const YAML::Node& node, const std::string& path) {
@@ -172,19 +260,64 @@ class Loader {
       case Kind::string:
         if (text.empty()) return "must not be empty";
         return {};
+      case Kind::percent: {
+        if (!core::parse_percent(text))
+          return fmt::format("'{}' is not a percentage; expected 0% to 100%, e.g. 50%", text);
+        return {};
+      }
+      case Kind::rate: {
+        if (!core::parse_rate(text)) {
+          return fmt::format("'{}' is not a rate; expected calls per unit of time, e.g. 200/s, 5/ms or 600/m", text);
+        }
+        return {};
+      }
       case Kind::section:
+      case Kind::named:
+      case Kind::list:
       case Kind::map: return {};
     }
     return {};
   }
 
-  std::string valid_keys_hint(const std::string& prefix) const {
+  // The spec path of a concrete one: the name after a `named` key becomes `*`.
+  static std::string spec_of(const std::string& path) {
+    std::string spec, rest = path;
+    const Field* parent = nullptr;
+    while (!rest.empty()) {
+      auto dot = rest.find('.');
+      std::string segment = rest.substr(0, dot);
+      rest = dot == std::string::npos ? "" : rest.substr(dot + 1);
+      if (parent && parent->kind == Kind::named) segment = "*";
+      if (!spec.empty()) spec += '.';
+      spec += segment;
+      parent = find_field(spec);
+    }
+    return spec;
+  }
+
+  // The concrete paths of a spec path: itself, or one per name for each `*`.
+  std::vector<std::string> instances(const std::string& spec) const {
+    auto star = spec.find(".*");
+    if (star == std::string::npos) return {spec};
+    std::vector<std::string> out;
+    std::string named = spec.substr(0, star);
+    std::string tail = spec.substr(star + 2);
+    auto it = names_.find(named);
+    if (it == names_.end()) return out;
+    for (const auto& name : it->second) {
+      for (auto& rest : instances(fmt::format("{}.{}{}", named, name, tail))) out.push_back(std::move(rest));
+    }
+    return out;
+  }
+
+  // The keys valid under `spec` (the spec path), for a message about `where` (the concrete one).
+  std::string valid_keys_hint(const std::string& spec, const std::string& where) const {
     std::vector<std::string> keys;
     for (const auto& f : connector_fields()) {
       std::string p(f.path);
-      if (parent_of(p) == prefix) keys.push_back(p.substr(prefix.empty() ? 0 : prefix.size() + 1));
+      if (parent_of(p) == spec) keys.push_back(p.substr(spec.empty() ? 0 : spec.size() + 1));
     }
-    return fmt::format("; valid keys{}: {}", prefix.empty() ? "" : " in " + prefix, fmt::join(keys, ", "));
+    return fmt::format("; valid keys{}: {}", where.empty() ? "" : " in " + where, fmt::join(keys, ", "));
   }
 
   static std::string parent_of(const std::string& path) {
@@ -203,6 +336,9 @@ class Loader {
   const EnvLookup& env_;
   std::map<std::string, Scalar> scalars_;
   std::map<std::string, std::vector<Property>> maps_;
+  std::map<std::string, std::vector<Property>> lists_;
+  std::map<std::string, std::vector<std::string>> names_;
+  std::map<std::string, std::string> places_;  // where each key seen was written
   std::vector<std::string> seen_;
   std::vector<std::string> errors_;
 };
@@ -239,13 +375,118 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.observability.http_listen = in.text("observability.http.listen");
   c.observability.otlp_endpoint = in.text("observability.tracing.otlp_endpoint");
   c.observability.sampler = in.text("observability.tracing.sampler");
+  for (const auto& name : in.names("systems")) {
+    auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}", name, key); };
+    HttpSystemConfig sys;
+    sys.name = name;
+    sys.where = in.place_of("systems." + name);
+    for (const auto& e : in.list(at("endpoints"))) sys.endpoints.push_back(e.value);
+    sys.failover = in.text(at("balance")) == "failover";
+    sys.timeout = *core::parse_duration(in.text(at("timeout")));
+    sys.connect_timeout = *core::parse_duration(in.text(at("connect_timeout")));
+    sys.max_in_flight = std::stoi(in.text(at("max_in_flight")));
+    if (auto rate = in.text(at("rate_limit")); !rate.empty()) sys.rate_limit = core::parse_rate(rate);
+    sys.retry.attempts = std::stoi(in.text(at("retry.attempts")));
+    sys.retry.backoff = *core::parse_duration(in.text(at("retry.backoff")));
+    sys.retry.max_backoff = *core::parse_duration(in.text(at("retry.max_backoff")));
+    sys.retry.on.clear();
+    for (const auto& o : in.list(at("retry.on"))) sys.retry.on.push_back(o.value);
+    sys.retry_non_idempotent = in.text(at("retry_non_idempotent")) == "true";
+    sys.circuit_breaker.enabled = in.text(at("circuit_breaker.enabled")) == "true";
+    sys.circuit_breaker.failure_rate = core::parse_percent(in.text(at("circuit_breaker.failure_rate"))).value_or(0.5);
+    sys.circuit_breaker.window = std::stoi(in.text(at("circuit_breaker.window")));
+    sys.circuit_breaker.min_calls = std::stoi(in.text(at("circuit_breaker.min_calls")));
+    sys.circuit_breaker.open_for = *core::parse_duration(in.text(at("circuit_breaker.open_for")));
+    sys.headers = in.map(at("headers"));
+    using Auth = HttpSystemConfig::AuthKind;
+    if (in.seen(at("auth.basic"))) {
+      sys.auth.kind = Auth::basic;
+      sys.auth.user = in.text(at("auth.basic.user"));
+      sys.auth.password = in.text(at("auth.basic.password"));
+    } else if (in.seen(at("auth.bearer"))) {
+      sys.auth.kind = Auth::bearer;
+      sys.auth.token = in.text(at("auth.bearer"));
+    } else if (in.seen(at("auth.oauth2"))) {
+      sys.auth.kind = Auth::oauth2;
+      sys.auth.token_url = in.text(at("auth.oauth2.token_url"));
+      sys.auth.client_id = in.text(at("auth.oauth2.client_id"));
+      sys.auth.client_secret = in.text(at("auth.oauth2.client_secret"));
+      sys.auth.scope = in.text(at("auth.oauth2.scope"));
+    }
+    sys.tls.ca_file = in.text(at("tls.ca_file"));
+    sys.tls.cert_file = in.text(at("tls.cert_file"));
+    sys.tls.key_file = in.text(at("tls.key_file"));
+    sys.tls.verify = in.text(at("tls.verify")) == "true";
+    sys.tls.verify_host = in.text(at("tls.verify_host")) == "true";
+    sys.proxy = in.text(at("proxy"));
+    sys.http_version = in.text(at("http_version"));
+    sys.compress = in.text(at("compress")) == "true";
+    sys.max_response_bytes = static_cast<std::size_t>(std::stoll(in.text(at("max_response_bytes"))));
+    sys.soap.version = in.text(at("soap.version"));
+    sys.soap.namespaces = in.map(at("soap.namespaces"));
+    c.systems.push_back(std::move(sys));
+  }
   c.log.level = in.text("log.level");
   c.log.format = in.text("log.format");
   c.log.bodies = in.text("log.bodies") == "true";
   return c;
 }
 
+void check_systems(Loader& in, const ConnectorConfig& c) {
+  for (const auto& sys : c.systems) {
+    auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}", sys.name, key); };
+    for (const auto& e : in.list(at("endpoints"))) {
+      auto url = boost::urls::parse_absolute_uri(e.value);
+      bool ok = url && (url->scheme() == "http" || url->scheme() == "https") && url->has_authority() &&
+                !url->host().empty() && !url->has_query() && !url->has_fragment();
+      if (!ok) {
+        in.error_at_item(e.where, at("endpoints"),
+                         fmt::format("'{}' is not an endpoint; expected http://host:port[/prefix] or https://..., "
+                                     "without query or fragment",
+                                     e.value));
+      }
+    }
+    for (const auto& o : in.list(at("retry.on"))) {
+      const auto& v = o.value;
+      bool status = v.size() == 3 && v.find_first_not_of("0123456789") == std::string::npos && std::stoi(v) >= 100 &&
+                    std::stoi(v) <= 599;
+      if (v != "connect" && v != "timeout" && v != "broken" && !status) {
+        in.error_at_item(o.where, at("retry.on"),
+                         fmt::format("'{}' is not a retry condition; expected connect, timeout, broken or an HTTP "
+                                     "status such as 503",
+                                     v));
+      }
+    }
+    if (sys.retry.max_backoff < sys.retry.backoff) {
+      in.error_at(at("retry.max_backoff"),
+                  fmt::format("{} is shorter than retry.backoff ({})", core::format_duration(sys.retry.max_backoff),
+                              core::format_duration(sys.retry.backoff)));
+    }
+    int kinds = in.seen(at("auth.basic")) + in.seen(at("auth.bearer")) + in.seen(at("auth.oauth2"));
+    if (in.seen(at("auth")) && kinds != 1) {
+      in.error_at(at("auth"), kinds == 0 ? "set one of basic, bearer, oauth2"
+                                         : "set only one of basic, bearer, oauth2 (each replaces the others)");
+    }
+    if (!sys.auth.token_url.empty() && sys.auth.token_url.rfind("http://", 0) != 0 &&
+        sys.auth.token_url.rfind("https://", 0) != 0) {
+      in.error_at(at("auth.oauth2.token_url"),
+                  fmt::format("'{}' is not an http:// or https:// URL", sys.auth.token_url));
+    }
+    if (sys.tls.cert_file.empty() != sys.tls.key_file.empty()) {
+      in.error_at(sys.tls.cert_file.empty() ? at("tls.key_file") : at("tls.cert_file"),
+                  "tls.cert_file and tls.key_file go together (a client certificate and its key)");
+    }
+    for (const char* key : {"tls.ca_file", "tls.cert_file", "tls.key_file"}) {
+      auto file = in.text(at(key));
+      if (!file.empty() && !std::ifstream(file)) {
+        in.error_at(at(key), fmt::format("cannot read '{}' ({})", file, std::strerror(errno)));
+      }
+    }
+  }
+}
+
 void cross_check(Loader& in, const ConnectorConfig& c) {
+  check_systems(in, c);
   if (in.seen("input") && c.input.topic.empty() == c.input.pattern.empty()) {
     in.error_at("input", c.input.topic.empty() ? "set one of `topic` or `pattern`"
                                                : "set only one of `topic` and `pattern`, not both");
@@ -368,7 +609,7 @@ ConnectorConfig parse(std::string_view yaml, const std::string& source, const En
   if (root.IsNull()) {
     throw ConfigError(source + ":1:1: the file is empty; see docs/config.md for the keys");
   }
-  in.walk(root, "");
+  in.walk(root, "", "");
   in.check_required(root);
   // Values with errors were not kept (their defaults stand in), so the cross-field checks still
   // run on the rest: one lint run reports every problem.

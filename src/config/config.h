@@ -18,6 +18,53 @@ enum class Ordering { key, partition, none };
 // One librdkafka property and the place it was written, for error messages.
 using Property = core::Property;
 
+// A legacy system reached over HTTP (REST or SOAP), declared once under `systems:`.
+struct HttpSystemConfig {
+  std::string name;
+  std::string where;  // file:line:column of its declaration, for messages
+  std::vector<std::string> endpoints;
+  bool failover = false;  // balance: failover (else round_robin)
+  std::chrono::milliseconds timeout{10'000};
+  std::chrono::milliseconds connect_timeout{2'000};
+  int max_in_flight = 64;
+  std::optional<double> rate_limit;  // calls per second
+  struct {
+    int attempts = 3;
+    std::chrono::milliseconds backoff{100};
+    std::chrono::milliseconds max_backoff{2'000};
+    std::vector<std::string> on{"connect", "timeout", "429", "502", "503", "504"};
+  } retry;
+  bool retry_non_idempotent = false;
+  struct {
+    bool enabled = true;
+    double failure_rate = 0.5;
+    int window = 20;
+    int min_calls = 10;
+    std::chrono::milliseconds open_for{30'000};
+  } circuit_breaker;
+  std::vector<Property> headers;
+  enum class AuthKind { none, basic, bearer, oauth2 };
+  struct {
+    AuthKind kind = AuthKind::none;
+    std::string user, password;                              // basic
+    std::string token;                                       // bearer
+    std::string token_url, client_id, client_secret, scope;  // oauth2 client credentials
+  } auth;
+  struct {
+    std::string ca_file, cert_file, key_file;
+    bool verify = true;       // the server's certificate chain
+    bool verify_host = true;  // the server's name against its certificate
+  } tls;
+  std::string proxy;
+  std::string http_version = "auto";  // auto | 1.1 | 2 | 2-prior-knowledge
+  bool compress = true;               // Accept-Encoding: gzip, deflate (and decoding)
+  std::size_t max_response_bytes = 64 << 20;
+  struct {
+    std::string version = "1.1";       // 1.1 | 1.2
+    std::vector<Property> namespaces;  // prefix → URI, for XPath on answers
+  } soap;
+};
+
 struct ConnectorConfig {
   std::string source;  // the file it came from
   struct {
@@ -50,6 +97,7 @@ struct ConnectorConfig {
   struct {
     std::string dlq_topic;  // "" = no dead-letter topic
   } errors;
+  std::vector<HttpSystemConfig> systems;  // by name
   struct {
     std::string service_name;   // "" = kafka.group_id
     std::string otlp_endpoint;  // "" = no tracing

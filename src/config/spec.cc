@@ -97,6 +97,124 @@ constexpr std::array kFields = {
           "When set, every failed request is also written here: original key, headers and bytes, "
           "plus `fxconnect-error-*` headers. Must not match `reply.engine_pattern`."},
 
+    Field{"systems", Kind::named, "", false,
+          "The legacy systems handlers call (`call->http(\"<name>\", ...)`, `call->soap(...)`), each declared once "
+          "under a name of its own: where it is, how long a call may take, how it is protected and retried, how "
+          "to authenticate. Calls are made by libcurl on the connector's event loop (no thread per call)."},
+    Field{"systems.*", Kind::section, "", false, "One legacy system reached over HTTP (REST or SOAP)."},
+    Field{"systems.*.endpoints", Kind::list, "", true,
+          "Base URLs, `http://host:port[/prefix]` or `https://...`; a call's path is appended. Several: "
+          "see `balance`."},
+    Field{"systems.*.balance", Kind::enumeration, "round_robin", false,
+          "`round_robin`: calls spread over the endpoints; `failover`: the first endpoint that answers. An "
+          "endpoint that refuses connections is set aside for 5 s either way.",
+          "round_robin|failover"},
+    Field{"systems.*.timeout", Kind::duration, "10s", false,
+          "Per attempt, from sending to the whole answer; never longer than what is left of the request's "
+          "`processing.deadline`."},
+    Field{"systems.*.connect_timeout", Kind::duration, "2s", false,
+          "Per attempt, to open the connection (TLS included)."},
+    Field{"systems.*.max_in_flight",
+          Kind::integer,
+          "64",
+          false,
+          "Bulkhead: calls to this system at once; more wait for a slot, in order, until their request's "
+          "deadline (then `legacy_timeout`).",
+          {},
+          1,
+          100'000},
+    Field{"systems.*.rate_limit", Kind::rate, "", false,
+          "Calls per time at most (token bucket, bursts up to one second's worth), e.g. `200/s`. Unset: no limit."},
+    Field{"systems.*.retry", Kind::section, "", false, "When a failed attempt is tried again."},
+    Field{"systems.*.retry.attempts",
+          Kind::integer,
+          "3",
+          false,
+          "Attempts in all, the first included (1: no retry).",
+          {},
+          1,
+          20},
+    Field{"systems.*.retry.backoff", Kind::duration, "100ms", false,
+          "The wait before the second attempt; it doubles after each (full jitter: a random share of it), "
+          "and a longer `Retry-After` from the system wins. No attempt starts that could not finish before the "
+          "request's deadline."},
+    Field{"systems.*.retry.max_backoff", Kind::duration, "2s", false, "The longest wait between two attempts."},
+    Field{"systems.*.retry.on", Kind::list, "connect,timeout,429,502,503,504", false,
+          "What is retried: `connect` (nothing was sent), `timeout`, `broken` (the connection broke after "
+          "sending), and HTTP statuses. A TLS verification failure is never retried."},
+    Field{"systems.*.retry_non_idempotent", Kind::boolean, "false", false,
+          "Retry POST and PATCH on every condition of `retry.on`. Off: only on `connect`, when nothing was "
+          "sent, so the legacy system never sees an operation twice."},
+    Field{"systems.*.circuit_breaker", Kind::section, "", false,
+          "Stops calling a failing system for a while: calls are answered at once with a retriable "
+          "`legacy_unavailable` error, then one probe call tests whether it is back."},
+    Field{"systems.*.circuit_breaker.enabled", Kind::boolean, "true", false, "Off: every call goes through."},
+    Field{"systems.*.circuit_breaker.failure_rate", Kind::percent, "50%", false,
+          "Opens when this share of the last `window` calls failed (connect, timeout, broken, 5xx, 429)."},
+    Field{"systems.*.circuit_breaker.window",
+          Kind::integer,
+          "20",
+          false,
+          "The last N calls the rate is taken over.",
+          {},
+          1,
+          10'000},
+    Field{"systems.*.circuit_breaker.min_calls",
+          Kind::integer,
+          "10",
+          false,
+          "Calls in the window before it may open.",
+          {},
+          1,
+          10'000},
+    Field{"systems.*.circuit_breaker.open_for", Kind::duration, "30s", false,
+          "How long it stays open before a probe call."},
+    Field{"systems.*.headers", Kind::map, "", false, "Headers sent with every call (e.g. `X-Channel: fxconnect`)."},
+    Field{"systems.*.auth", Kind::section, "", false,
+          "How calls authenticate: exactly one of `basic`, `bearer`, `oauth2`."},
+    Field{"systems.*.auth.basic", Kind::section, "", false, "HTTP Basic authentication."},
+    Field{"systems.*.auth.basic.user", Kind::string, "", true, "The user name."},
+    Field{"systems.*.auth.basic.password", Kind::string, "", true, "The password (use `${VAR}`)."},
+    Field{"systems.*.auth.bearer", Kind::string, "", false, "A fixed bearer token (use `${VAR}`)."},
+    Field{"systems.*.auth.oauth2", Kind::section, "", false,
+          "OAuth2 client credentials: a token is fetched from `token_url`, cached until it expires, refreshed "
+          "by one call at a time, and once more when the system answers 401."},
+    Field{"systems.*.auth.oauth2.token_url", Kind::string, "", true, "The token endpoint (http:// or https://)."},
+    Field{"systems.*.auth.oauth2.client_id", Kind::string, "", true, "The client id."},
+    Field{"systems.*.auth.oauth2.client_secret", Kind::string, "", true, "The client secret (use `${VAR}`)."},
+    Field{"systems.*.auth.oauth2.scope", Kind::string, "", false, "The scope asked for, if any."},
+    Field{"systems.*.tls", Kind::section, "", false, "TLS for https:// endpoints."},
+    Field{"systems.*.tls.ca_file", Kind::string, "", false,
+          "PEM file of the CAs to trust. Unset: the system's default CAs."},
+    Field{"systems.*.tls.cert_file", Kind::string, "", false, "PEM client certificate (mutual TLS), with `key_file`."},
+    Field{"systems.*.tls.key_file", Kind::string, "", false, "PEM private key of `cert_file`."},
+    Field{"systems.*.tls.verify", Kind::boolean, "true", false,
+          "Verify the server's certificate chain. Turning it off is logged as a warning at every start."},
+    Field{"systems.*.tls.verify_host", Kind::boolean, "true", false,
+          "Verify that the certificate names the host. Turning it off is logged as a warning at every start."},
+    Field{"systems.*.proxy", Kind::string, "", false,
+          "Proxy URL (`http://proxy:3128`). Unset: libcurl's environment (`https_proxy`, `no_proxy`, ...)."},
+    Field{"systems.*.http_version", Kind::enumeration, "auto", false,
+          "`auto`: HTTP/2 when TLS negotiates it, else HTTP/1.1; `1.1`; `2` (HTTP/2, upgrade on plain http); "
+          "`2-prior-knowledge` (HTTP/2 without upgrade on plain http).",
+          "auto|1.1|2|2-prior-knowledge"},
+    Field{"systems.*.compress", Kind::boolean, "true", false, "Ask for gzip/deflate answers and decode them."},
+    Field{"systems.*.max_response_bytes",
+          Kind::integer,
+          "67108864",
+          false,
+          "A larger answer is refused (`legacy_failed`): it would be held in memory whole.",
+          {},
+          1024,
+          1LL << 32},
+    Field{"systems.*.soap", Kind::section, "", false,
+          "For `call->soap(...)`: the envelope and the prefixes of answers."},
+    Field{"systems.*.soap.version", Kind::enumeration, "1.1", false,
+          "SOAP 1.1 (text/xml and a SOAPAction header) or 1.2 (application/soap+xml with an action parameter).",
+          "1.1|1.2"},
+    Field{"systems.*.soap.namespaces", Kind::map, "", false,
+          "Prefix → namespace URI, for XPath on answers (`SoapResponse::values(\"//kyc:status\")`)."},
+
     Field{"observability", Kind::section, "", false, "Tracing, metrics and health endpoints."},
     Field{"observability.service_name", Kind::string, "", false,
           "The connector's name in traces (`service.name`). Unset: kafka.group_id."},
@@ -136,6 +254,10 @@ std::string_view kind_name(Kind kind) {
     case Kind::enumeration: return "enum";
     case Kind::regex: return "regex";
     case Kind::map: return "map";
+    case Kind::named: return "names";
+    case Kind::list: return "list";
+    case Kind::percent: return "percent";
+    case Kind::rate: return "rate";
   }
   return "string";
 }
@@ -170,7 +292,13 @@ std::string markdown_reference() {
                       : f.default_value.empty() ? "unset"
                                                 : fmt::format("`{}`", f.default_value);
     if (f.kind == Kind::section) def = f.required ? "required" : "";
-    out += fmt::format("| `{}` | {} | {} | {} |\n", f.path, type, def, f.description);
+    std::string path(f.path);
+    for (auto star = path.find(".*"); star != std::string::npos; star = path.find(".*"))
+      path.replace(star, 2, ".<name>");
+    if (f.kind == Kind::list && !f.default_value.empty()) {
+      def = fmt::format("`[{}]`", f.default_value);
+    }
+    out += fmt::format("| `{}` | {} | {} | {} |\n", path, type, def, f.description);
   }
   out +=
       "\n## Cross-field rules\n\n"
@@ -178,6 +306,11 @@ std::string markdown_reference() {
       "- `reply.topic` must match `reply.engine_pattern` (whole name).\n"
       "- `errors.dlq_topic` must not match `reply.engine_pattern` (dead letters are not replies).\n"
       "- `reply.topic` and `errors.dlq_topic` must not be the input topic or match the input pattern.\n"
+      "- `systems.<name>.endpoints`: each an `http://` or `https://` URL with a host; `tls.*` only matters for\n"
+      "  https ones. `tls.cert_file` and `tls.key_file` go together; every file named must be readable.\n"
+      "- `systems.<name>.auth`: exactly one of `basic`, `bearer`, `oauth2`.\n"
+      "- `systems.<name>.retry.on`: `connect`, `timeout`, `broken` or an HTTP status (100-599);\n"
+      "  `retry.max_backoff` not below `retry.backoff`.\n"
       "\n## librdkafka properties fxconnect owns\n\n"
       "These are set by fxconnect and refused in `kafka.*properties`, because the delivery\n"
       "guarantees depend on them: `bootstrap.servers` and `group.id` (use `kafka.bootstrap`,\n"

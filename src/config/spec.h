@@ -16,6 +16,11 @@ enum class Kind {
   enumeration,  // one of `choices` (separated by `|`)
   regex,        // ECMAScript regular expression, matched against whole topic names
   map,          // free-form `name: value` pairs (librdkafka properties, handler options)
+  named,        // a mapping of names the user chooses to sections, each shaped by the fields
+                // under `<path>.*` (e.g. `systems.corebanking.timeout` is `systems.*.timeout`)
+  list,         // a sequence of strings (`[a, b]` or a block list)
+  percent,      // `50%`, 0..100
+  rate,         // calls per time: `200/s`, `10/ms`, `600/m`
 };
 
 struct Field {

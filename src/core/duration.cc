@@ -32,4 +32,42 @@ std::string format_duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+namespace {
+
+// A plain decimal number (digits, at most one '.'), as strtod would misread "1e3" or " 5".
+std::optional<double> plain_number(std::string_view text) {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  bool dot = false, digit = false;
+  for (char c : text) {
+    if (c == '.' && !dot) {
+      dot = true;
+    } else if (c >= '0' && c <= '9') {
+      digit = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!digit) return std::nullopt;
+  return std::stod(std::string(text));
+}
+
+}  // namespace
+
+std::optional<double> parse_rate(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto count = plain_number(text.substr(0, slash));
+  auto unit = text.substr(slash + 1);
+  double per = unit == "ms" ? 0.001 : unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (!count || per == 0 || *count <= 0) return std::nullopt;
+  return *count / per;
+}
+
+std::optional<double> parse_percent(std::string_view text) {
+  if (text.empty() || text.back() != '%') return std::nullopt;
+  auto n = plain_number(text.substr(0, text.size() - 1));
+  if (!n || *n > 100) return std::nullopt;
+  return *n / 100;
+}
+
 }  // namespace fxconnect::core

@@ -15,6 +15,13 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 // What parse_duration accepts, for error messages.
 inline constexpr std::string_view duration_syntax = "a whole number with a unit: ms, s, m or h (e.g. 250ms, 30s, 2m)";
 
+// A rate in calls per second from `<number>/<unit>` (unit ms, s, m or h; e.g. `200/s`, `1.5/ms`),
+// or nullopt when malformed or not above 0.
+std::optional<double> parse_rate(std::string_view text);
+
+// A share from `<number>%` (0% to 100%) as 0..1, or nullopt when malformed or out of range.
+std::optional<double> parse_percent(std::string_view text);
+
 // `1500ms` → "1500ms", `30000ms` → "30s": the shortest exact form, for docs and logs.
 std::string format_duration(std::chrono::milliseconds d);
 

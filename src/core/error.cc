@@ -11,6 +11,8 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::invalid_request: return "invalid_request";
     case ErrorCode::handler_failed: return "handler_failed";
     case ErrorCode::legacy_unavailable: return "legacy_unavailable";
+    case ErrorCode::legacy_timeout: return "legacy_timeout";
+    case ErrorCode::legacy_failed: return "legacy_failed";
     case ErrorCode::deadline_exceeded: return "deadline_exceeded";
     case ErrorCode::reply_too_large: return "reply_too_large";
     case ErrorCode::reply_failed: return "reply_failed";

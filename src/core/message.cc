@@ -1,5 +1,10 @@
 #include "fxconnect/message.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include "fxconnect/legacy.h"
+
 #include <boost/json/serialize.hpp>
 
 namespace fxconnect {
@@ -20,5 +25,21 @@ std::string_view Request::process_instance_uuid() const {
 std::string_view Request::fx_context() const { return first_value(headers, "fxContext").value_or(std::string_view{}); }
 
 Reply Reply::json(const boost::json::value& value) { return Reply{boost::json::serialize(value)}; }
+
+}  // namespace fxconnect
+
+namespace fxconnect {
+
+std::optional<std::string_view> HttpResponse::header(std::string_view name) const {
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  for (const auto& h : headers) {
+    if (h.value && same(h.name, name)) return std::string_view(*h.value);
+  }
+  return std::nullopt;
+}
 
 }  // namespace fxconnect

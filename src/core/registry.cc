@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <boost/asio/post.hpp>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -45,6 +47,24 @@ class NoSpan final : public Span {
 }  // namespace
 
 std::unique_ptr<Span> Call::start_span(std::string_view) { return std::make_unique<NoSpan>(); }
+
+// A Call that is not the runtime's (a test's fake) reaches no legacy system.
+// The request is taken by value because overrides keep it; this one has no use for it.
+void Call::start_http(std::string_view system, HttpRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
+                      std::function<void(Result<HttpResponse>)> done) {
+  boost::asio::post(executor(), [done = std::move(done), system = std::string(system)] {
+    done(Error{ErrorCode::internal, fmt::format("no legacy system '{}' here: this Call is not the runtime's", system),
+               false, std::nullopt});
+  });
+}
+
+void Call::start_soap(std::string_view system, SoapRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
+                      std::function<void(Result<SoapResponse>)> done) {
+  boost::asio::post(executor(), [done = std::move(done), system = std::string(system)] {
+    done(Error{ErrorCode::internal, fmt::format("no legacy system '{}' here: this Call is not the runtime's", system),
+               false, std::nullopt});
+  });
+}
 
 void Registry::add(std::string name, std::string description, HandlerFactory factory) {
   if (name.empty()) throw std::invalid_argument("handler name is empty");

@@ -25,15 +25,21 @@ void header(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
-void histogram(std::string& out, const char* name, const char* help, const Histogram& h) {
-  header(out, name, "histogram", help);
+// The sample lines of one histogram; `labels` ("system=\"x\",") go before `le`.
+void histogram_lines(std::string& out, const char* name, const Histogram& h, const std::string& labels) {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < h.bounds().size(); ++i) {
     cumulative += h.counts()[i];
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, h.bounds()[i], cumulative);
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, labels, h.bounds()[i], cumulative);
   }
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, h.count(), name, h.sum(), name,
-                     h.count());
+  std::string plain = labels.empty() ? "" : "{" + labels.substr(0, labels.size() - 1) + "}";
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n{}_sum{} {}\n{}_count{} {}\n", name, labels, h.count(), name,
+                     plain, h.sum(), name, plain, h.count());
+}
+
+void histogram(std::string& out, const char* name, const char* help, const Histogram& h) {
+  header(out, name, "histogram", help);
+  histogram_lines(out, name, h, "");
 }
 
 }  // namespace
@@ -101,6 +107,36 @@ std::string ConnectorMetrics::render() const {
   out += fmt::format("fxconnect_spans_exported_total {}\n", spans_exported);
   header(out, "fxconnect_spans_dropped_total", "counter", "Trace spans dropped (queue full or collector unreachable).");
   out += fmt::format("fxconnect_spans_dropped_total {}\n", spans_dropped);
+  if (legacy.empty()) return out;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    header(out, name, type, help);
+    for (const auto& m : legacy) out += fmt::format("{}{{system=\"{}\"}} {}\n", name, escape(m->system), value(*m));
+  };
+  header(out, "fxconnect_legacy_calls_total", "counter",
+         "Calls to legacy systems by outcome: ok, failed (an HTTP status or SOAP fault the call does not accept), "
+         "timeout, unavailable (connect failed, connection broken, circuit open).");
+  const char* call_outcomes[] = {"ok", "failed", "timeout", "unavailable"};
+  for (const auto& m : legacy) {
+    for (std::size_t i = 0; i < m->calls.size(); ++i) {
+      out += fmt::format("fxconnect_legacy_calls_total{{system=\"{}\",outcome=\"{}\"}} {}\n", escape(m->system),
+                         call_outcomes[i], m->calls[i]);
+    }
+  }
+  family("fxconnect_legacy_rejected_total", "counter", "Calls refused at once by an open circuit breaker.",
+         [](const LegacyMetrics& m) { return m.rejected; });
+  family("fxconnect_legacy_retries_total", "counter", "Attempts made again after a failed one.",
+         [](const LegacyMetrics& m) { return m.retries; });
+  family("fxconnect_legacy_in_flight", "gauge", "Calls not finished (waiting for a slot, attempting, backing off).",
+         [](const LegacyMetrics& m) { return m.in_flight; });
+  family("fxconnect_legacy_waiting", "gauge", "Calls waiting for a bulkhead slot (max_in_flight).",
+         [](const LegacyMetrics& m) { return m.waiting; });
+  family("fxconnect_legacy_circuit_state", "gauge", "The circuit breaker: 0 closed, 1 open, 2 half-open.",
+         [](const LegacyMetrics& m) { return m.breaker_state; });
+  header(out, "fxconnect_legacy_call_duration_seconds", "histogram",
+         "Time of whole calls to legacy systems, retries and waits included.");
+  for (const auto& m : legacy) {
+    histogram_lines(out, "fxconnect_legacy_call_duration_seconds", m->seconds, "system=\"" + escape(m->system) + "\",");
+  }
   return out;
 }
 

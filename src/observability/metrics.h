@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,19 @@ class Histogram {
 // Latency buckets from 1 ms to 60 s.
 std::vector<double> latency_buckets();
 
+// Calls to one legacy system (`systems.<name>`).
+struct LegacyMetrics {
+  enum Outcome { ok = 0, failed = 1, timeout = 2, unavailable = 3 };
+  std::string system;
+  std::array<std::uint64_t, 4> calls{};  // by Outcome
+  std::uint64_t rejected = 0;            // refused by the open circuit breaker (also counted unavailable)
+  std::uint64_t retries = 0;
+  std::uint64_t in_flight = 0;           // calls not finished (waiting, paced, attempting, backing off)
+  std::uint64_t waiting = 0;             // for a bulkhead slot
+  int breaker_state = 0;                 // 0 closed, 1 open, 2 half-open
+  Histogram seconds{latency_buckets()};  // whole calls, retries included
+};
+
 struct ConnectorMetrics {
   std::uint64_t consumed = 0;
   std::array<std::uint64_t, 3> replies{};  // acknowledged: [0] replies (ok), [1] error replies, [2] dead letters
@@ -48,6 +62,7 @@ struct ConnectorMetrics {
   Histogram end_to_end_seconds{latency_buckets()};
   // (topic, partition) → end offset − committed offset
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed_lag;
+  std::vector<std::shared_ptr<LegacyMetrics>> legacy;  // one per system, in config order
 
   // The whole /metrics page.
   std::string render() const;

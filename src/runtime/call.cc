@@ -1,5 +1,7 @@
 #include "runtime/call.h"
 
+#include <boost/asio/dispatch.hpp>
+
 namespace fxconnect::runtime {
 
 void AnswerSink::deliver(std::uint64_t id, Result<Reply> answer) {
@@ -60,6 +62,26 @@ void HandlerCall::fail(Error error) { answer(std::move(error)); }
 void HandlerCall::answer(Result<Reply> result) {
   if (answered_.exchange(true)) return;  // exactly one answer counts; later ones are ignored
   sink_->deliver(id_, std::move(result));
+}
+
+// Legacy calls are made on the loop (libcurl's multi handle is not thread-safe): a handler calling
+// from another thread is moved there first.
+void HandlerCall::start_http(std::string_view system, HttpRequest request,
+                             std::function<void(Result<HttpResponse>)> done) {
+  if (!systems_ || systems_->empty()) return Call::start_http(system, std::move(request), std::move(done));
+  boost::asio::dispatch(executor_, [this, self = shared_from_this(), system = std::string(system),
+                                    request = std::move(request), done = std::move(done)]() mutable {
+    systems_->http(system, systems::CallContext{deadline_, tracer_, parent_}, std::move(request), std::move(done));
+  });
+}
+
+void HandlerCall::start_soap(std::string_view system, SoapRequest request,
+                             std::function<void(Result<SoapResponse>)> done) {
+  if (!systems_ || systems_->empty()) return Call::start_soap(system, std::move(request), std::move(done));
+  boost::asio::dispatch(executor_, [this, self = shared_from_this(), system = std::string(system),
+                                    request = std::move(request), done = std::move(done)]() mutable {
+    systems_->soap(system, systems::CallContext{deadline_, tracer_, parent_}, request, std::move(done));
+  });
 }
 
 }  // namespace fxconnect::runtime

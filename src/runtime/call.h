@@ -11,6 +11,7 @@
 
 #include "fxconnect/handler.h"
 #include "observability/tracer.h"
+#include "systems/systems.h"
 
 namespace fxconnect::runtime {
 
@@ -29,19 +30,21 @@ class AnswerSink {
   Deliver deliver_;
 };
 
-class HandlerCall final : public Call {
+class HandlerCall final : public Call, public std::enable_shared_from_this<HandlerCall> {
  public:
   // `tracer` null or `parent` invalid: start_span gives no-op spans.
   HandlerCall(std::shared_ptr<AnswerSink> sink, std::uint64_t id, std::shared_ptr<const Request> request,
               boost::asio::any_io_executor executor, std::chrono::steady_clock::time_point deadline,
-              std::shared_ptr<const observability::Tracer> tracer = nullptr, observability::TraceContext parent = {})
+              std::shared_ptr<const observability::Tracer> tracer = nullptr, observability::TraceContext parent = {},
+              systems::Systems* systems = nullptr)
       : sink_(std::move(sink)),
         id_(id),
         request_(std::move(request)),
         executor_(std::move(executor)),
         deadline_(deadline),
         tracer_(std::move(tracer)),
-        parent_(std::move(parent)) {}
+        parent_(std::move(parent)),
+        systems_(systems) {}
   // Unanswered: the request still gets an outcome, an `internal` error.
   ~HandlerCall() override;
 
@@ -52,6 +55,11 @@ class HandlerCall final : public Call {
   std::unique_ptr<Span> start_span(std::string_view name) override;
   void reply(Reply reply) override;
   void fail(Error error) override;
+  // Legacy calls go to `systems` (given at construction), on the loop.
+  void start_http(std::string_view system, HttpRequest request,
+                  std::function<void(Result<HttpResponse>)> done) override;
+  void start_soap(std::string_view system, SoapRequest request,
+                  std::function<void(Result<SoapResponse>)> done) override;
 
   // Tells the handler to stop (deadline passed, connector stopping). On the loop thread only.
   void cancel() { cancel_.emit(boost::asio::cancellation_type::terminal); }
@@ -68,6 +76,7 @@ class HandlerCall final : public Call {
   std::atomic<bool> answered_{false};
   std::shared_ptr<const observability::Tracer> tracer_;
   observability::TraceContext parent_;  // the handler span's: calls are its children
+  systems::Systems* systems_;
 };
 
 }  // namespace fxconnect::runtime

@@ -68,12 +68,13 @@ std::pair<std::uint64_t, RecordKind> read_record_tag(std::uint64_t tag) {
 }
 
 Requests::Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor,
-                   RequestObserver& observer, Effects effects)
+                   RequestObserver& observer, Effects effects, systems::Systems* systems)
     : settings_(std::move(settings)),
       handler_(handler),
       executor_(std::move(executor)),
       observer_(observer),
-      effects_(std::move(effects)) {
+      effects_(std::move(effects)),
+      systems_(systems) {
   answers_ = std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
     boost::asio::post(
         executor_, [this, id, answer = std::move(answer)]() mutable { answered(id, std::move(answer), Clock::now()); });
@@ -147,9 +148,9 @@ void Requests::start(Pending& p, Clock::time_point now) {
   p.handler_started = now;
   p.handler_running = true;
   observer_.handler_started(p.spans);
-  auto call =
-      std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request), executor_,
-                                    p.consumed_at + settings_.deadline, observer_.tracer(), p.spans.handler.context());
+  auto call = std::make_shared<HandlerCall>(answers_, p.id, std::shared_ptr<const Request>(p.request), executor_,
+                                            p.consumed_at + settings_.deadline, observer_.tracer(),
+                                            p.spans.handler.context(), systems_);
   p.call = call;
   try {
     handler_.handle(std::move(call));

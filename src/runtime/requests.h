@@ -96,8 +96,9 @@ class Requests {
     std::function<void()> answered = nullptr;
   };
 
+  // `systems` (may be null) are the legacy systems handlers call; they must outlive this.
   Requests(RequestSettings settings, Handler& handler, boost::asio::any_io_executor executor, RequestObserver& observer,
-           Effects effects);
+           Effects effects, systems::Systems* systems = nullptr);
   ~Requests();
   Requests(const Requests&) = delete;
   Requests& operator=(const Requests&) = delete;
@@ -152,6 +153,7 @@ class Requests {
   boost::asio::any_io_executor executor_;
   RequestObserver& observer_;
   Effects effects_;
+  systems::Systems* systems_;
   std::shared_ptr<AnswerSink> answers_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;

@@ -24,6 +24,7 @@
 #include "runtime/kafka_settings.h"
 #include "runtime/partitions.h"
 #include "runtime/requests.h"
+#include "systems/systems.h"
 
 namespace fxconnect::runtime {
 namespace {
@@ -147,6 +148,7 @@ class Runtime::Impl {
   Intake intake_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<systems::Systems> systems_;  // before requests_: handlers' calls use them
   std::unique_ptr<Requests> requests_;
 
   // Keeps run() running until the stop, whatever the clients keep pending on the loop.
@@ -184,6 +186,7 @@ int Runtime::Impl::run(bool handle_signals) {
                  config_.observability.sampler, config_.observability.service_name);
   }
   observer_.emplace(tracer_, config_.kafka.group_id, config_.handler.name);
+  systems_ = std::make_unique<systems::Systems>(io_, config_.systems, observer_->metrics());
   requests_ = std::make_unique<Requests>(
       RequestSettings{config_.processing.ordering, config_.processing.deadline, config_.reply.topic,
                       config_.errors.dlq_topic, config_.log.bodies},
@@ -191,7 +194,8 @@ int Runtime::Impl::run(bool handle_signals) {
       Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) { producer_->send(r, tag); },
                         [this](const Pending& p) { on_outcome_written(p); },
                         [this](const std::string& why) { unusable_topic(why); },
-                        [this](const std::string& why) { fatal(why); }, [this] { after_event(); }});
+                        [this](const std::string& why) { fatal(why); }, [this] { after_event(); }},
+      systems_.get());
 
   producer_ = clients_.producer(io_, kafka::Producer::Events{[this](const kafka::Delivery& d) {
                                                                requests_->delivered(d, Clock::now());

@@ -11,6 +11,9 @@
 //                            → the timer is bound to call->cancellation_slot(); when it is cancelled
 //                              the handler writes "scripted: cancelled after M ms" to stderr, then
 //                              replies anyway (a late completion)
+//   {"http": {"system": S, "method": M, "path": P, "body": B}}
+//                            → calls legacy system S (call->http); replies with
+//                              {"status": N, "body": <the answer's body>} or fails with its error
 //   {"say": "text", ...}     → also writes "scripted: text" to stderr when handle() starts
 //   anything else            → replies with the request body
 #include <chrono>
@@ -40,6 +43,25 @@ class Scripted final : public fxconnect::Handler {
         call->reply(fxconnect::Reply{call->request().body});
         call->fail(fxconnect::handler_error("second answer: a handler error", false));
       }
+      return;
+    }
+    if (obj && obj->contains("http")) {
+      const auto& spec = obj->at("http").as_object();
+      auto text = [&](const char* key, const char* fallback) {
+        const auto* v = spec.if_contains(key);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string(fallback);
+      };
+      fxconnect::HttpRequest request;
+      request.method = text("method", "GET");
+      request.path = text("path", "/");
+      request.body = text("body", "");
+      call->http(text("system", "legacy"), std::move(request), [call](fxconnect::Result<fxconnect::HttpResponse> r) {
+        if (!r) return call->fail(r.error());
+        boost::system::error_code ec;
+        auto body = boost::json::parse(r.value().body, ec);
+        if (ec) body = boost::json::string(r.value().body);
+        call->reply(fxconnect::Reply::json(boost::json::object{{"status", r.value().status}, {"body", body}}));
+      });
       return;
     }
     if (obj && obj->contains("fail")) {

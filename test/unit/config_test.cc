@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -181,6 +182,98 @@ TEST(Config, EveryFieldIsDocumented) {
       EXPECT_LT(f.min, f.max) << f.path;
     }
   }
+}
+
+// The `systems:` block of the legacy-HTTP issue, as written (the TLS files are real ones here).
+const char* kSystems = R"(systems:
+  corebanking:
+    endpoints: [ "http://127.0.0.1:8081", "http://127.0.0.1:8082" ]
+    balance: round_robin          # round_robin | failover
+    timeout: 2s                   # per attempt; never longer than what is left of the request's deadline
+    connect_timeout: 500ms
+    max_in_flight: 64             # bulkhead: more calls wait for a slot (until their deadline)
+    rate_limit: 200/s             # optional, token bucket
+    retry: { attempts: 3, backoff: 100ms, max_backoff: 2s, on: [connect, timeout, 429, 502, 503, 504] }
+    circuit_breaker: { failure_rate: 50%, window: 20, min_calls: 10, open_for: 30s }
+    headers: { X-Channel: fxconnect }
+    auth: { basic: { user: "${CB_USER}", password: "${CB_PASSWORD}" } }
+    tls: { ca_file: CA, cert_file: CERT, key_file: KEY, verify: true }
+  tokens:
+    endpoints: https://tokens.example
+    auth: { oauth2: { token_url: "https://idp.example/token", client_id: fx, client_secret: "${SECRET}", scope: accounts } }
+)";
+
+std::string systems_yaml(std::string systems = kSystems) {
+  for (const char* name : {" CA", " CERT", " KEY"}) {
+    if (auto pos = systems.find(name); pos != std::string::npos)
+      systems.replace(pos, std::strlen(name), " " FXC_SOURCE_DIR "/README.md");
+  }
+  return std::string(kExample) + systems;
+}
+
+TEST(Config, TheSystemsExampleLoadsAsWritten) {
+  auto c = parse(systems_yaml(), "c.yaml", env({{"CB_USER", "u"}, {"CB_PASSWORD", "p"}, {"SECRET", "s"}}));
+  ASSERT_EQ(c.systems.size(), 2u);
+  const auto& cb = c.systems[0];
+  EXPECT_EQ(cb.name, "corebanking");
+  EXPECT_EQ(cb.endpoints, (std::vector<std::string>{"http://127.0.0.1:8081", "http://127.0.0.1:8082"}));
+  EXPECT_FALSE(cb.failover);
+  EXPECT_EQ(cb.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(cb.connect_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(cb.max_in_flight, 64);
+  ASSERT_TRUE(cb.rate_limit);
+  EXPECT_DOUBLE_EQ(*cb.rate_limit, 200);
+  EXPECT_EQ(cb.retry.attempts, 3);
+  EXPECT_EQ(cb.retry.backoff, std::chrono::milliseconds(100));
+  EXPECT_EQ(cb.retry.on, (std::vector<std::string>{"connect", "timeout", "429", "502", "503", "504"}));
+  EXPECT_DOUBLE_EQ(cb.circuit_breaker.failure_rate, 0.5);
+  EXPECT_EQ(cb.circuit_breaker.open_for, std::chrono::seconds(30));
+  ASSERT_EQ(cb.headers.size(), 1u);
+  EXPECT_EQ(cb.headers[0].name, "X-Channel");
+  EXPECT_EQ(cb.auth.kind, HttpSystemConfig::AuthKind::basic);
+  EXPECT_EQ(cb.auth.user, "u");
+  EXPECT_TRUE(cb.tls.verify);
+  const auto& tokens = c.systems[1];
+  EXPECT_EQ(tokens.endpoints, std::vector<std::string>{"https://tokens.example"}) << "one value is a list of one";
+  EXPECT_EQ(tokens.auth.kind, HttpSystemConfig::AuthKind::oauth2);
+  EXPECT_EQ(tokens.auth.client_secret, "s");
+  EXPECT_EQ(tokens.retry.attempts, 3) << "defaults";
+  EXPECT_EQ(tokens.timeout, std::chrono::seconds(10));
+}
+
+TEST(Config, RefusesBadSystemSettingsWithTheirPlaceAndWhatIsValid) {
+  auto e = env({{"CB_USER", "u"}, {"CB_PASSWORD", "p"}, {"SECRET", "s"}});
+  auto bad = [&](const std::string& from, const std::string& to) {
+    return error_of(systems_yaml(replace(kSystems, from, to)), e);
+  };
+  EXPECT_THAT(bad("    timeout: 2s", "    tmeout: 2s"),
+              HasSubstr("c.yaml:23:5: systems.corebanking.tmeout: unknown key; valid keys in systems.corebanking: "
+                        "endpoints, balance"));
+  EXPECT_THAT(bad("rate_limit: 200/s", "rate_limit: 200"),
+              HasSubstr("systems.corebanking.rate_limit: '200' is not a rate"));
+  EXPECT_THAT(bad("failure_rate: 50%", "failure_rate: 150%"), HasSubstr("'150%' is not a percentage"));
+  EXPECT_THAT(bad("429, 502", "429, 5xx"), HasSubstr("c.yaml:27:88: systems.corebanking.retry.on: '5xx'"));
+  EXPECT_THAT(bad("429, 502", "429, 5xx"),
+              HasSubstr("is not a retry condition; expected connect, timeout, broken or an HTTP status"));
+  EXPECT_THAT(bad("\"http://127.0.0.1:8082\"", "\"ftp://127.0.0.1:8082\""),
+              HasSubstr("c.yaml:21:43: systems.corebanking.endpoints: 'ftp://127.0.0.1:8082'"));
+  EXPECT_THAT(bad("balance: round_robin", "balance: random"), HasSubstr("'random' is not one of round_robin|failover"));
+  EXPECT_THAT(bad("max_backoff: 2s", "max_backoff: 50ms"),
+              HasSubstr("retry.max_backoff: 50ms is shorter than retry.backoff (100ms)"));
+  EXPECT_THAT(bad("auth: { basic: { user: \"${CB_USER}\", password: \"${CB_PASSWORD}\" } }",
+                  "auth: { basic: { user: u, password: p }, bearer: t }"),
+              HasSubstr("systems.corebanking.auth: set only one of basic, bearer, oauth2"));
+  EXPECT_THAT(
+      bad("auth: { basic: { user: \"${CB_USER}\", password: \"${CB_PASSWORD}\" } }", "auth: { basic: { user: u } }"),
+      HasSubstr("systems.corebanking.auth.basic.password: required key is missing"));
+  EXPECT_THAT(bad("client_id: fx, ", ""), HasSubstr("systems.tokens.auth.oauth2.client_id: required key is missing"));
+  EXPECT_THAT(bad("endpoints: https://tokens.example", "timeout: 1s"),
+              HasSubstr("systems.tokens.endpoints: required key is missing"));
+  EXPECT_THAT(error_of(systems_yaml(replace(kSystems, "key_file: KEY, ", "")), e),
+              HasSubstr("tls.cert_file and tls.key_file go together"));
+  EXPECT_THAT(error_of(std::string(kExample) + replace(kSystems, "ca_file: CA", "ca_file: /nonexistent/ca.pem"), e),
+              HasSubstr("systems.corebanking.tls.ca_file: cannot read '/nonexistent/ca.pem'"));
+  EXPECT_THAT(bad("  corebanking:", "  core banking:"), HasSubstr("a name of letters, digits"));
 }
 
 }  // namespace

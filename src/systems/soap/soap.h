@@ -1,0 +1,24 @@
+// SOAP over the HTTP systems: the envelope around a request body, and the answer read with
+// libxml2 (namespace-aware; never loading external entities, DTDs or anything from the network).
+// A SOAP Fault becomes a legacy_failed error carrying faultcode and faultstring.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fxconnect/error.h"
+#include "fxconnect/legacy.h"
+
+namespace fxconnect::systems::soap {
+
+// The HTTP request for `request` in a SOAP `version` ("1.1" or "1.2") envelope, to `path`.
+HttpRequest make_request(const std::string& version, const SoapRequest& request);
+
+// The answer to a SOAP call: the envelope parsed, or an error: a Fault (legacy_failed, retriable
+// for a Server/Receiver fault), or an answer that is not a SOAP envelope (legacy_failed).
+// `namespaces` are the system's declared prefixes (kept in the response for values()).
+Result<SoapResponse> read_response(const std::string& system, const std::string& version, int status, std::string xml,
+                                   std::vector<std::pair<std::string, std::string>> namespaces);
+
+}  // namespace fxconnect::systems::soap
