@@ -10,6 +10,10 @@
 #   echo_traced_msgs_per_s, tracing_ratio   the echo run with tracing on (sampler always, spans to
 #                             a local Jaeger); ratio = traced / untraced
 #   slow_one_partition_per_s  echo with `delay: 50ms`, ONE partition, 10,000 keys
+#   http_msgs_per_s, http_cpu_us_per_msg, http_peak_rss_mb   each request makes one HTTP call
+#                             (bench/http-connector, `forward` through `systems:`) to a local stub
+#                             answering after 50 ms (bench/http_stub), ONE partition, 10,000 keys,
+#                             max_in_flight 5000 (the system's: 1000); CPU and RSS are the connector's
 #   latency_ms                as the engine sees it (fxconnect engine, open loop at about half of
 #                             echo_msgs_per_s): p50, p99, p999
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
@@ -31,8 +35,10 @@ RUN="$(date +%s)"
 mkdir -p "$DIR"
 
 connector=""
+stub=""
 cleanup() {
   if [[ -n "$connector" ]]; then kill -TERM "$connector" 2>/dev/null || true; wait "$connector" 2>/dev/null || true; fi
+  if [[ -n "$stub" ]]; then kill -TERM "$stub" 2>/dev/null || true; wait "$stub" 2>/dev/null || true; fi
   fxc_stop_private_jaeger
   fxc_stop_private_kafka
 }
@@ -97,6 +103,37 @@ say "fxconnect echo 50ms, one partition, 10000 keys: $SLOW_N messages"
 slow="$(echo_run slow 1 "$SLOW_N" 50ms 5000)"
 say "slow: $slow"
 
+# 5,000 calls in flight are 5,000 connections (HTTP/1.1) on each side: more descriptors than the
+# usual soft limit of 1024.
+ulimit -n "$(ulimit -Hn)"
+HTTP_N=$((SLOW_N * 2))
+say "fxconnect HTTP: one call per request to a stub answering after 50 ms, one partition, 10000 keys: $HTTP_N messages"
+"$BIN/http_stub" 0 50 >"$DIR/http_stub.out" 2>&1 &
+stub=$!
+for _ in $(seq 1 100); do grep -q '^port=' "$DIR/http_stub.out" && break; sleep 0.1; done
+stub_port="$(sed -n 's/^port=//p' "$DIR/http_stub.out")"
+"$BIN/fxc_bench" preload "$B" "bench.http.in.$RUN" 1 "$HTTP_N" 10000 1024
+http_cfg="$(connector_config http "bench.http.in.$RUN" "ai.flowx.dev.engine.receive.bench.http.$RUN" 0ms 5000)"
+sed -i 's/^  name: echo$/  name: forward/; s/^  options: { delay: 0ms }$/  options: { system: stub, path: \/accounts }/' "$http_cfg"
+# 5,000 requests in flight, at most 1,000 of them calling at once (the system's bulkhead; the rest
+# wait for a slot in order): over HTTP/1.1 each call in progress holds a connection, and libcurl
+# 7.88 looks for a reusable one by walking the host's pool, per transfer. With 5,000 connections
+# that walk dominated (about 2,000 replies/s at ~390 CPU us per message, against ~5,600/s at
+# ~140 us with 1,000; docs/performance.md). 1,000 calls of 50 ms allow 20,000 calls/s.
+cat >>"$http_cfg" <<YAML
+systems:
+  stub:
+    endpoints: [ "http://127.0.0.1:$stub_port" ]
+    max_in_flight: 1000
+    timeout: 10s
+YAML
+http="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.http.$RUN" "$HTTP_N" 300 -- \
+  "$BIN/http-connector" run "$http_cfg" 2>"$DIR/http.log")"
+kill -TERM "$stub" 2>/dev/null || true
+wait "$stub" 2>/dev/null || true
+stub=""
+say "http: $http"
+
 rate="$(python3 -c "import json,sys; print(max(100, int(json.loads(sys.argv[1])['msgs_per_s'] / 2)))" "$echo_")"
 instances=$((rate * 10))
 say "latency: open loop at $rate/s for 10 s ($instances instances)"
@@ -132,8 +169,9 @@ latency_run latency "$rate" "$instances"
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" <<'PY'
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" <<'PY'
 import json, sys
+http = json.loads(sys.argv[10])
 raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
 echo64 = json.loads(sys.argv[7])
 traced = json.loads(sys.argv[9])
@@ -157,6 +195,9 @@ out = {
     "raw_peak_rss_mb": raw["peak_rss_mb"],
     "slow_one_partition_per_s": round(slow["msgs_per_s"]),
     "slow_peak_rss_mb": slow["peak_rss_mb"],
+    "http_msgs_per_s": round(http["msgs_per_s"]),
+    "http_cpu_us_per_msg": http["cpu_us_per_msg"],
+    "http_peak_rss_mb": http["peak_rss_mb"],
     "latency_rate_per_s": int(sys.argv[5]),
     "latency_ms": {"p50": round(node["p50"], 2), "p99": round(node["p99"], 2), "p999": round(node["p999"], 2),
                    "max": round(node["max"], 2)},
@@ -174,6 +215,8 @@ rows = [
     ("tracing_ratio", out["tracing_ratio"], "traced / untraced; target >= 0.9"),
     ("echo_prefetch64_msgs_per_s", out["echo_prefetch64_msgs_per_s"], f"prefetch 64 MB: ratio {out['echo_prefetch64_ratio']}, peak RSS {out['echo_prefetch64_peak_rss_mb']} MB"),
     ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 2000"),
+    ("http_msgs_per_s", out["http_msgs_per_s"], "one HTTP call per request (stub: 50 ms), 1 partition, 5000 in flight (1000 calling); target >= 5000"),
+    ("http_cpu_us_per_msg", out["http_cpu_us_per_msg"], f"that connector process; peak RSS {out['http_peak_rss_mb']} MB"),
     ("latency_ms p50", out["latency_ms"]["p50"], f"engine-observed, open loop at {out['latency_rate_per_s']}/s"),
     ("latency_ms p99", out["latency_ms"]["p99"], "target <= 50"),
     ("latency_ms p999", out["latency_ms"]["p999"], ""),

@@ -11,6 +11,7 @@
 
 #include "child_process.h"
 #include "onboarding.h"
+#include "open_account.h"
 
 namespace onboarding {
 namespace {
@@ -476,6 +477,40 @@ TEST(OnboardingExampleConfig, PassesLintWithTheProgram) {
                  log);
   EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.log();
   EXPECT_THAT(p.log(), HasSubstr("onboarding.yaml: ok"));
+}
+
+// ---- open_account (the core-banking connector of the demo) ------------------------------------
+
+TEST(OpenAccount, ReadsTheRequestTheProcessSends) {
+  auto r = read_open_account(json::parse(
+      R"({"operation":"openAccount","customerRef":"C-1","countryCode":"RO","amountMinor":123456,"currency":"RON",)"
+      R"("correlationId":"c-9","reference":"onboarding-7","kycRequired":true})"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r.value().customer_ref, "C-1");
+  EXPECT_EQ(r.value().amount_minor, 123456);
+  EXPECT_EQ(r.value().currency, "RON");
+  EXPECT_EQ(r.value().reference, "onboarding-7");
+  EXPECT_TRUE(r.value().kyc_required);
+}
+
+TEST(OpenAccount, NamesTheFieldAtFault) {
+  auto missing = read_open_account(json::parse(R"({"amountMinor":1,"currency":"EUR"})"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::invalid_request);
+  EXPECT_EQ(missing.error().field, "customerRef");
+  auto fraction = read_open_account(json::parse(R"({"customerRef":"C-1","amountMinor":1.5,"currency":"EUR"})"));
+  ASSERT_FALSE(fraction);
+  EXPECT_EQ(fraction.error().field, "amountMinor");
+  auto flag =
+      read_open_account(json::parse(R"({"customerRef":"C-1","amountMinor":1,"currency":"EUR","kycRequired":"yes"})"));
+  ASSERT_FALSE(flag);
+  EXPECT_EQ(flag.error().field, "kycRequired");
+}
+
+TEST(OpenAccount, EscapesTheCustomerInTheKycBody) {
+  EXPECT_EQ(
+      kyc_check_body("C-1<&>"),
+      R"(<kyc:CheckCustomer xmlns:kyc="urn:example:kyc"><kyc:customerId>C-1&lt;&amp;&gt;</kyc:customerId></kyc:CheckCustomer>)");
 }
 
 }  // namespace

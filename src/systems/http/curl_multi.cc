@@ -71,6 +71,28 @@ void CurlMulti::start(CURL* easy, std::function<void(CURLcode)> done) {
   }
 }
 
+namespace {
+// Idle handles kept for reuse: enough for the bursts of a busy connector, bounded in memory.
+constexpr std::size_t kIdleHandles = 1024;
+}  // namespace
+
+EasyPtr CurlMulti::acquire() {
+  if (idle_.empty()) {
+    EasyPtr easy(curl_easy_init());
+    if (!easy) throw std::runtime_error("libcurl: cannot create an easy handle");
+    return easy;
+  }
+  EasyPtr easy = std::move(idle_.back());
+  idle_.pop_back();
+  curl_easy_reset(easy.get());  // every option back to its default; buffers are kept
+  return easy;
+}
+
+void CurlMulti::release(EasyPtr easy) {
+  if (!easy || transfers_.count(easy.get()) || idle_.size() >= kIdleHandles) return;  // freed here
+  idle_.push_back(std::move(easy));
+}
+
 void CurlMulti::cancel(CURL* easy) {
   if (transfers_.erase(easy)) curl_multi_remove_handle(multi_, easy);
 }

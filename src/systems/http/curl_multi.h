@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -41,6 +42,13 @@ class CurlMulti {
   // Stops a running transfer; its `done` is not called.
   void cancel(CURL* easy);
 
+  // An easy handle to describe a transfer with: a used one reset to libcurl's defaults when one
+  // is idle (an easy handle holds several KB of state and buffers: at thousands of calls per second
+  // allocating each anew costs more than the transfer's own work), else a new one.
+  EasyPtr acquire();
+  // Gives a handle back once its transfer is over (finished or cancelled) for acquire() to reuse.
+  void release(EasyPtr easy);
+
   std::size_t running() const { return transfers_.size(); }
   std::size_t sockets() const { return sockets_.size(); }
 
@@ -59,6 +67,7 @@ class CurlMulti {
   boost::asio::steady_timer timer_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::unordered_map<CURL*, std::function<void(CURLcode)>> transfers_;
+  std::vector<EasyPtr> idle_;  // released handles, at most kIdleHandles
   bool closing_ = false;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -52,10 +53,20 @@ bool counts_against(const AttemptFailure& f) {
 // The body's first bytes, made fit for an error message.
 std::string excerpt(const std::string& body) { return observability::log_safe(body, kBodyInMessage); }
 
-std::string escape(CURL* easy, std::string_view text) {
-  char* e = curl_easy_escape(easy, text.data(), static_cast<int>(text.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
+// RFC 3986 percent-encoding: everything but the unreserved characters.
+std::string escape(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
   return out;
 }
 
@@ -115,10 +126,10 @@ class HttpSystem::OAuth {
  private:
   void fetch() {
     ++fetches_;
-    easy_.reset(curl_easy_init());
-    body_out_ = "grant_type=client_credentials&client_id=" + escape(easy_.get(), config_.auth.client_id) +
-                "&client_secret=" + escape(easy_.get(), config_.auth.client_secret);
-    if (!config_.auth.scope.empty()) body_out_ += "&scope=" + escape(easy_.get(), config_.auth.scope);
+    easy_ = curl_.acquire();
+    body_out_ = "grant_type=client_credentials&client_id=" + escape(config_.auth.client_id) +
+                "&client_secret=" + escape(config_.auth.client_secret);
+    if (!config_.auth.scope.empty()) body_out_ += "&scope=" + escape(config_.auth.scope);
     body_in_.clear();
     CURL* e = easy_.get();
     http::set(e, CURLOPT_URL, config_.auth.token_url.c_str());
@@ -144,7 +155,7 @@ class HttpSystem::OAuth {
   void fetched(CURLcode rc) {
     long status = 0;
     curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
-    easy_.reset();
+    curl_.release(std::move(easy_));
     Result<std::string> result = Error{ErrorCode::legacy_unavailable, "", true, std::nullopt};
     if (rc != CURLE_OK) {
       result = Error{ErrorCode::legacy_unavailable,
@@ -291,14 +302,14 @@ std::string HttpSystem::url(std::size_t endpoint, const HttpRequest& r) const {
   if (!out.empty() && out.back() == '/' && !r.path.empty() && r.path.front() == '/') out.pop_back();
   out += r.path;
   if (!r.query.empty()) {
-    CURL* tmp = curl_easy_init();
     char sep = out.find('?') == std::string::npos ? '?' : '&';
     for (const auto& [k, v] : r.query) {
       out += sep;
-      out += escape(tmp, k) + "=" + escape(tmp, v);
+      out += escape(k);
+      out += '=';
+      out += escape(v);
       sep = '&';
     }
-    curl_easy_cleanup(tmp);
   }
   return out;
 }
@@ -318,7 +329,7 @@ void HttpSystem::attempt_with(const std::shared_ptr<Call>& c, const std::string&
   c->endpoint = endpoint;
   auto target = url(endpoint, c->request);
 
-  c->easy.reset(curl_easy_init());
+  c->easy = curl_.acquire();
   CURL* e = c->easy.get();
   c->body_in.clear();
   c->headers_in.clear();
@@ -477,7 +488,7 @@ void HttpSystem::attempted(const std::shared_ptr<Call>& c, CURLcode rc) {
     if (failure) c->span.fail(what);
     c->span.end();
   }
-  c->easy.reset();
+  curl_.release(std::move(c->easy));
   if (!failure) {
     breaker_.record(true, now);
     c->allowed = false;
