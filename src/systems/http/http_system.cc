@@ -107,6 +107,11 @@ class HttpSystem::OAuth {
  public:
   using Got = std::function<void(Result<std::string>)>;
   OAuth(http::CurlMulti& curl, const config::HttpSystemConfig& config) : curl_(curl), config_(config) {}
+  ~OAuth() {
+    if (easy_) curl_.cancel(easy_.get());  // a fetch in flight: its callback must never run
+  }
+  OAuth(const OAuth&) = delete;
+  OAuth& operator=(const OAuth&) = delete;
 
   // The token now (from the cache, or after one fetch shared by every caller waiting for it).
   void token(Got got) {
