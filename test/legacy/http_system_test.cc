@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -21,6 +22,7 @@
 
 #include "config/config.h"
 #include "observability/metrics.h"
+#include "observability/tracer.h"
 #include "systems/http/curl_multi.h"
 #include "systems/http/http_system.h"
 #include "systems/systems.h"
@@ -611,6 +613,37 @@ TEST_F(LegacyHttp, GzipAnswersAreDecoded) {
   auto out = run(*rig.system, rig.io, get("/gz"));
   ASSERT_TRUE(out[0].result) << out[0].result.error().message;
   EXPECT_EQ(out[0].result.value().body, std::string(20'000, 'z'));
+}
+
+// Each attempt is a client span, child of the handler's, and the legacy system gets its traceparent.
+TEST_F(LegacyHttp, EachAttemptSendsTheTraceparentOfItsOwnSpanInTheRequestsTrace) {
+  first_then("GET", "/traced", status(503), status(200));
+  Rig rig(system());
+  auto tracer = std::make_shared<const observability::Tracer>(*observability::Sampler::parse("always"), nullptr);
+  observability::TraceContext parent;
+  parent.trace_id = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  parent.span_id = {1, 1, 1, 1, 1, 1, 1, 1};
+  parent.sampled = true;
+  std::optional<Result<Response>> out;
+  rig.system->call(CallContext{std::chrono::steady_clock::now() + std::chrono::seconds(20), tracer, parent},
+                   get("/traced"), [&](Result<Response> r) { out = std::move(r); });
+  drive(rig.io, [&] { return out.has_value(); });
+  ASSERT_TRUE(*out);
+  auto requests = wm_->find(json::object{{"method", "GET"}, {"url", base_ + "/traced"}});
+  ASSERT_EQ(requests.size(), 2U);
+  std::set<std::string> span_ids;
+  for (const auto& r : requests) {
+    const auto& headers = r.at("headers").as_object();
+    ASSERT_TRUE(headers.contains("traceparent")) << json::serialize(r);
+    std::string tp(headers.at("traceparent").as_string());
+    ASSERT_EQ(tp.size(), 55U) << tp;
+    EXPECT_EQ(tp.substr(0, 3), "00-");
+    EXPECT_EQ(tp.substr(3, 32), parent.trace_id_hex()) << "the request's trace";
+    EXPECT_NE(tp.substr(36, 16), parent.span_id_hex()) << "a span of its own";
+    EXPECT_EQ(tp.substr(53), "01");
+    span_ids.insert(tp.substr(36, 16));
+  }
+  EXPECT_EQ(span_ids.size(), 2U) << "one span per attempt";
 }
 
 TEST_F(LegacyHttp, ConnectionsAreReused) {
