@@ -277,7 +277,7 @@ copy_root() {
 launch() {
   local http="$1" https="$2" tls="$3" mtls="$4" journal="$5"
   local args=(--root-dir "$ROOT" --bind-address "$HOST" --port "$http"
-              --disable-banner --global-response-templating
+              --disable-banner --global-response-templating --enable-browser-proxying
               --async-response-enabled true --async-response-threads 16
               --container-threads 200 --jetty-acceptor-threads 2 --jetty-accept-queue-size 4096)
   if [[ "$journal" == 0 ]]; then

@@ -29,6 +29,7 @@ struct HttpResponse {
   int status = 0;
   Headers headers;
   std::string body;
+  std::string version;  // the HTTP version that answered: "1.0", "1.1", "2" or "3"
 
   // The first value of header `name`, compared case-insensitively.
   std::optional<std::string_view> header(std::string_view name) const;

@@ -543,6 +543,17 @@ TEST_F(LegacyHttps, CallsGoOverTlsVerifiedWithTheConfiguredCa) {
   EXPECT_EQ(out[0].result.value().body, "secure");
 }
 
+TEST_F(LegacyHttps, TlsNegotiatesHttp2AndConcurrentCallsShareOneConnection) {
+  stub("GET", "/h2", status(200, "two"));
+  Rig rig(tls());
+  auto out = run(*rig.system, rig.io, get("/h2"), 50);
+  for (const auto& o : out) {
+    ASSERT_TRUE(o.result) << o.result.error().message;
+    EXPECT_EQ(o.result.value().version, "2");
+  }
+  EXPECT_EQ(rig.curl.sockets(), 1U) << "50 streams multiplexed on one connection";
+}
+
 TEST_F(LegacyHttps, AnUntrustedCertificateFailsWithoutRetry) {
   stub("GET", "/tls", status(200));
   auto c = tls();
@@ -644,6 +655,35 @@ TEST_F(LegacyHttp, EachAttemptSendsTheTraceparentOfItsOwnSpanInTheRequestsTrace)
     span_ids.insert(tp.substr(36, 16));
   }
   EXPECT_EQ(span_ids.size(), 2U) << "one span per attempt";
+}
+
+TEST_F(LegacyHttp, PlainHttpIsHttp11UnlessHttp2IsAskedForWithPriorKnowledge) {
+  stub("GET", "/v", status(200));
+  {
+    Rig rig(system());
+    auto out = run(*rig.system, rig.io, get("/v"));
+    ASSERT_TRUE(out[0].result) << out[0].result.error().message;
+    EXPECT_EQ(out[0].result.value().version, "1.1");
+  }
+  Rig rig(system([](auto& c) { c.http_version = "2-prior-knowledge"; }));
+  auto out = run(*rig.system, rig.io, get("/v"));
+  ASSERT_TRUE(out[0].result) << out[0].result.error().message;
+  EXPECT_EQ(out[0].result.value().version, "2");
+}
+
+// WireMock runs with browser proxying on (scripts/legacy.sh): as a forward proxy it answers with its
+// stubs, whatever the host. A system behind a proxy is reached through it, by a name that does not
+// resolve here.
+TEST_F(LegacyHttp, CallsGoThroughTheConfiguredProxy) {
+  stub("GET", "/via-proxy", status(200, "proxied"));
+  Rig rig(system([&](auto& c) {
+    c.endpoints = {"http://core.bank.invalid" + base_};
+    c.proxy = wm_->base_url();
+  }));
+  auto out = run(*rig.system, rig.io, get("/via-proxy"));
+  ASSERT_TRUE(out[0].result) << out[0].result.error().message;
+  EXPECT_EQ(out[0].result.value().body, "proxied");
+  EXPECT_EQ(count("GET", "/via-proxy"), 1U);
 }
 
 TEST_F(LegacyHttp, ConnectionsAreReused) {

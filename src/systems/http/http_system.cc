@@ -397,6 +397,9 @@ void HttpSystem::attempt_with(const std::shared_ptr<Call>& c, const std::string&
                  : config_.http_version == "2-prior-knowledge" ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                                                : CURL_HTTP_VERSION_2TLS;
   http::set(e, CURLOPT_HTTP_VERSION, version);
+  // With HTTP/2 possible, wait for a connection being set up to tell whether it multiplexes rather
+  // than opening one per concurrent call.
+  if (version != CURL_HTTP_VERSION_1_1) http::set(e, CURLOPT_PIPEWAIT, 1L);
   if (config_.compress) http::set(e, CURLOPT_ACCEPT_ENCODING, "");
   // The answer.
   c->max_body = config_.max_response_bytes;
@@ -488,8 +491,16 @@ void HttpSystem::attempted(const std::shared_ptr<Call>& c, CURLcode rc) {
   } else {
     balancer_.succeeded(*c->endpoint);
   }
+  long http_version = 0;
+  curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &http_version);
+  std::string version = http_version == CURL_HTTP_VERSION_1_0   ? "1.0"
+                        : http_version == CURL_HTTP_VERSION_1_1 ? "1.1"
+                        : http_version == CURL_HTTP_VERSION_2_0 ? "2"
+                        : http_version == CURL_HTTP_VERSION_3   ? "3"
+                                                                : "";
   if (c->span.open()) {
     if (status) c->span.set("http.response.status_code", std::int64_t{status});
+    if (!version.empty()) c->span.set("network.protocol.version", version);
     if (failure) c->span.fail(what);
     c->span.end();
   }
@@ -497,7 +508,7 @@ void HttpSystem::attempted(const std::shared_ptr<Call>& c, CURLcode rc) {
   if (!failure) {
     breaker_.record(true, now);
     c->allowed = false;
-    HttpResponse response{static_cast<int>(status), std::move(c->headers_in), std::move(c->body_in)};
+    HttpResponse response{static_cast<int>(status), std::move(c->headers_in), std::move(c->body_in), version};
     return finish(c, std::move(response));
   }
   // A 401 with an OAuth2 token: the token may have been revoked; a new one, once, then again.
