@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <boost/asio/post.hpp>
 
+#include "systems/http/curl_multi.h"
+#include "systems/http/http_system.h"
 #include "systems/soap/soap.h"
 
 namespace fxconnect::systems {

@@ -1,6 +1,6 @@
 // The legacy systems of one connector (`systems:` in its config), by name: what a handler's
 // call->http(...) and call->soap(...) reach. One libcurl multi handle (one connection pool) on the
-// runtime's loop serves them all.
+// runtime's loop serves them all. libcurl stays behind this header (src/systems/http/).
 #pragma once
 
 #include <functional>
@@ -13,11 +13,17 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.h"
+#include "fxconnect/error.h"
+#include "fxconnect/legacy.h"
 #include "observability/metrics.h"
-#include "systems/http/curl_multi.h"
-#include "systems/http/http_system.h"
+#include "systems/call_context.h"
 
 namespace fxconnect::systems {
+
+namespace http {
+class CurlMulti;
+}
+class HttpSystem;
 
 class Systems {
  public:

@@ -17,6 +17,7 @@
 #include "fxconnect/legacy.h"
 #include "observability/metrics.h"
 #include "observability/tracer.h"
+#include "systems/call_context.h"
 #include "systems/http/curl_multi.h"
 #include "systems/resilience/balancer.h"
 #include "systems/resilience/breaker.h"
@@ -24,13 +25,6 @@
 #include "systems/resilience/retry.h"
 
 namespace fxconnect::systems {
-
-// What a call carries from the request it serves.
-struct CallContext {
-  Clock::time_point deadline;                           // of the request: no attempt outlives it
-  std::shared_ptr<const observability::Tracer> tracer;  // null: not traced
-  observability::TraceContext parent;                   // the handler's span: attempts are its children
-};
 
 class HttpSystem {
  public:
