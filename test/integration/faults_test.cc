@@ -189,15 +189,17 @@ TEST_F(ConnectorTest, ARebalanceMidLoadLosesNothingAndAnswersNothingTwice) {
   kafka_->create_topic(out_, 4);
   auto with = [this](const std::string& properties) {
     auto yaml =
-        config("  name: echo\n  options: { delay: 100ms }\n", "  max_in_flight: 10000\n  commit_interval: 100ms\n");
+        config("  name: echo\n  options: { delay: 1s }\n", "  max_in_flight: 10000\n  commit_interval: 100ms\n");
     yaml.replace(yaml.find("auto.offset.reset: earliest"), 27, "auto.offset.reset: earliest, " + properties);
     return yaml + "observability:\n  http:\n    listen: 127.0.0.1:0\n";
   };
   auto first = start_connector(with("heartbeat.interval.ms: '300'"), 0);
   TopicReader replies(bootstrap_, out_);
-  // 200 keys (each key's requests run one after another): ~100 requests in flight at any time,
-  // so every rebalance meets requests in flight and more arrive after it.
-  auto all = requests_over_keys(in_, kRequests, 200);
+  // 2,000 keys (each key's requests run one after another), each request held 1 s: ~1,000 requests
+  // in flight at any time, so every rebalance meets requests in flight even when the load thread
+  // stalls for a while on a busy machine (with 100 ms, a stall of 100 ms left the revoked
+  // partitions empty and the drain unexercised), and more arrive after it.
+  auto all = requests_over_keys(in_, kRequests, 2000);
   std::atomic<bool> loading{true};
   std::thread load([&] {
     TestKafka producer(bootstrap_);
