@@ -36,14 +36,16 @@ TEST_F(ConnectorTest, EachRequestCallingALegacySystemGetsExactlyOneReplyOrErrorR
   };
   stub("POST", "/accounts", {{"status", 201}, {"fixedDelayMilliseconds", 50}, {"jsonBody", {{"id", "ACC-1"}}}});
   stub("GET", "/down", {{"status", 503}, {"body", "maintenance window"}});
-  stub("GET", "/slow", {{"status", 200}, {"fixedDelayMilliseconds", 3000}});
+  stub("GET", "/slow", {{"status", 200}, {"fixedDelayMilliseconds", 8000}});
   stub("GET", "/reset", {{"fault", "CONNECTION_RESET_BY_PEER"}});
   stub("GET", "/garbage", {{"fault", "RANDOM_DATA_THEN_CLOSE"}});
 
   kafka_->create_topic(in_, 3);
   kafka_->create_topic(out_, 3);
+  // Attempts of 2 s: on a starved machine a call can wait a few hundred ms before libcurl even
+  // starts it, and that must not turn the ok and 503 cases into timeouts. /slow outlasts both.
   auto systems = "systems:\n  legacy:\n    endpoints: [ \"" + wm->base_url() + base +
-                 "\" ]\n    timeout: 500ms\n    retry: { attempts: 2, backoff: 10ms }\n"
+                 "\" ]\n    timeout: 2s\n    retry: { attempts: 2, backoff: 10ms }\n"
                  "    circuit_breaker: { enabled: false }\n"
                  "  gone:\n    endpoints: http://127.0.0.1:1\n    retry: { attempts: 1 }\n";
   auto yaml = config("  name: scripted\n", "  deadline: 10s\n  max_in_flight: 500\n") + systems +

@@ -686,6 +686,25 @@ TEST_F(LegacyHttp, CallsGoThroughTheConfiguredProxy) {
   EXPECT_EQ(count("GET", "/via-proxy"), 1U);
 }
 
+// A slow answer in progress on a plain-http connection does not hold up other calls to the same
+// host: they get connections of their own.
+TEST_F(LegacyHttp, ASlowCallDoesNotHoldUpOthersToTheSameHost) {
+  stub("GET", "/slowest", {{"status", 200}, {"fixedDelayMilliseconds", 3000}});
+  stub("GET", "/quick", status(200));
+  Rig rig(system([](auto& c) {
+    c.timeout = milliseconds(5000);
+    c.retry.attempts = 1;
+  }));
+  std::optional<Result<Response>> slow;
+  rig.system->call(CallContext{std::chrono::steady_clock::now() + std::chrono::seconds(20), nullptr, {}},
+                   get("/slowest"), [&](Result<Response> r) { slow = std::move(r); });
+  rig.io.run_for(milliseconds(200));  // its connection is up and its request sent
+  auto quick = run(*rig.system, rig.io, get("/quick"), 10, milliseconds(1500));
+  for (const auto& o : quick) EXPECT_TRUE(o.result) << o.result.error().message;
+  EXPECT_FALSE(slow.has_value()) << "the slow call was still running";
+  drive(rig.io, [&] { return slow.has_value(); });
+}
+
 TEST_F(LegacyHttp, ConnectionsAreReused) {
   stub("GET", "/reuse", status(200));
   Rig rig(system());

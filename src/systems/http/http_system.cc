@@ -397,9 +397,12 @@ void HttpSystem::attempt_with(const std::shared_ptr<Call>& c, const std::string&
                  : config_.http_version == "2-prior-knowledge" ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                                                : CURL_HTTP_VERSION_2TLS;
   http::set(e, CURLOPT_HTTP_VERSION, version);
-  // With HTTP/2 possible, wait for a connection being set up to tell whether it multiplexes rather
-  // than opening one per concurrent call.
-  if (version != CURL_HTTP_VERSION_1_1) http::set(e, CURLOPT_PIPEWAIT, 1L);
+  // Where HTTP/2 is known early — negotiated in the TLS handshake, or prior knowledge — a call waits
+  // for a connection being set up rather than opening one of its own, so concurrent calls share one.
+  // Elsewhere (plain http) nothing can be multiplexed: no call waits for another's connection.
+  bool h2_early = config_.http_version == "2-prior-knowledge" ||
+                  (config_.http_version != "1.1" && target.rfind("https://", 0) == 0);
+  if (h2_early) http::set(e, CURLOPT_PIPEWAIT, 1L);
   if (config_.compress) http::set(e, CURLOPT_ACCEPT_ENCODING, "");
   // The answer.
   c->max_body = config_.max_response_bytes;
