@@ -1,5 +1,6 @@
 #include "core/duration.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace fxconnect::core {
@@ -54,13 +55,34 @@ std::optional<double> plain_number(std::string_view text) {
 }  // namespace
 
 std::optional<double> parse_rate(std::string_view text) {
-  auto slash = text.find('/');
+  const auto slash = text.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
-  auto count = plain_number(text.substr(0, slash));
-  auto unit = text.substr(slash + 1);
-  double per = unit == "ms" ? 0.001 : unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
-  if (!count || per == 0 || *count <= 0) return std::nullopt;
-  return *count / per;
+  const std::string_view count = text.substr(0, slash);
+  const std::string_view unit = text.substr(slash + 1);
+  auto digits = [](std::string_view d) {
+    return !d.empty() && std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto dot = count.find('.');
+  if (!digits(count.substr(0, dot))) return std::nullopt;
+  if (dot != std::string_view::npos && !digits(count.substr(dot + 1))) return std::nullopt;
+  double n = 0;
+  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+  if (ec != std::errc{} || end != count.data() + count.size()) return std::nullopt;
+
+  double per_second = 0;  // by multiplying or dividing by whole numbers: "10/ms" is exactly 10000
+  if (unit == "ms") {
+    per_second = n * 1000;
+  } else if (unit == "s") {
+    per_second = n;
+  } else if (unit == "m") {
+    per_second = n / 60;
+  } else if (unit == "h") {
+    per_second = n / 3600;
+  } else {
+    return std::nullopt;
+  }
+  if (!(per_second >= 1e-9 && per_second <= 1e9)) return std::nullopt;
+  return per_second;
 }
 
 std::optional<double> parse_percent(std::string_view text) {

@@ -1,5 +1,7 @@
 #include "systems/resilience/limits.h"
 
+#include "core/duration.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -8,6 +10,7 @@
 namespace fxconnect::systems {
 namespace {
 
+using core::parse_rate;  // the config's rate syntax, what TokenBucket is built from
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;

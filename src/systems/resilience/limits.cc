@@ -1,7 +1,6 @@
 #include "systems/resilience/limits.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 namespace fxconnect::systems {
@@ -10,10 +9,6 @@ namespace {
 // One token per ~31.7 years at the slowest; keeps capacity arithmetic far from overflow.
 constexpr double kMaxIntervalNs = 1e18;
 constexpr double kMaxCapacityNs = 4e18;
-
-bool digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::int64_t interval_for(double per_second) {
   if (!(per_second > 0.0)) return static_cast<std::int64_t>(kMaxIntervalNs);  // NaN included
@@ -70,35 +65,6 @@ std::optional<std::chrono::nanoseconds> TokenBucket::take(LimitClock::time_point
     return std::nullopt;
   }
   return std::chrono::nanoseconds(interval_ns_ - credit_ns_);
-}
-
-std::optional<double> parse_rate(std::string_view text) {
-  const auto slash = text.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  const std::string_view count = text.substr(0, slash);
-  const std::string_view unit = text.substr(slash + 1);
-
-  const auto dot = count.find('.');
-  if (!digits(count.substr(0, dot))) return std::nullopt;
-  if (dot != std::string_view::npos && !digits(count.substr(dot + 1))) return std::nullopt;
-  double n = 0;
-  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-  if (ec != std::errc{} || end != count.data() + count.size()) return std::nullopt;
-
-  double per_second = 0;  // by multiplying or dividing by whole numbers: "10/ms" is exactly 10000
-  if (unit == "ms") {
-    per_second = n * 1000;
-  } else if (unit == "s") {
-    per_second = n;
-  } else if (unit == "m") {
-    per_second = n / 60;
-  } else if (unit == "h") {
-    per_second = n / 3600;
-  } else {
-    return std::nullopt;
-  }
-  if (!(per_second >= 1e-9 && per_second <= 1e9)) return std::nullopt;
-  return per_second;
 }
 
 }  // namespace fxconnect::systems

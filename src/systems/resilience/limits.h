@@ -59,10 +59,4 @@ class TokenBucket {
   bool started_ = false;
 };
 
-// `200/s`, `10/ms`, `600/m`, `3600/h`, `1.5/s`: calls per second, or nullopt when malformed. The
-// count is decimal digits with an optional fraction (no sign, exponent or spaces); the unit is
-// ms, s, m or h, as in durations. Refused: a rate of 0, and one outside [1e-9, 1e9] per second,
-// which TokenBucket cannot keep exactly.
-std::optional<double> parse_rate(std::string_view text);
-
 }  // namespace fxconnect::systems
