@@ -50,6 +50,9 @@ FXC_APT_PACKAGES=(
   clang-tidy
   libcurl4-openssl-dev
   libxml2-dev
+  libjq-dev
+  libvalijson-dev
+  libhowardhinnant-date-dev
 )
 
 export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION WIREMOCK_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS \

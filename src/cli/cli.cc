@@ -17,6 +17,8 @@
 #include "cli/extension.h"
 #include "config/config.h"
 #include "config/spec.h"
+#include "flow/flow.h"
+#include "flow/test_runner.h"
 #include "kafka/client.h"
 #include "observability/logging.h"
 #include "runtime/kafka_settings.h"
@@ -29,15 +31,22 @@ namespace {
 struct Checked {
   config::ConnectorConfig config;
   std::unique_ptr<Handler> handler;
+  std::vector<std::shared_ptr<observability::FlowStepMetrics>> flow_steps;
 };
 Checked check(const std::string& path, const Registry& registry) {
-  Checked out{config::load(path), nullptr};
+  Checked out{config::load(path), nullptr, {}};
   std::vector<std::string> problems =
       kafka::check_properties(runtime::consumer_settings(out.config), runtime::producer_settings(out.config));
   try {
-    out.handler = registry.create(out.config.handler.name, out.config.handler.options);
+    if (out.config.flow.steps) {
+      auto flow = flow::compile(out.config);  // problems carry their own file:line:column
+      out.flow_steps = flow::step_metrics(*flow);
+      out.handler = flow::make_handler(std::move(flow));
+    } else {
+      out.handler = registry.create(out.config.handler.name, out.config.handler.options);
+    }
   } catch (const ConfigError& e) {
-    problems.push_back(fmt::format("{}: handler: {}", path, e.what()));
+    problems.push_back(out.config.flow.steps ? std::string(e.what()) : fmt::format("{}: handler: {}", path, e.what()));
   }
   if (!problems.empty()) {
     std::string all;
@@ -63,6 +72,15 @@ int cli::run(int argc, char** argv, const Registry& registry, std::vector<std::u
   lint->add_option("config", config_path, "Connector config (YAML)")->required();
   auto* handlers = app.add_subcommand("handlers", "List the handlers this program offers");
   auto* reference = app.add_subcommand("config-reference", "Print the config reference (docs/config.md)");
+  flow::TestOptions test_options;
+  auto* test = app.add_subcommand(
+      "test", "Run a flow's test cases without Kafka or network: recorded legacy answers, fixed clock and UUIDs");
+  test->add_option("files", test_options.files,
+                   "The connector config and tests files (YAML with `tests:`; the connector may come from their "
+                   "`config:`)")
+      ->required();
+  test->add_option("--case", test_options.only, "Run only the cases whose name contains this text");
+  test->add_flag("--explain", test_options.explain, "Print each step's input and output (the playground)");
   for (auto& e : extensions) e->add_to(app);
 
   try {
@@ -79,6 +97,7 @@ int cli::run(int argc, char** argv, const Registry& registry, std::vector<std::u
     std::cout << config::markdown_reference();
     return 0;
   }
+  if (*test) return flow::run_tests(test_options, std::cout, std::cerr);
   for (auto& e : extensions) {
     if (auto code = e->run()) return *code;
   }
@@ -104,6 +123,7 @@ int cli::run(int argc, char** argv, const Registry& registry, std::vector<std::u
   observability::setup_logging(checked.config.log.level, checked.config.log.format);
   try {
     runtime::Runtime rt(std::move(checked.config), std::move(checked.handler));
+    rt.add_flow_metrics(std::move(checked.flow_steps));
     return rt.run();
   } catch (const ConfigError& e) {
     spdlog::critical("{}", e.what());

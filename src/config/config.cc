@@ -61,6 +61,7 @@ class Loader {
         case Kind::regex:
         case Kind::percent:
         case Kind::rate: read_scalar(value, *field, path); break;
+        case Kind::yaml: yaml_[path] = std::make_shared<const YAML::Node>(value); break;  // keeps its marks
       }
     }
   }
@@ -118,6 +119,10 @@ class Loader {
     return source_;
   }
   const std::vector<Property>& map(std::string_view path) { return maps_[std::string(path)]; }
+  std::shared_ptr<const YAML::Node> yaml(std::string_view path) const {
+    auto it = yaml_.find(std::string(path));
+    return it == yaml_.end() ? nullptr : it->second;
+  }
   void error_at(std::string_view path, const std::string& message) {
     errors_.push_back(fmt::format("{}: {}: {}", where(path), path, message));
   }
@@ -274,6 +279,7 @@ class Loader {
       case Kind::section:
       case Kind::named:
       case Kind::list:
+      case Kind::yaml:
       case Kind::map: return {};
     }
     return {};
@@ -338,6 +344,7 @@ class Loader {
   std::map<std::string, std::vector<Property>> maps_;
   std::map<std::string, std::vector<Property>> lists_;
   std::map<std::string, std::vector<std::string>> names_;
+  std::map<std::string, std::shared_ptr<const YAML::Node>> yaml_;
   std::map<std::string, std::string> places_;  // where each key seen was written
   std::vector<std::string> seen_;
   std::vector<std::string> errors_;
@@ -426,6 +433,11 @@ ConnectorConfig build(Loader& in, const std::string& source) {
     sys.soap.namespaces = in.map(at("soap.namespaces"));
     c.systems.push_back(std::move(sys));
   }
+  c.flow.steps = in.yaml("flow");
+  c.flow.lists = in.yaml("lists");
+  auto slash = source.rfind('/');
+  c.flow.base_dir = slash == std::string::npos ? "." : source.substr(0, slash == 0 ? 1 : slash);
+  c.flow.jq_input_bytes = static_cast<std::size_t>(std::stoll(in.text("flow_limits.jq_input_bytes")));
   c.log.level = in.text("log.level");
   c.log.format = in.text("log.format");
   c.log.bodies = in.text("log.bodies") == "true";
@@ -487,6 +499,15 @@ void check_systems(Loader& in, const ConnectorConfig& c) {
 
 void cross_check(Loader& in, const ConnectorConfig& c) {
   check_systems(in, c);
+  if (in.seen("handler") && in.seen("flow")) {
+    in.error_at("flow", "set only one of `handler` (a C++ handler) and `flow` (declarative steps), not both");
+  } else if (!in.seen("handler") && !in.seen("flow")) {
+    in.error_at_item(c.source + ":1:1", "handler",
+                     "required key is missing: set `handler` (a C++ handler by name) or `flow` (declarative steps)");
+  }
+  if (in.seen("lists") && !in.seen("flow")) {
+    in.error_at("lists", "value lists are for a `flow`'s lookups; this config has no `flow`");
+  }
   if (in.seen("input") && c.input.topic.empty() == c.input.pattern.empty()) {
     in.error_at("input", c.input.topic.empty() ? "set one of `topic` or `pattern`"
                                                : "set only one of `topic` and `pattern`, not both");

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,10 @@
 
 #include "core/property.h"
 #include "fxconnect/handler.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace fxconnect::config {
 
@@ -98,6 +103,15 @@ struct ConnectorConfig {
     std::string dlq_topic;  // "" = no dead-letter topic
   } errors;
   std::vector<HttpSystemConfig> systems;  // by name
+  // A declarative connector (`flow:` instead of `handler:`), compiled by src/flow/. The YAML is
+  // kept as written (with its marks, for file:line:column) because its strings are templates over
+  // the request's data, not environment variables.
+  struct {
+    std::shared_ptr<const YAML::Node> steps;  // `flow:`; null when the config has a handler
+    std::shared_ptr<const YAML::Node> lists;  // `lists:`; null when none
+    std::string base_dir;                     // the config file's directory: relative paths start here
+    std::size_t jq_input_bytes = 1 << 20;     // flow_limits.jq_input_bytes
+  } flow;
   struct {
     std::string service_name;   // "" = kafka.group_id
     std::string otlp_endpoint;  // "" = no tracing

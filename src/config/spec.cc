@@ -43,7 +43,9 @@ constexpr std::array kFields = {
           "The engine's `KAFKA_TOPIC_PATTERN`. A reply topic outside it would strand every "
           "process, so fxconnect refuses to start."},
 
-    Field{"handler", Kind::section, "", true, "The business logic that turns a request into a reply."},
+    Field{"handler", Kind::section, "", false,
+          "The business logic that turns a request into a reply, written in C++. A config has exactly one of "
+          "`handler` and `flow`."},
     Field{"handler.name", Kind::string, "", true,
           "A handler registered in this program (`fxconnect handlers` lists them; built in: `echo`)."},
     Field{"handler.options", Kind::map, "", false, "Options of that handler (see its documentation)."},
@@ -232,6 +234,114 @@ constexpr std::array kFields = {
           "`host:port` serving /metrics (Prometheus text format), /health/live and /health/ready. "
           "Unset: no endpoint. Port 0 picks a free port (logged at start)."},
 
+    Field{"lists", Kind::yaml, "", false,
+          "Value lists for the `lookup` transform of a flow, by name: `<name>: { csv: file.csv, key: column, value: "
+          "column, case: insensitive }`, or inline `<name>: { web: WEB, branch: BRN }` (case sensitive; "
+          "`{ entries: {...}, case: insensitive }` for the other case). Loaded once at startup."},
+    Field{"lists.<name>.csv", Kind::string, "", false,
+          "A CSV file (RFC 4180, a header row; relative to the config file's directory). Several keys may "
+          "give the same value (aliases)."},
+    Field{"lists.<name>.key", Kind::string, "", false, "The CSV column looked up (required with `csv`)."},
+    Field{"lists.<name>.value", Kind::string, "", false, "The CSV column returned (required with `csv`)."},
+    Field{"lists.<name>.entries", Kind::map, "", false, "Inline `key: value` entries (instead of `csv`)."},
+    Field{"lists.<name>.case", Kind::enumeration, "sensitive", false,
+          "`insensitive`: keys match whatever their ASCII letters' case.", "sensitive|insensitive"},
+
+    Field{"flow", Kind::yaml, "", false,
+          "A declarative connector: a list of steps run in order for each request, instead of `handler`. "
+          "Each step is a mapping with one of the keys `validate`, `map`, `call`, `fail_when`, `reply` (the "
+          "last step, exactly once). Steps read and write the request's data: `request` (the body), `headers` "
+          "(the request's headers, by name), `map` (what `map` steps computed) and each call's `as` name. "
+          "Strings in `call` and `reply` are templates: a string that is exactly `\"${path}\"` keeps the value's "
+          "type, `${path}` inside text is the value's text; `$${` is a literal `${`. Any failure is the "
+          "request's error reply (`error.code`, `retriable`, `field` for a request field). Environment "
+          "variables are not read inside `flow` (`${...}` there is data); `fxconnect test` runs a flow "
+          "without Kafka."},
+    Field{"flow[].validate.schema", Kind::string, "", false,
+          "A JSON Schema (draft 7) file the request body must satisfy (relative to the config file). A "
+          "violation is `invalid_request` naming the first field at fault (`request.customer.id`)."},
+    Field{"flow[].map", Kind::yaml, "", false,
+          "Computes `${map.<name>}` fields, in the order written. Each has one source (`from`, `value`, "
+          "`uuid`, `now` or `jq`) and optional transforms, applied in this order: `trim`, `upper`/`lower`, "
+          "`date`, `lookup`, `minor_units`, `type`."},
+    Field{"flow[].map.<name>.from", Kind::string, "", false,
+          "A data path (`request.customer.id`, `request.items[0].sku`, `map.x`) copied exactly: a 20-digit number "
+          "stays 20 digits. Absent is an error naming the path unless `default` is set or `required: false` "
+          "(then the field is left out); `null` is a value (kept, or refused by a transform)."},
+    Field{"flow[].map.<name>.value", Kind::string, "", false,
+          "A template instead of `from` (`\"${request.a}-${request.b}\"`, or a constant)."},
+    Field{"flow[].map.<name>.required", Kind::boolean, "true", false,
+          "`false`: an absent `from` path leaves the field out instead of failing."},
+    Field{"flow[].map.<name>.default", Kind::string, "", false,
+          "The field's value (any YAML value, used as is, no transform) when the `from` path is absent."},
+    Field{"flow[].map.<name>.uuid", Kind::enumeration, "", false, "A new random UUID (version 4).", "v4"},
+    Field{"flow[].map.<name>.now", Kind::string, "", false,
+          "The current time in this date format (`iso`, `yyyy-MM-dd`, `epoch_ms`...), UTC unless `date.out_zone`."},
+    Field{"flow[].map.<name>.jq", Kind::string, "", false,
+          "A jq expression over the data (`.request.loan.amount | tonumber > 10000`); its first output. jq numbers "
+          "are doubles: use `from` for exact copies. A jq error is a `handler_failed` error reply naming the step."},
+    Field{"flow[].map.<name>.trim", Kind::boolean, "false", false, "Remove blanks around a string."},
+    Field{"flow[].map.<name>.upper", Kind::boolean, "false", false, "ASCII upper case."},
+    Field{"flow[].map.<name>.lower", Kind::boolean, "false", false, "ASCII lower case."},
+    Field{"flow[].map.<name>.date", Kind::yaml, "", false,
+          "`{ in: dd/MM/yyyy, out: yyyy-MM-dd, zone: Europe/Bucharest, out_zone: UTC }`: re-format a date or "
+          "time, with a calendar check (31/02 is refused). Letters: yyyy MM dd HH mm ss SSS XXX (two-digit "
+          "years are refused); `iso` for ISO 8601, `epoch_ms` for milliseconds since 1970. `zone` (IANA, "
+          "default UTC) reads a time without offset; `out_zone` (default `zone`) writes it."},
+    Field{"flow[].map.<name>.lookup", Kind::string, "", false,
+          "The name of a list under `lists`: the value becomes the list's value for it; a value not in the "
+          "list is `invalid_request` naming it and up to 5 close valid ones."},
+    Field{"flow[].map.<name>.minor_units", Kind::string, "", false,
+          "A currency (template, e.g. `\"${request.loan.currency}\"`): an exact decimal amount becomes an integer "
+          "of its ISO 4217 minor units (12.34 EUR → 1234, 5 JPY → 5, 1.234 KWD → 1234); more decimals than the "
+          "currency has is an error, never rounded."},
+    Field{"flow[].map.<name>.type", Kind::enumeration, "", false,
+          "Convert to this JSON type (exactly; `\"42\"` → 42, 1 → `\"1\"`, `\"true\"` → true).",
+          "number|string|boolean"},
+    Field{"flow[].call", Kind::yaml, "", false,
+          "Calls a system of `systems` (with its retries, timeouts, breaker and limits, within the request's "
+          "deadline); the answer is `${<as>.status}`, `${<as>.headers.<lower-case name>}`, `${<as>.body}` (JSON "
+          "when the answer is JSON, else text). SOAP answers: `${<as>.body}` (the Body as JSON), `${<as>.xml}`, "
+          "`${<as>.http_status}` and each `extract` name."},
+    Field{"flow[].call.as", Kind::string, "", true, "The name the answer is kept under (letters, digits, `_`)."},
+    Field{"flow[].call.when", Kind::string, "", false,
+          "A jq condition: the call is made only when it holds (`.request.kycRequired`); otherwise the step is "
+          "skipped and `${<as>...}` is absent."},
+    Field{"flow[].call.system", Kind::string, "", true, "A name under `systems`."},
+    Field{"flow[].call.method", Kind::enumeration, "GET", false, "The HTTP method (REST calls).",
+          "GET|POST|PUT|PATCH|DELETE|HEAD"},
+    Field{"flow[].call.path", Kind::string, "/", false, "A text template appended to the system's endpoint."},
+    Field{"flow[].call.query", Kind::map, "", false, "Query parameters (text templates), percent-encoded."},
+    Field{"flow[].call.headers", Kind::map, "", false, "Request headers (text templates)."},
+    Field{"flow[].call.body", Kind::yaml, "", false,
+          "REST: a JSON template sent as `application/json`. SOAP: an XML text template for the inside of "
+          "soap:Body, each `${...}` value XML-escaped."},
+    Field{"flow[].call.accept", Kind::list, "", false,
+          "The HTTP statuses that answer the call (default 200-299); any other is `legacy_failed`."},
+    Field{"flow[].call.soap", Kind::yaml, "", false,
+          "`{ action: urn:kyc#CheckCustomer, version: \"1.1\" }` makes this a SOAP call (version defaults to the "
+          "system's `soap.version`). A SOAP Fault is `legacy_failed` with its faultcode and faultstring."},
+    Field{"flow[].call.extract", Kind::yaml, "", false,
+          "SOAP: `<name>: { xpath: //k:Status, type: string|integer|number|boolean|list, required: true }`, "
+          "with the prefixes of the system's `soap.namespaces` (matched by namespace URI, whatever prefix the "
+          "answer uses). A required value that is missing or not of its type is `legacy_failed`."},
+    Field{"flow[].call.fail_when", Kind::yaml, "", false,
+          "Answers that are errors although their status is accepted: a list of `{ if: <jq condition>, error: { "
+          "code, retriable, message } }`, checked in order after the call (`message` may interpolate jq: "
+          "`'rejected: \\(.account.body.reason)'`; code defaults to `handler_failed`). Also a step of its own."},
+    Field{"flow[].reply", Kind::yaml, "", false,
+          "The reply body: a JSON template (`{ accountId: \"${account.body.id}\", validation: \"${map}\" }`), "
+          "or `\"${map}\"`. The last step."},
+    Field{"flow_limits", Kind::section, "", false, "Bounds on what a flow may spend on one request."},
+    Field{"flow_limits.jq_input_bytes",
+          Kind::integer,
+          "1048576",
+          false,
+          "The largest data (JSON text) a jq expression is run on; larger is a `handler_failed` error reply.",
+          {},
+          1024,
+          1LL << 30},
+
     Field{"log", Kind::section, "", false, "Logging to standard error."},
     Field{"log.level", Kind::enumeration, "info", false, "Lowest level logged.", "trace|debug|info|warn|error"},
     Field{"log.format", Kind::enumeration, "text", false,
@@ -258,6 +368,7 @@ std::string_view kind_name(Kind kind) {
     case Kind::list: return "list";
     case Kind::percent: return "percent";
     case Kind::rate: return "rate";
+    case Kind::yaml: return "yaml";
   }
   return "string";
 }

@@ -21,6 +21,8 @@ enum class Kind {
   list,         // a sequence of strings (`[a, b]` or a block list)
   percent,      // `50%`, 0..100
   rate,         // calls per time: `200/s`, `10/ms`, `600/m`
+  yaml,         // YAML kept as written and checked by its own compiler (`flow:`, `lists:`: src/flow/);
+                // the fields under it (`flow[].map.*.from`...) only document its shape
 };
 
 struct Field {

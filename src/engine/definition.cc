@@ -13,10 +13,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config.h"
-#include "engine/template.h"
+#include "core/template.h"
 #include "fxconnect/handler.h"
 
 namespace fxconnect::engine {
+using namespace core;  // NOLINT(google-build-using-namespace): templates are the engine's language
 namespace {
 
 // YAML → JSON for message templates and sample data (scalars stay strings unless they read as

@@ -20,8 +20,8 @@
 
 #include "config/config.h"
 #include "core/records.h"
+#include "core/template.h"
 #include "engine/correlation.h"
-#include "engine/template.h"
 #include "kafka/client.h"
 #include "kafka/replier.h"
 #include "kafka/source.h"
@@ -29,6 +29,7 @@
 #include "observability/tracer.h"
 
 namespace fxconnect::engine {
+using namespace core;  // NOLINT(google-build-using-namespace): templates are the engine's language
 namespace {
 
 namespace asio = boost::asio;

@@ -107,6 +107,18 @@ std::string ConnectorMetrics::render() const {
   out += fmt::format("fxconnect_spans_exported_total {}\n", spans_exported);
   header(out, "fxconnect_spans_dropped_total", "counter", "Trace spans dropped (queue full or collector unreachable).");
   out += fmt::format("fxconnect_spans_dropped_total {}\n", spans_dropped);
+  if (!flow_steps.empty()) {
+    header(out, "fxconnect_flow_step_failures_total", "counter",
+           "Requests a step of the flow answered with an error reply.");
+    for (const auto& m : flow_steps) {
+      out += fmt::format("fxconnect_flow_step_failures_total{{step=\"{}\"}} {}\n", escape(m->step), m->failures);
+    }
+    header(out, "fxconnect_flow_step_duration_seconds", "histogram",
+           "Time of each step of the flow, per request (calls to legacy systems included).");
+    for (const auto& m : flow_steps) {
+      histogram_lines(out, "fxconnect_flow_step_duration_seconds", m->seconds, "step=\"" + escape(m->step) + "\",");
+    }
+  }
   if (legacy.empty()) return out;
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
     header(out, name, type, help);

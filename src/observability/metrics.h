@@ -45,6 +45,13 @@ struct LegacyMetrics {
   Histogram seconds{latency_buckets()};  // whole calls, retries included
 };
 
+// One step of a declarative connector (`flow:`), e.g. step="call:account".
+struct FlowStepMetrics {
+  std::string step;
+  std::uint64_t failures = 0;            // requests whose error reply this step caused
+  Histogram seconds{latency_buckets()};  // the step's time, calls to legacy systems included
+};
+
 struct ConnectorMetrics {
   std::uint64_t consumed = 0;
   std::array<std::uint64_t, 3> replies{};  // acknowledged: [0] replies (ok), [1] error replies, [2] dead letters
@@ -62,7 +69,8 @@ struct ConnectorMetrics {
   Histogram end_to_end_seconds{latency_buckets()};
   // (topic, partition) → end offset − committed offset
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed_lag;
-  std::vector<std::shared_ptr<LegacyMetrics>> legacy;  // one per system, in config order
+  std::vector<std::shared_ptr<LegacyMetrics>> legacy;        // one per system, in config order
+  std::vector<std::shared_ptr<FlowStepMetrics>> flow_steps;  // one per step of a flow, in order
 
   // The whole /metrics page.
   std::string render() const;

@@ -101,6 +101,7 @@ class Runtime::Impl {
     asio::post(io_, [this] { begin_stop("stop requested"); });
   }
   RunStats stats() const { return observer_ ? observer_->stats() : RunStats{}; }
+  std::vector<std::shared_ptr<observability::FlowStepMetrics>> flow_steps_;  // set before run()
   std::string readiness() {
     // Shared: the loop may run this after a timed-out wait has returned.
     auto answer = std::make_shared<std::promise<std::string>>();
@@ -186,6 +187,7 @@ int Runtime::Impl::run(bool handle_signals) {
                  config_.observability.sampler, config_.observability.service_name);
   }
   observer_.emplace(tracer_, config_.kafka.group_id, config_.handler.name);
+  observer_->metrics().flow_steps = flow_steps_;
   systems_ = std::make_unique<systems::Systems>(io_, config_.systems, observer_->metrics());
   requests_ = std::make_unique<Requests>(
       RequestSettings{config_.processing.ordering, config_.processing.deadline, config_.reply.topic,
@@ -569,6 +571,9 @@ Runtime::Runtime(config::ConnectorConfig config, std::unique_ptr<Handler> handle
 Runtime::Runtime(config::ConnectorConfig config, std::unique_ptr<Handler> handler, KafkaClients clients)
     : impl_(std::make_unique<Impl>(std::move(config), std::move(handler), std::move(clients))) {}
 Runtime::~Runtime() = default;
+void Runtime::add_flow_metrics(std::vector<std::shared_ptr<observability::FlowStepMetrics>> steps) {
+  impl_->flow_steps_ = std::move(steps);
+}
 int Runtime::run(bool handle_signals) { return impl_->run(handle_signals); }
 void Runtime::request_stop() { impl_->request_stop(); }
 RunStats Runtime::stats() const { return impl_->stats(); }

@@ -49,6 +49,9 @@ class Runtime {
   // handlers unless `handle_signals` is false (tests running several runtimes in one process).
   // Throws ConfigError when the reply or dead-letter topic is missing or not authorized.
   int run(bool handle_signals = true);
+  // Before run(): the steps of a declarative handler (src/flow/), on /metrics. Their figures are
+  // written by the handler on the loop thread, where /metrics reads them.
+  void add_flow_metrics(std::vector<std::shared_ptr<observability::FlowStepMetrics>> steps);
   // Graceful stop (same as SIGTERM); thread-safe, may be called before or during run().
   void request_stop();
   // Valid after run() returned.

@@ -1,10 +1,11 @@
-#include "engine/template.h"
+#include "core/template.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
 namespace fxconnect::engine {
+using namespace core;  // NOLINT(google-build-using-namespace): templates are the engine's language
 namespace {
 
 using ::testing::HasSubstr;

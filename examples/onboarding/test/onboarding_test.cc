@@ -9,7 +9,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <yaml-cpp/yaml.h>
+
 #include "child_process.h"
+#include "flow/yaml_json.h"
 #include "onboarding.h"
 #include "open_account.h"
 
@@ -477,6 +480,51 @@ TEST(OnboardingExampleConfig, PassesLintWithTheProgram) {
                  log);
   EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.log();
   EXPECT_THAT(p.log(), HasSubstr("onboarding.yaml: ok"));
+}
+
+// ---- the golden cases, shared with the flow twin (examples/onboarding-flow) ------------------------
+
+// examples/onboarding/test/golden.yaml through onboard(): the same replies and, for a bad request,
+// the same error code and field (the flow names fields from the data's root: `request.`).
+TEST(OnboardingGolden, TheCxxHandlerAnswersEveryGoldenCase) {
+  auto doc = YAML::LoadFile(std::string(ONBOARDING_DIR) + "/test/golden.yaml");
+  ValueLists lists;
+  std::string uuid = doc["fixed"]["uuid"].as<std::string>();
+  std::string today = doc["fixed"]["now"].as<std::string>().substr(0, 10);
+  int cases = 0;
+  for (const auto& tc : doc["tests"]) {
+    ++cases;
+    std::string name = tc["name"].as<std::string>();
+    auto request = fxconnect::flow::yaml_to_json(tc["request"]["body"]);
+    auto result = onboard(request, lists, Settings{}, uuid, today);
+    if (tc["reply"]) {
+      ASSERT_TRUE(result) << name << ": " << result.error().message;
+      EXPECT_EQ(json::value(result.value()), fxconnect::flow::yaml_to_json(tc["reply"])) << name;
+    } else {
+      ASSERT_FALSE(result) << name << ": replied " << json::serialize(result.value());
+      EXPECT_EQ(fxconnect::to_string(result.error().code), tc["error"]["code"].as<std::string>()) << name;
+      EXPECT_EQ("request." + result.error().field.value_or("?"), tc["error"]["field"].as<std::string>())
+          << name << ": " << result.error().message;
+    }
+  }
+  EXPECT_GE(cases, 15);
+}
+
+// The flow twin on the same golden cases, with the `fxconnect` program: `fxconnect test`.
+TEST(OnboardingGolden, TheFlowTwinAnswersEveryGoldenCase) {
+  using fxconnect::testing::ChildProcess;
+  std::string root = std::string(ONBOARDING_DIR) + "/..";
+  for (const auto& files : std::vector<std::vector<std::string>>{
+           {root + "/onboarding-flow/onboarding.yaml", root + "/onboarding/test/golden.yaml"},
+           {root + "/onboarding-flow/tests/onboarding.yaml"},
+           {root + "/onboarding-flow/tests/open-account.yaml"}}) {
+    auto log = fxconnect::testing::write_temp_file("onboarding-flow-test.log", "");
+    std::vector<std::string> argv{fxconnect::testing::program_path("fxconnect"), "test"};
+    argv.insert(argv.end(), files.begin(), files.end());
+    ChildProcess p(argv, log);
+    EXPECT_EQ(p.wait(std::chrono::seconds(60)), 0) << p.log();
+    EXPECT_THAT(p.log(), ::testing::ContainsRegex("[1-9][0-9]* passed, 0 failed\n$"));
+  }
 }
 
 // ---- open_account (the core-banking connector of the demo) ------------------------------------

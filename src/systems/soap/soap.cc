@@ -5,10 +5,12 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/json/object.hpp>
 
 #include "observability/logging.h"
@@ -124,6 +126,48 @@ std::vector<std::string> SoapResponse::values(std::string_view xpath) const {
 }
 
 namespace systems::soap {
+
+std::string check_xpath(const std::string& xpath, const std::vector<std::string>& prefixes) {
+  init_once();
+  // Compile errors would go to libxml2's generic handler (stderr): catch them here instead.
+  std::string problem;
+  xmlSetStructuredErrorFunc(&problem, [](void* out, xmlErrorPtr e) {
+    auto& text = *static_cast<std::string*>(out);
+    if (text.empty() && e && e->message) text = e->message;
+  });
+  xmlXPathCompExprPtr compiled = xmlXPathCompile(reinterpret_cast<const xmlChar*>(xpath.c_str()));
+  xmlSetStructuredErrorFunc(nullptr, nullptr);
+  if (!compiled) {
+    while (!problem.empty() && (problem.back() == '\n' || problem.back() == ' ')) problem.pop_back();
+    return fmt::format("'{}' is not an XPath 1.0 expression ({})", xpath, problem.empty() ? "syntax" : problem);
+  }
+  xmlXPathFreeCompExpr(compiled);
+  // prefix:name, but not an axis (child::x) and not inside a string literal.
+  char quote = 0;
+  for (std::size_t i = 0; i < xpath.size(); ++i) {
+    char c = xpath[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      continue;
+    }
+    if (c != ':' || (i + 1 < xpath.size() && xpath[i + 1] == ':') || (i > 0 && xpath[i - 1] == ':')) continue;
+    std::size_t start = i;
+    while (start > 0 && (std::isalnum(static_cast<unsigned char>(xpath[start - 1])) || xpath[start - 1] == '_' ||
+                         xpath[start - 1] == '-' || xpath[start - 1] == '.')) {
+      --start;
+    }
+    std::string prefix = xpath.substr(start, i - start);
+    if (!prefix.empty() && std::find(prefixes.begin(), prefixes.end(), prefix) == prefixes.end()) {
+      return fmt::format("'{}': prefix '{}' is not declared; declared: {} (systems.<name>.soap.namespaces)", xpath,
+                         prefix, fmt::join(prefixes, ", "));
+    }
+  }
+  return {};
+}
 
 HttpRequest make_request(const std::string& version, const SoapRequest& request) {
   bool v12 = version == "1.2";

@@ -21,4 +21,8 @@ HttpRequest make_request(const std::string& version, const SoapRequest& request)
 Result<SoapResponse> read_response(const std::string& system, const std::string& version, int status, std::string xml,
                                    std::vector<std::pair<std::string, std::string>> namespaces);
 
+// Why `xpath` (XPath 1.0) cannot be used with the namespace `prefixes` declared, or "" when it can:
+// a syntax error, or a prefix that is not declared (libxml2 would fail every evaluation).
+std::string check_xpath(const std::string& xpath, const std::vector<std::string>& prefixes);
+
 }  // namespace fxconnect::systems::soap

@@ -1,11 +1,13 @@
-#include "engine/template.h"
+#include "core/template.h"
+
+#include "core/json_exact.h"
 
 #include <charconv>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-namespace fxconnect::engine {
+namespace fxconnect::core {
 namespace {
 
 namespace json = boost::json;
@@ -53,7 +55,7 @@ Result<json::value> resolve(std::string_view path, const json::value& data, cons
   if (path == "@id") return json::value(vars.id);
   if (path == "@index") return json::value(vars.index);
   if (const auto* v = lookup(data, path)) return *v;
-  return Error{ErrorCode::invalid_request, fmt::format("${{{}}}: no such path in the process data", path), false,
+  return Error{ErrorCode::invalid_request, fmt::format("${{{}}}: no such path in {}", path, vars.data_name), false,
                std::string(path)};
 }
 
@@ -141,7 +143,32 @@ std::vector<std::string> check_template(const json::value& tmpl) {
   return problems;
 }
 
-Result<std::string> render_text(std::string_view tmpl, const json::value& data, const InstanceVars& vars) {
+std::vector<std::string> text_template_paths(std::string_view tmpl) {
+  std::string error;
+  std::vector<std::string> out;
+  for (auto& piece : split(tmpl, error)) {
+    if (piece.placeholder) out.push_back(std::move(piece.text));
+  }
+  return out;
+}
+
+std::vector<std::string> template_paths(const json::value& tmpl) {
+  std::vector<std::string> out;
+  if (tmpl.is_string()) return text_template_paths(tmpl.get_string());
+  if (tmpl.is_object()) {
+    for (const auto& kv : tmpl.get_object()) {
+      for (auto& p : template_paths(kv.value())) out.push_back(std::move(p));
+    }
+  } else if (tmpl.is_array()) {
+    for (const auto& e : tmpl.get_array()) {
+      for (auto& p : template_paths(e)) out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+Result<std::string> render_text(std::string_view tmpl, const json::value& data, const InstanceVars& vars,
+                                Escape escape) {
   std::string error;
   auto pieces = split(tmpl, error);
   if (!error.empty()) return Error{ErrorCode::invalid_request, error, false, {}};
@@ -153,8 +180,12 @@ Result<std::string> render_text(std::string_view tmpl, const json::value& data, 
     }
     auto v = resolve(piece.text, data, vars);
     if (!v) return v.error();
-    if (v->is_string()) {
+    if (escape && !v->is_object() && !v->is_array()) {
+      out += escape(text_of(v.value()));
+    } else if (v->is_string()) {
       out += v->as_string();
+    } else if (auto raw = raw_number_text(v.value())) {
+      out += *raw;
     } else if (v->is_object() || v->is_array()) {
       return Error{ErrorCode::invalid_request,
                    fmt::format("${{{}}} is an {} and cannot be embedded in text; make \"${{{}}}\" the whole value",
@@ -201,4 +232,4 @@ Result<json::value> render(const json::value& tmpl, const json::value& data, con
   return tmpl;
 }
 
-}  // namespace fxconnect::engine
+}  // namespace fxconnect::core
