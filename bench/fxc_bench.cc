@@ -1,8 +1,9 @@
 // Benchmark driver for scripts/bench.sh (figures, never pass/fail).
 //
-//   fxc_bench preload BOOTSTRAP TOPIC PARTITIONS COUNT KEYS BYTES
-//       creates TOPIC and fills it with COUNT JSON requests of about BYTES bytes, with the engine's
-//       headers, over KEYS process instances (the record key is the processInstanceUuid).
+//   fxc_bench preload BOOTSTRAP TOPIC PARTITIONS COUNT KEYS BYTES [BODY_FILE]
+//       creates TOPIC and fills it with COUNT JSON requests of about BYTES bytes (or BODY_FILE's
+//       content, the same for each), with the engine's headers, over KEYS process instances (the
+//       record key is the processInstanceUuid).
 //   fxc_bench measure BOOTSTRAP REPLY_TOPIC COUNT TIMEOUT_S -- COMMAND...
 //       creates REPLY_TOPIC, starts COMMAND, reads REPLY_TOPIC until COUNT replies arrived, stops
 //       COMMAND (SIGTERM) and prints one JSON line: the replies' throughput over their own
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <csignal>
+#include <fstream>
 
 #include <chrono>
 #include <cstdio>
@@ -31,7 +33,9 @@ namespace {
 
 using namespace fxconnect;
 
-int preload(const std::string& bootstrap, const std::string& topic, int partitions, long count, long keys, long bytes) {
+// `body`: the requests' body as is (every request the same), instead of the generated ~`bytes` one.
+int preload(const std::string& bootstrap, const std::string& topic, int partitions, long count, long keys, long bytes,
+            const std::string& body) {
   if (auto problems = kafka::create_topics(bootstrap, {topic}, partitions, std::chrono::seconds(30));
       !problems.empty()) {
     std::fprintf(stderr, "preload: %s\n", problems.front().c_str());
@@ -56,7 +60,9 @@ int preload(const std::string& bootstrap, const std::string& topic, int partitio
          {"Fx-Build-App-Version-Id", "3f2a9c1e-7b4d-4e8a-9c2f-1d5e6a7b8c9d"},
          {"Fx-WorkspaceId", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"},
          {"Fx-Organization-Id", "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"}},
-        fmt::format(R"({{"seq":{},"customer":{{"id":"C-{}","name":"Ana Pop"}},"padding":"{}"}})", i, k, padding)};
+        body.empty()
+            ? fmt::format(R"({{"seq":{},"customer":{{"id":"C-{}","name":"Ana Pop"}},"padding":"{}"}})", i, k, padding)
+            : body};
     for (;;) {
       auto e = kafka::produce(producer.get(), r, nullptr);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -133,14 +139,24 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
 
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "preload" && argc == 8) {
-    return preload(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]), std::stol(argv[6]), std::stol(argv[7]));
+  if (cmd == "preload" && (argc == 8 || argc == 9)) {
+    std::string body;
+    if (argc == 9) {
+      std::ifstream in(argv[8]);
+      if (!in) {
+        std::fprintf(stderr, "preload: cannot read %s\n", argv[8]);
+        return 1;
+      }
+      body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return preload(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]), std::stol(argv[6]), std::stol(argv[7]),
+                   body);
   }
   if (cmd == "measure" && argc >= 8 && std::string(argv[6]) == "--") {
     return measure(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]), argv + 7);
   }
   std::fprintf(stderr,
-               "usage: fxc_bench preload BOOTSTRAP TOPIC PARTITIONS COUNT KEYS BYTES\n"
+               "usage: fxc_bench preload BOOTSTRAP TOPIC PARTITIONS COUNT KEYS BYTES [BODY_FILE]\n"
                "       fxc_bench measure BOOTSTRAP REPLY_TOPIC COUNT TIMEOUT_S -- COMMAND...\n");
   return 2;
 }

@@ -14,6 +14,10 @@
 #                             (bench/http-connector, `forward` through `systems:`) to a local stub
 #                             answering after 50 ms (bench/http_stub), ONE partition, 10,000 keys,
 #                             max_in_flight 5000 (the system's: 1000); CPU and RSS are the connector's
+#   onboarding_cpp_*, flow_*  the onboarding conversions (a 200-byte request: date, country list,
+#                             minor units, UUID) by the C++ handler (examples/onboarding) and by a
+#                             flow (bench/onboarding-flow.yaml: validate + five mapped fields +
+#                             reply), 3 partitions, max_in_flight 1000; flow_ratio = flow / C++
 #   latency_ms                as the engine sees it (fxconnect engine, open loop at about half of
 #                             echo_msgs_per_s): p50, p99, p999
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
@@ -134,6 +138,35 @@ wait "$stub" 2>/dev/null || true
 stub=""
 say "http: $http"
 
+# onboarding_run NAME PROGRAM CONFIG_TAIL: the onboarding request preloaded $N times, PROGRAM run
+# with a config of kafka/input/reply plus CONFIG_TAIL (a file), fxc_bench's figures printed.
+onboarding_run() {
+  local name=$1 program=$2 tail=$3 cfg="$DIR/$1.yaml"
+  "$BIN/fxc_bench" preload "$B" "bench.$name.in.$RUN" 3 "$N" 10000 0 bench/onboarding-request.json
+  cat >"$cfg" <<YAML
+kafka:
+  bootstrap: $B
+  group_id: bench-$name-$RUN
+  properties: { auto.offset.reset: earliest }
+input:
+  topic: bench.$name.in.$RUN
+reply:
+  topic: ai.flowx.dev.engine.receive.bench.$name.$RUN
+processing:
+  max_in_flight: 1000
+YAML
+  sed "s#\.\./examples/#$FXC_ROOT/examples/#" "$tail" >>"$cfg"
+  "$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$N" 300 -- \
+    "$BIN/$program" run "$cfg" 2>"$DIR/$name.log"
+}
+printf 'handler:\n  name: onboarding\n' >"$DIR/onboarding-cpp-tail.yaml"
+say "onboarding conversions, C++ handler: $N messages"
+onboarding_cpp="$(onboarding_run onboarding-cpp onboarding-connector "$DIR/onboarding-cpp-tail.yaml")"
+say "onboarding-cpp: $onboarding_cpp"
+say "onboarding conversions, flow (validate + 5 fields + reply): $N messages"
+onboarding_flow="$(onboarding_run onboarding-flow fxconnect bench/onboarding-flow.yaml)"
+say "onboarding-flow: $onboarding_flow"
+
 rate="$(python3 -c "import json,sys; print(max(100, int(json.loads(sys.argv[1])['msgs_per_s'] / 2)))" "$echo_")"
 instances=$((rate * 10))
 say "latency: open loop at $rate/s for 10 s ($instances instances)"
@@ -169,9 +202,10 @@ latency_run latency "$rate" "$instances"
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" <<'PY'
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" <<'PY'
 import json, sys
 http = json.loads(sys.argv[10])
+ob_cpp, ob_flow = json.loads(sys.argv[11]), json.loads(sys.argv[12])
 raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
 echo64 = json.loads(sys.argv[7])
 traced = json.loads(sys.argv[9])
@@ -198,6 +232,12 @@ out = {
     "http_msgs_per_s": round(http["msgs_per_s"]),
     "http_cpu_us_per_msg": http["cpu_us_per_msg"],
     "http_peak_rss_mb": http["peak_rss_mb"],
+    "onboarding_cpp_msgs_per_s": round(ob_cpp["msgs_per_s"]),
+    "onboarding_cpp_cpu_us_per_msg": ob_cpp["cpu_us_per_msg"],
+    "flow_msgs_per_s": round(ob_flow["msgs_per_s"]),
+    "flow_cpu_us_per_msg": ob_flow["cpu_us_per_msg"],
+    "flow_ratio": round(ob_flow["msgs_per_s"] / ob_cpp["msgs_per_s"], 3) if ob_cpp["msgs_per_s"] else 0,
+    "flow_peak_rss_mb": ob_flow["peak_rss_mb"],
     "latency_rate_per_s": int(sys.argv[5]),
     "latency_ms": {"p50": round(node["p50"], 2), "p99": round(node["p99"], 2), "p999": round(node["p999"], 2),
                    "max": round(node["max"], 2)},
@@ -217,6 +257,9 @@ rows = [
     ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 2000"),
     ("http_msgs_per_s", out["http_msgs_per_s"], "one HTTP call per request (stub: 50 ms), 1 partition, 5000 in flight (1000 calling); target >= 5000"),
     ("http_cpu_us_per_msg", out["http_cpu_us_per_msg"], f"that connector process; peak RSS {out['http_peak_rss_mb']} MB"),
+    ("onboarding_cpp_msgs_per_s", out["onboarding_cpp_msgs_per_s"], f"C++ onboarding handler (cpu {out['onboarding_cpp_cpu_us_per_msg']} us/msg)"),
+    ("flow_msgs_per_s", out["flow_msgs_per_s"], f"the flow: validate + 5 fields + reply (cpu {out['flow_cpu_us_per_msg']} us/msg, peak RSS {out['flow_peak_rss_mb']} MB)"),
+    ("flow_ratio", out["flow_ratio"], "flow / C++; target >= 0.5"),
     ("latency_ms p50", out["latency_ms"]["p50"], f"engine-observed, open loop at {out['latency_rate_per_s']}/s"),
     ("latency_ms p99", out["latency_ms"]["p99"], "target <= 50"),
     ("latency_ms p999", out["latency_ms"]["p999"], ""),

@@ -17,6 +17,10 @@
 # both connectors → the engine → summary, one instance's data before and after, and
 # build/demo-summary.json → everything it started is stopped, also on Ctrl-C.
 #
+# Usage: scripts/demo.sh [--flow]
+#   --flow  run the declarative twins of both connectors instead (examples/onboarding-flow: the same
+#           behaviour as YAML flows run by the `fxconnect` program, no C++).
+#
 # Env vars: FXC_DEMO_INSTANCES (2000), FXC_DEMO_RATE (100 per second), FXC_KAFKA_BOOTSTRAP,
 # FXC_LEGACY_HTTP (a running WireMock with scripts/legacy/mappings).
 set -euo pipefail
@@ -28,6 +32,12 @@ source "$SCRIPTS/versions.sh"
 source "$SCRIPTS/lib.sh"
 cd "$FXC_ROOT"
 
+FLOW=0
+case "${1:-}" in
+  "") ;;
+  --flow) FLOW=1 ;;
+  *) echo "usage: scripts/demo.sh [--flow]" >&2; exit 2 ;;
+esac
 INSTANCES="${FXC_DEMO_INSTANCES:-2000}"
 RATE="${FXC_DEMO_RATE:-100}"
 DEMO_DIR="$FXC_BUILD/demo"
@@ -81,9 +91,15 @@ start_connector() {
   echo "$name connector got no partitions within 30 s" >&2
   exit 1
 }
-say "starting the connectors"
-start_connector onboarding onboarding-connector examples/onboarding/onboarding.yaml
-start_connector corebanking onboarding-connector examples/processes/corebanking.yaml
+if [[ $FLOW == 1 ]]; then
+  say "starting the connectors: the flows of examples/onboarding-flow (fxconnect run <flow.yaml>)"
+  start_connector onboarding fxconnect examples/onboarding-flow/onboarding.yaml
+  start_connector corebanking fxconnect examples/onboarding-flow/open-account.yaml
+else
+  say "starting the connectors"
+  start_connector onboarding onboarding-connector examples/onboarding/onboarding.yaml
+  start_connector corebanking onboarding-connector examples/processes/corebanking.yaml
+fi
 
 say "running $INSTANCES onboarding instances at $RATE per second"
 set +e
