@@ -465,6 +465,20 @@ Request make_request(const YAML::Node& r, const std::string& file, const std::st
   return req;
 }
 
+// Refuses a mapping key outside `allowed` (a typo would otherwise check nothing).
+void check_keys(const YAML::Node& node, const std::string& file, const std::string& what,
+                std::initializer_list<const char*> allowed) {
+  if (!node.IsMap()) throw ConfigError(fmt::format("{}: {}: expected a mapping", place(file, node), what));
+  for (const auto& kv : node) {
+    const auto& key = kv.first.Scalar();
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      std::string valid;
+      for (const char* a : allowed) valid += (valid.empty() ? "" : ", ") + std::string(a);
+      throw ConfigError(fmt::format("{}: {}.{}: unknown key; valid keys: {}", place(file, kv.first), what, key, valid));
+    }
+  }
+}
+
 void print_trace(std::ostream& out, const StepTrace& t) {
   out << "  step " << t.step << (t.failed ? " (failed)" : "") << "\n    in:  " << core::serialize(t.input)
       << "\n    out: " << core::serialize(t.output) << "\n";
@@ -510,6 +524,7 @@ int run_tests(const TestOptions& options, std::ostream& out, std::ostream& err) 
     auto flow = compile(config);
 
     for (const auto& [file, doc] : test_files) {
+      check_keys(doc, file, "(tests file)", {"config", "fixed", "tests"});
       Fixed file_fixed;
       read_fixed(doc["fixed"], file, file_fixed);
       const auto& tests = doc["tests"];
@@ -520,9 +535,24 @@ int run_tests(const TestOptions& options, std::ostream& out, std::ostream& err) 
         if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
         Fixed fixed = file_fixed;
         read_fixed(tc["fixed"], file, fixed);
+        check_keys(tc, file, "tests[]", {"name", "request", "legacy", "reply", "reply_includes", "error", "fixed"});
         std::map<std::string, std::deque<Exchange>> legacy;
         if (const auto& l = tc["legacy"]) {
+          if (!l.IsMap()) throw ConfigError(place(file, l) + ": legacy: expected system: [ { expect, respond }, ... ]");
           for (const auto& kv : l) {
+            const auto& system = kv.first.Scalar();
+            if (std::none_of(config.systems.begin(), config.systems.end(),
+                             [&](const auto& sys) { return sys.name == system; })) {
+              std::string names;
+              for (const auto& sys : config.systems) names += (names.empty() ? "" : ", ") + sys.name;
+              throw ConfigError(fmt::format("{}: legacy.{}: not a system of {}; its systems: {}", place(file, kv.first),
+                                            system, connector, names.empty() ? "(none)" : names));
+            }
+            if (!kv.second.IsSequence()) {
+              throw ConfigError(place(file, kv.second) + ": legacy." + system +
+                                ": expected a list of { expect, respond } (in call order; [] for none)");
+            }
+            for (const auto& x : kv.second) check_keys(x, file, "legacy." + system + "[]", {"expect", "respond"});
             auto& queue = legacy[kv.first.Scalar()];
             for (const auto& x : kv.second) queue.push_back(Exchange{place(file, x), x["expect"], x["respond"]});
           }

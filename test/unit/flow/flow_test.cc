@@ -360,6 +360,17 @@ TEST_F(FlowTest, FixedClockAndUuidsAndExplain) {
   EXPECT_THAT(r.out, HasSubstr("    out: {\"id1\":\"00000000-0000-4000-8000-000000000001\""));
 }
 
+TEST_F(FlowTest, ATestsFileWithATypoOrAnUndeclaredSystemIsRefused) {
+  const char* flow = "flow:\n  - reply: {}\n";
+  auto typo = test(flow, "  - name: t\n    request: { body: {} }\n    replyy: {}\n");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_THAT(typo.err, HasSubstr("t.yaml:6:5: tests[].replyy: unknown key; valid keys: name, request"));
+  auto system = test(flow, "  - name: t\n    request: { body: {} }\n    legacy: { bnak: [] }\n    reply: {}\n");
+  EXPECT_EQ(system.code, 2);
+  EXPECT_THAT(system.err, HasSubstr("legacy.bnak: not a system of"));
+  EXPECT_THAT(system.err, HasSubstr("its systems: bank, kyc"));
+}
+
 TEST_F(FlowTest, BadFilesExitTwo) {
   auto tests = write("t.yaml", "config: missing.yaml\ntests: []\n");
   std::ostringstream out, err;
