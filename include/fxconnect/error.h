@@ -28,9 +28,10 @@ std::string_view to_string(ErrorCode code);
 
 struct Error {
   ErrorCode code = ErrorCode::internal;
-  std::string message;               // human-readable; becomes `errorMessage` of the error reply
-  bool retriable = false;            // whether sending the same request again may succeed
-  std::optional<std::string> field;  // the request field at fault, as a JSON pointer-ish path
+  std::string message;                             // human-readable; becomes `errorMessage` of the error reply
+  bool retriable = false;                          // whether sending the same request again may succeed
+  std::optional<std::string> field;                // the request field at fault, as a JSON pointer-ish path
+  std::optional<std::string> step = std::nullopt;  // the step of a declarative connector (`flow:`) that failed
 };
 
 // Shorthands for the common cases.

@@ -254,7 +254,7 @@ constexpr std::array kFields = {
           "(the request's headers, by name), `map` (what `map` steps computed) and each call's `as` name. "
           "Strings in `call` and `reply` are templates: a string that is exactly `\"${path}\"` keeps the value's "
           "type, `${path}` inside text is the value's text; `$${` is a literal `${`. Any failure is the "
-          "request's error reply (`error.code`, `retriable`, `field` for a request field). Environment "
+          "request's error reply (`error.code`, `retriable`, `field` for a request field, `step`). Environment "
           "variables are not read inside `flow` (`${...}` there is data); `fxconnect test` runs a flow "
           "without Kafka."},
     Field{"flow[].validate.schema", Kind::string, "", false,

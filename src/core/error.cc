@@ -52,6 +52,7 @@ std::string error_reply_body(const Error& error) {
   detail["message"] = message;
   detail["retriable"] = error.retriable;
   if (error.field) detail["field"] = *error.field;
+  if (error.step) detail["step"] = *error.step;
   boost::json::object body;
   body["errorMessage"] = message;
   body["error"] = std::move(detail);

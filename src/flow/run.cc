@@ -129,7 +129,9 @@ class Run : public std::enable_shared_from_this<Run> {
       ++step.metrics->failures;
       span_->fail(error->message);
       span_->end();
-      call_->fail(*error);
+      Error e = *error;
+      if (!e.step) e.step = step.name;
+      call_->fail(std::move(e));
       return false;
     }
     span_->end();

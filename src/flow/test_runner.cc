@@ -423,6 +423,9 @@ void check_outcome(const YAML::Node& tc, const std::string& file, Outcome& o) {
     if (e["field"] && e["field"].Scalar() != o.error->field.value_or("(none)")) {
       mismatch("field", e["field"].Scalar(), o.error->field.value_or("(none)"));
     }
+    if (e["step"] && e["step"].Scalar() != o.error->step.value_or("(none)")) {
+      mismatch("step", e["step"].Scalar(), o.error->step.value_or("(none)"));
+    }
     if (e["retriable"] && (e["retriable"].Scalar() == "true") != o.error->retriable) {
       mismatch("retriable", e["retriable"].Scalar(), o.error->retriable ? "true" : "false");
     }

@@ -121,6 +121,7 @@ TEST_F(ConnectorTest, AFlowAnswersEachRequestWithItsStepsOrTheStepThatFailed) {
     auto error = json::parse(got[rejected][0].value).as_object();
     EXPECT_EQ(error.at("error").at("code"), "handler_failed") << got[rejected][0].value;
     EXPECT_EQ(error.at("errorMessage"), "rejected: blacklisted");
+    EXPECT_EQ(error.at("error").at("step"), "call:account");
 
     auto bad = "baddate-" + std::to_string(i);
     ASSERT_EQ(got[bad].size(), 1U) << bad;

@@ -191,7 +191,7 @@ TEST_F(FlowTest, FromCopiesExactlyAndTellsNullFromAbsent) {
 TEST_F(FlowTest, AMissingPathIsAnErrorNamingTheField) {
   auto r = test(kCopy, R"yaml(  - name: missing
     request: { body: { dec: 1, nothing: null, n: "1" } }
-    error: { code: invalid_request, field: request.big, message: "request.big: missing (map.big needs it)" }
+    error: { code: invalid_request, field: request.big, step: map, message: "request.big: missing (map.big needs it)" }
 )yaml");
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }
@@ -252,7 +252,7 @@ TEST_F(FlowTest, RestCallFailWhenAndReplyFromTheAnswer) {
     legacy:
       bank:
         - respond: { body: { status: REJECTED, reason: "blacklisted" } }
-    error: { code: handler_failed, retriable: false, message: "rejected: blacklisted" }
+    error: { code: handler_failed, retriable: false, message: "rejected: blacklisted", step: "call:account" }
   - name: the answer lacks what the reply needs
     request: { body: { ref: c-3, channel: web, amount: 1 } }
     legacy:
