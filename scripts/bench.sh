@@ -234,6 +234,7 @@ out = {
     "http_peak_rss_mb": http["peak_rss_mb"],
     "onboarding_cpp_msgs_per_s": round(ob_cpp["msgs_per_s"]),
     "onboarding_cpp_cpu_us_per_msg": ob_cpp["cpu_us_per_msg"],
+    "onboarding_cpp_peak_rss_mb": ob_cpp["peak_rss_mb"],
     "flow_msgs_per_s": round(ob_flow["msgs_per_s"]),
     "flow_cpu_us_per_msg": ob_flow["cpu_us_per_msg"],
     "flow_ratio": round(ob_flow["msgs_per_s"] / ob_cpp["msgs_per_s"], 3) if ob_cpp["msgs_per_s"] else 0,
