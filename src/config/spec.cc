@@ -303,7 +303,8 @@ constexpr std::array kFields = {
           "deadline); the answer is `${<as>.status}`, `${<as>.headers.<lower-case name>}`, `${<as>.body}` (JSON "
           "when the answer is JSON, else text). SOAP answers: `${<as>.body}` (the Body as JSON), `${<as>.xml}`, "
           "`${<as>.http_status}` and each `extract` name."},
-    Field{"flow[].call.as", Kind::string, "", true, "The name the answer is kept under (letters, digits, `_`)."},
+    Field{"flow[].call.as", Kind::string, "", false,
+          "The name the answer is kept under (letters, digits, `_`); default: the system's name."},
     Field{"flow[].call.when", Kind::string, "", false,
           "A jq condition: the call is made only when it holds (`.request.kycRequired`); otherwise the step is "
           "skipped and `${<as>...}` is absent."},

@@ -229,9 +229,9 @@ class Compiler {
     }
     // Every `as`, so that a path to a later step's answer gets a precise message.
     for (const auto& s : node) {
-      if (s.IsMap() && s["call"] && s["call"].IsMap() && s["call"]["as"] && s["call"]["as"].IsScalar()) {
-        all_as_.push_back(s["call"]["as"].Scalar());
-      }
+      if (!s.IsMap() || !s["call"] || !s["call"].IsMap()) continue;
+      const auto& as = s["call"]["as"] ? s["call"]["as"] : s["call"]["system"];
+      if (as && as.IsScalar()) all_as_.push_back(as.Scalar());
     }
     roots_ = {"request", "headers", "map"};
     std::map<std::string, int> seen_names;
@@ -467,20 +467,23 @@ class Compiler {
     if (!keys(node, path,
               {"as", "when", "system", "method", "path", "query", "headers", "body", "accept", "soap", "extract",
                "fail_when"},
-              {"as", "system"})) {
+              {"system"})) {
       return;
     }
     CallSpec c;
     if (node["when"]) c.when = jq(node["when"], path + ".when");
     bool as_ok = false;
-    if (auto as = scalar(node["as"], path + ".as")) {
+    // Without `as`, the answer is kept under the system's name (${kyc.status}).
+    const auto& as_node = node["as"] ? node["as"] : node["system"];
+    if (auto as = scalar(as_node, path + ".as")) {
       c.as = *as;
       if (!is_name(c.as)) {
-        error(node["as"], path + ".as", "a name of letters, digits and '_' (it is used as ${" + c.as + ".body})");
+        error(as_node, path + ".as", "a name of letters, digits and '_' (it is used as ${" + c.as + ".body})");
       } else if (c.as == "request" || c.as == "headers" || c.as == "map") {
-        error(node["as"], path + ".as", fmt::format("'{}' is taken by the request's data; choose another name", c.as));
+        error(as_node, path + ".as", fmt::format("'{}' is taken by the request's data; choose another name", c.as));
       } else if (std::find(roots_.begin(), roots_.end(), c.as) != roots_.end()) {
-        error(node["as"], path + ".as", fmt::format("'{}' is already the name of an earlier call", c.as));
+        error(as_node, path + ".as",
+              fmt::format("'{}' is already the name of an earlier call's answer; set `as:` to another name", c.as));
       } else {
         as_ok = true;
       }

@@ -371,6 +371,15 @@ TEST_F(FlowTest, ATestsFileWithATypoOrAnUndeclaredSystemIsRefused) {
   EXPECT_THAT(system.err, HasSubstr("its systems: bank, kyc"));
 }
 
+// The issue's own example, verbatim (test/unit/flow/issue-shape/), with its tests file.
+TEST_F(FlowTest, TheShapeAsTheIssueWritesItWorks) {
+  std::ostringstream out, err;
+  TestOptions options;
+  options.files = {std::string(FXC_SOURCE_DIR) + "/test/unit/flow/issue-shape/tests.yaml"};
+  EXPECT_EQ(run_tests(options, out, err), 0) << out.str() << err.str();
+  EXPECT_THAT(out.str(), ::testing::EndsWith("5 passed, 0 failed\n"));
+}
+
 TEST_F(FlowTest, BadFilesExitTwo) {
   auto tests = write("t.yaml", "config: missing.yaml\ntests: []\n");
   std::ostringstream out, err;
