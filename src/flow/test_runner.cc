@@ -1,6 +1,7 @@
 #include "flow/test_runner.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -303,7 +304,13 @@ class TestCall final : public Call {
 
   int recorded_status(const Exchange& e, int fallback) {
     if (!e.respond["status"]) return fallback;
-    return std::stoi(e.respond["status"].Scalar());
+    const auto& text = e.respond["status"].Scalar();
+    int status = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), status);
+    if (ec != std::errc() || end != text.data() + text.size() || status < 100 || status > 599) {
+      throw ConfigError(fmt::format("{}: respond.status: '{}' is not an HTTP status (100-599)", e.where, text));
+    }
+    return status;
   }
 
   Result<HttpResponse> http_answer(std::string_view system, const Exchange& e, const HttpRequest& r) {
@@ -595,6 +602,9 @@ int run_tests(const TestOptions& options, std::ostream& out, std::ostream& err) 
     err << e.what() << "\n";
     return 2;
   } catch (const YAML::Exception& e) {
+    err << "tests file: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {  // a value of the wrong kind in a tests file (status: abc)
     err << "tests file: " << e.what() << "\n";
     return 2;
   }

@@ -369,6 +369,11 @@ TEST_F(FlowTest, ATestsFileWithATypoOrAnUndeclaredSystemIsRefused) {
   EXPECT_EQ(system.code, 2);
   EXPECT_THAT(system.err, HasSubstr("legacy.bnak: not a system of"));
   EXPECT_THAT(system.err, HasSubstr("its systems: bank, kyc"));
+  auto status = test("flow:\n  - call: { as: a, system: bank }\n  - reply: {}\n",
+                     "  - name: t\n    request: { body: {} }\n    legacy: { bank: [ { respond: { status: abc } } ] }\n"
+                     "    reply: {}\n");
+  EXPECT_EQ(status.code, 2);
+  EXPECT_THAT(status.err, HasSubstr("respond.status: 'abc' is not an HTTP status (100-599)"));
 }
 
 // The issue's own example, verbatim (test/unit/flow/issue-shape/), with its tests file.
