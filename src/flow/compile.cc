@@ -46,7 +46,7 @@ std::string join_quoted(const std::vector<std::string>& names) {
 
 class Compiler {
  public:
-  Compiler(const config::ConnectorConfig& config) : config_(config), source_(config.source) {
+  explicit Compiler(const config::ConnectorConfig& config) : config_(config), source_(config.source) {
     for (const auto& s : config.systems) systems_.push_back(s.name);
   }
 
@@ -307,7 +307,6 @@ class Compiler {
         f.path = spec.Scalar();
         check_path(spec, key, f.path);
         step.fields.push_back(std::move(f));
-        mapped_.push_back(name);
         continue;
       }
       if (!keys(spec, key,
@@ -413,7 +412,6 @@ class Compiler {
       }
       if (types > 1) error(spec, key, "set one type conversion (type: number|string|boolean)");
       step.fields.push_back(std::move(f));
-      mapped_.push_back(name);
     }
   }
 
@@ -625,7 +623,6 @@ class Compiler {
   std::vector<std::string> list_names_;
   std::vector<std::string> roots_;   // data a step may read (grows with each call's `as`)
   std::vector<std::string> all_as_;  // every call's `as`
-  std::vector<std::string> mapped_;
 };
 
 }  // namespace

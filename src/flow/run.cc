@@ -9,39 +9,13 @@
 #include "core/json_exact.h"
 #include "core/template.h"
 #include "flow/steps.h"
+#include "systems/soap/soap.h"
 
 namespace fxconnect::flow {
 namespace {
 
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string type_name(const json::value& v) {
-  if (core::is_number(v)) return "a number";
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    default: return "an object";
-  }
-}
 
 Error with_prefix(Error e, const std::string& prefix) {
   e.message = prefix + ": " + e.message;
@@ -345,7 +319,7 @@ class Run : public std::enable_shared_from_this<Run> {
       req.path = std::move(path).value();
       req.action = c.action;
       req.headers = std::move(headers);
-      auto xml = render_text(c.xml, step.name, &xml_escape);
+      auto xml = render_text(c.xml, step.name, &systems::soap::xml_escape);
       if (!xml) return fail(xml.error());
       req.body = std::move(xml).value();
       call_->start_soap(c.system, std::move(req),
@@ -419,12 +393,10 @@ class Run : public std::enable_shared_from_this<Run> {
       switch (x.type) {
         case Extract::Type::string: out[x.name] = text; break;
         case Extract::Type::integer: {
-          auto t = text.find_first_not_of(" \t\r\n") == std::string::npos ? std::string() : text;
-          auto b = t.find_first_not_of(" \t\r\n"), e = t.find_last_not_of(" \t\r\n");
-          std::string digits = t.empty() ? "" : t.substr(b, e - b + 1);
-          bool ok = !digits.empty() &&
-                    digits.find_first_not_of("0123456789", digits[0] == '-' ? 1 : 0) == std::string::npos &&
-                    digits != "-";
+          auto trimmed = trim(json::value(text));  // a string in, so never an error
+          std::string_view digits = trimmed.value().get_string();
+          bool ok = !digits.empty() && digits != "-" &&
+                    digits.find_first_not_of("0123456789", digits[0] == '-' ? 1 : 0) == std::string_view::npos;
           if (!ok) return call_done(step, bad(fmt::format("'{}' is not an integer", text)));
           out[x.name] = core::number_from_text(digits);
           break;

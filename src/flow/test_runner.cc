@@ -196,8 +196,6 @@ class TestCall final : public Call {
     boost::asio::post(io_, [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
   }
 
-  bool answered() const { return answered_ > 0; }
-
  private:
   std::optional<Exchange> next(std::string_view system, const std::string& what) {
     auto it = legacy_.find(std::string(system));
@@ -214,15 +212,18 @@ class TestCall final : public Call {
     outcome_.problems.push_back(fmt::format("{}: expect: {}", e.where, what));
   }
 
+  // `expect.<key>`, when given, must be what the flow sent.
+  void expect_same(const Exchange& e, const char* key, const std::string& sent, const char* verb) {
+    if (e.expect[key] && e.expect[key].Scalar() != sent) {
+      mismatch(e, fmt::format("{} {} expected, the flow {} {}", key, e.expect[key].Scalar(), verb, sent));
+    }
+  }
+
   void check_http(const Exchange& e, const HttpRequest& r) {
     const auto& x = e.expect;
     if (!x) return;
-    if (x["method"] && x["method"].Scalar() != r.method) {
-      mismatch(e, fmt::format("method {} expected, the flow used {}", x["method"].Scalar(), r.method));
-    }
-    if (x["path"] && x["path"].Scalar() != r.path) {
-      mismatch(e, fmt::format("path {} expected, the flow called {}", x["path"].Scalar(), r.path));
-    }
+    expect_same(e, "method", r.method, "used");
+    expect_same(e, "path", r.path, "called");
     if (x["query"]) {
       for (const auto& kv : x["query"]) {
         bool found = false;
@@ -244,16 +245,10 @@ class TestCall final : public Call {
   void check_soap(const Exchange& e, const SoapRequest& r) {
     const auto& x = e.expect;
     if (!x) return;
-    if (x["action"] && x["action"].Scalar() != r.action) {
-      mismatch(e, fmt::format("action {} expected, the flow used {}", x["action"].Scalar(), r.action));
-    }
-    if (x["path"] && x["path"].Scalar() != r.path) {
-      mismatch(e, fmt::format("path {} expected, the flow called {}", x["path"].Scalar(), r.path));
-    }
+    expect_same(e, "action", r.action, "used");
+    expect_same(e, "path", r.path, "called");
     check_headers(e, r.headers);
-    if (x["body"] && x["body"].Scalar() != r.body) {
-      mismatch(e, fmt::format("body {} expected, the flow sent {}", x["body"].Scalar(), r.body));
-    }
+    expect_same(e, "body", r.body, "sent");
     if (const auto& inc = x["body_includes"]) {
       auto check = [&](const YAML::Node& n) {
         if (r.body.find(n.Scalar()) == std::string::npos) {
@@ -578,7 +573,6 @@ int run_tests(const TestOptions& options, std::ostream& out, std::ostream& err) 
         auto handler = make_handler(flow, env, explain);
         auto call = std::make_shared<TestCall>(io, make_request(tc["request"], file, dir_of(file), i), config, legacy,
                                                outcome, dir_of(file));
-        std::weak_ptr<TestCall> watch = call;
         handler->handle(std::move(call));
         io.run();
         if (!outcome.reply && !outcome.error) outcome.problems.emplace_back("the flow gave no answer");

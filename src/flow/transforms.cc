@@ -25,19 +25,6 @@ using local_ms = date::local_time<milliseconds>;
 
 Error bad(std::string message) { return Error{ErrorCode::invalid_request, std::move(message), false, std::nullopt}; }
 
-// "a string", "a number", ... for "expected a string, got a number".
-std::string_view type_name(const json::value& v) {
-  if (core::is_number(v)) return "a number";
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-    default: return "a number";
-  }
-}
-
 Error wrong_type(std::string_view expected, const json::value& v) {
   return bad(fmt::format("expected {}, got {}", expected, type_name(v)));
 }
@@ -915,6 +902,18 @@ std::string uuid_v4() {
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10xx
   return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
                      lo & 0xFFFFFFFFFFFFULL);
+}
+
+std::string_view type_name(const json::value& v) {
+  if (core::is_number(v)) return "a number";
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+    default: return "a number";
+  }
 }
 
 }  // namespace fxconnect::flow

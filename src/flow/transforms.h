@@ -98,6 +98,9 @@ Result<boost::json::value> to_number(const boost::json::value& value);
 Result<boost::json::value> to_string(const boost::json::value& value);
 Result<boost::json::value> to_boolean(const boost::json::value& value);
 
+// "a string", "a number" (raw numbers too), "null"... for "expected a string, got a number".
+std::string_view type_name(const boost::json::value& v);
+
 // A version 4 UUID in canonical text form (random).
 std::string uuid_v4();
 

@@ -127,6 +127,22 @@ std::vector<std::string> SoapResponse::values(std::string_view xpath) const {
 
 namespace systems::soap {
 
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string check_xpath(const std::string& xpath, const std::vector<std::string>& prefixes) {
   init_once();
   // Compile errors would go to libxml2's generic handler (stderr): catch them here instead.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,10 @@ HttpRequest make_request(const std::string& version, const SoapRequest& request)
 // `namespaces` are the system's declared prefixes (kept in the response for values()).
 Result<SoapResponse> read_response(const std::string& system, const std::string& version, int status, std::string xml,
                                    std::vector<std::pair<std::string, std::string>> namespaces);
+
+// `text` with the five XML special characters escaped (&amp; &lt; &gt; &quot; &apos;): safe as element
+// content and attribute values (`]]>` becomes `]]&gt;`).
+std::string xml_escape(std::string_view text);
 
 // Why `xpath` (XPath 1.0) cannot be used with the namespace `prefixes` declared, or "" when it can:
 // a syntax error, or a prefix that is not declared (libxml2 would fail every evaluation).
