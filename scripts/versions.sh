@@ -53,6 +53,9 @@ FXC_APT_PACKAGES=(
   libjq-dev
   libvalijson-dev
   libhowardhinnant-date-dev
+  libpq-dev
+  postgresql-15
+  openssh-server
 )
 
 export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION WIREMOCK_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS \

@@ -9,9 +9,8 @@
 #include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 
 #include "fxconnect/error.h"
 #include "fxconnect/legacy.h"
@@ -66,29 +65,45 @@ class Call {
   // whose message carries faultcode and faultstring.
   virtual void start_soap(std::string_view system, SoapRequest request, std::function<void(Result<SoapResponse>)> done);
 
+  // A query on the `postgres` system `system`: its rows, or legacy_unavailable (no connection),
+  // legacy_timeout (past statement_timeout or the deadline), legacy_failed (an SQL error, with its
+  // SQLSTATE; more rows than max_rows).
+  virtual void start_sql(std::string_view system, SqlRequest request, std::function<void(Result<SqlResult>)> done);
+  // A file exchange with the `dir` or `sftp` system `system`: legacy_timeout when no complete
+  // answer arrives in time, legacy_unavailable when the folder or server cannot be reached.
+  virtual void start_file_exchange(std::string_view system, FileExchangeRequest request,
+                                   std::function<void(Result<FileExchangeResponse>)> done);
+  // A run of the `exec` system `system`'s command: legacy_timeout when killed at its timeout or the
+  // deadline, legacy_failed for a non-zero exit (its stderr's end in the message) or too much
+  // output, legacy_unavailable for an exit code listed in `unavailable_exit_codes`.
+  virtual void start_exec(std::string_view system, ExecRequest request, std::function<void(Result<ExecResponse>)> done);
+
   // Asio style: with a callback `void(Result<HttpResponse>)`, or `boost::asio::use_awaitable`
   // in a C++20 coroutine (`auto r = co_await call->http("corebanking", req, use_awaitable);`).
   template <class CompletionToken>
   auto http(std::string_view system, HttpRequest request, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(Result<HttpResponse>)>(
-        [this, system = std::string(system)](auto handler, HttpRequest&& req) {
-          start_http(system, std::move(req),
-                     [h = std::make_shared<decltype(handler)>(std::move(handler))](Result<HttpResponse> r) mutable {
-                       (*h)(std::move(r));
-                     });
-        },
-        token, std::move(request));
+    return initiate<HttpRequest, HttpResponse>(&Call::start_http, system, std::move(request),
+                                               std::forward<CompletionToken>(token));
   }
   template <class CompletionToken>
   auto soap(std::string_view system, SoapRequest request, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(Result<SoapResponse>)>(
-        [this, system = std::string(system)](auto handler, SoapRequest&& req) {
-          start_soap(system, std::move(req),
-                     [h = std::make_shared<decltype(handler)>(std::move(handler))](Result<SoapResponse> r) mutable {
-                       (*h)(std::move(r));
-                     });
-        },
-        token, std::move(request));
+    return initiate<SoapRequest, SoapResponse>(&Call::start_soap, system, std::move(request),
+                                               std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto sql(std::string_view system, SqlRequest request, CompletionToken&& token) {
+    return initiate<SqlRequest, SqlResult>(&Call::start_sql, system, std::move(request),
+                                           std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto file_exchange(std::string_view system, FileExchangeRequest request, CompletionToken&& token) {
+    return initiate<FileExchangeRequest, FileExchangeResponse>(&Call::start_file_exchange, system, std::move(request),
+                                                               std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto exec(std::string_view system, ExecRequest request, CompletionToken&& token) {
+    return initiate<ExecRequest, ExecResponse>(&Call::start_exec, system, std::move(request),
+                                               std::forward<CompletionToken>(token));
   }
 
   virtual void reply(Reply reply) = 0;
@@ -99,6 +114,20 @@ class Call {
     } else {
       fail(result.error());
     }
+  }
+
+ private:
+  template <class Req, class Resp, class CompletionToken>
+  auto initiate(void (Call::*start)(std::string_view, Req, std::function<void(Result<Resp>)>), std::string_view system,
+                Req request, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(Result<Resp>)>(
+        [this, start, system = std::string(system)](auto handler, Req&& req) {
+          (this->*start)(system, std::move(req),
+                         [h = std::make_shared<decltype(handler)>(std::move(handler))](Result<Resp> r) mutable {
+                           (*h)(std::move(r));
+                         });
+        },
+        token, std::move(request));
   }
 };
 

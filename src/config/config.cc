@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -382,8 +383,76 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.observability.http_listen = in.text("observability.http.listen");
   c.observability.otlp_endpoint = in.text("observability.tracing.otlp_endpoint");
   c.observability.sampler = in.text("observability.tracing.sampler");
+  auto slash = source.rfind('/');
+  std::string base_dir = slash == std::string::npos ? "." : source.substr(0, slash == 0 ? 1 : slash);
+  auto resolve = [&](const std::string& file) {
+    return file.empty() || file.front() == '/' ? file : base_dir + "/" + file;
+  };
   for (const auto& name : in.names("systems")) {
     auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}", name, key); };
+    auto duration = [&](std::string_view key) { return *core::parse_duration(in.text(at(key))); };
+    if (in.seen(at("postgres"))) {
+      PostgresSystemConfig sys;
+      sys.name = name;
+      sys.where = in.place_of("systems." + name);
+      sys.dsn = in.text(at("postgres.dsn"));
+      sys.pool = std::stoi(in.text(at("postgres.pool")));
+      sys.statement_timeout = duration("postgres.statement_timeout");
+      sys.connect_timeout = duration("postgres.connect_timeout");
+      sys.max_rows = static_cast<std::size_t>(std::stoll(in.text(at("postgres.max_rows"))));
+      c.sql_systems.push_back(std::move(sys));
+      continue;
+    }
+    if (in.seen(at("sftp")) || in.seen(at("dir"))) {
+      FileSystemConfig sys;
+      sys.name = name;
+      sys.where = in.place_of("systems." + name);
+      sys.kind = in.seen(at("sftp")) ? FileSystemConfig::Kind::sftp : FileSystemConfig::Kind::dir;
+      std::string kind = sys.kind == FileSystemConfig::Kind::sftp ? "sftp." : "dir.";
+      if (sys.kind == FileSystemConfig::Kind::sftp) {
+        sys.url = in.text(at("sftp.url"));
+        sys.user = in.text(at("sftp.user"));
+        sys.password = in.text(at("sftp.password"));
+        sys.key_file = resolve(in.text(at("sftp.key_file")));
+        sys.known_hosts = resolve(in.text(at("sftp.known_hosts")));
+        sys.timeout = duration("sftp.timeout");
+        sys.connect_timeout = duration("sftp.connect_timeout");
+      } else {
+        sys.path = resolve(in.text(at("dir.path")));
+      }
+      sys.poll = duration(kind + "poll");
+      sys.complete = in.text(at(kind + "complete")) == "marker" ? FileSystemConfig::Complete::marker
+                                                                  : FileSystemConfig::Complete::size_stable;
+      sys.stable_for = duration(kind + "stable_for");
+      sys.marker_suffix = in.text(at(kind + "marker_suffix"));
+      sys.await_timeout = duration(kind + "await_timeout");
+      sys.max_file_bytes = static_cast<std::size_t>(std::stoll(in.text(at(kind + "max_file_bytes"))));
+      c.file_systems.push_back(std::move(sys));
+      continue;
+    }
+    if (in.seen(at("exec"))) {
+      ExecSystemConfig sys;
+      sys.name = name;
+      sys.where = in.place_of("systems." + name);
+      for (const auto& part : in.list(at("exec.command"))) sys.command.push_back(part.value);
+      if (!sys.command.empty() && sys.command.front().find('/') != std::string::npos) {
+        sys.command.front() = resolve(sys.command.front());
+      }
+      sys.timeout = duration("exec.timeout");
+      for (const auto& e : in.list(at("exec.env"))) sys.env.push_back(e.value);
+      sys.working_dir = resolve(in.text(at("exec.working_dir")));
+      if (sys.working_dir.empty()) sys.working_dir = base_dir;
+      sys.max_output_bytes = static_cast<std::size_t>(std::stoll(in.text(at("exec.max_output_bytes"))));
+      sys.max_in_flight = std::stoi(in.text(at("exec.max_in_flight")));
+      sys.unavailable_exit_codes.clear();
+      for (const auto& code : in.list(at("exec.unavailable_exit_codes"))) {
+        char* end = nullptr;
+        long v = std::strtol(code.value.c_str(), &end, 10);
+        if (!code.value.empty() && *end == '\0' && v >= 1 && v <= 255) sys.unavailable_exit_codes.push_back(int(v));
+      }
+      c.exec_systems.push_back(std::move(sys));
+      continue;
+    }
     HttpSystemConfig sys;
     sys.name = name;
     sys.where = in.place_of("systems." + name);
@@ -435,8 +504,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   }
   c.flow.steps = in.yaml("flow");
   c.flow.lists = in.yaml("lists");
-  auto slash = source.rfind('/');
-  c.flow.base_dir = slash == std::string::npos ? "." : source.substr(0, slash == 0 ? 1 : slash);
+  c.flow.base_dir = base_dir;
   c.flow.jq_input_bytes = static_cast<std::size_t>(std::stoll(in.text("flow_limits.jq_input_bytes")));
   c.log.level = in.text("log.level");
   c.log.format = in.text("log.format");
@@ -444,7 +512,99 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   return c;
 }
 
+// The keys only an HTTP system has (everything under systems.<name> but the other kinds' sections).
+constexpr std::array kOtherKinds{"postgres", "sftp", "dir", "exec"};
+
+void check_system_kinds(Loader& in, const ConnectorConfig& c) {
+  auto all = [&] {
+    std::vector<std::string> names;
+    for (const auto& s : c.systems) names.push_back(s.name);
+    for (const auto& s : c.sql_systems) names.push_back(s.name);
+    for (const auto& s : c.file_systems) names.push_back(s.name);
+    for (const auto& s : c.exec_systems) names.push_back(s.name);
+    return names;
+  }();
+  for (const auto& name : all) {
+    auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}", name, key); };
+    std::vector<std::string> kinds;
+    if (in.seen(at("endpoints"))) kinds.emplace_back("endpoints");
+    for (const char* k : kOtherKinds) {
+      if (in.seen(at(k))) kinds.emplace_back(k);
+    }
+    if (kinds.empty()) {
+      in.error_at("systems." + name,
+                  "what kind of system is it? Set one of `endpoints` (HTTP: REST or SOAP), `postgres`, `sftp`, "
+                  "`dir`, `exec`");
+      continue;
+    }
+    if (kinds.size() > 1) {
+      in.error_at("systems." + name, fmt::format("set only one of {} (a system is of one kind; declare another "
+                                                 "system for the other)",
+                                                 fmt::join(kinds, ", ")));
+      continue;
+    }
+    if (kinds.front() == "endpoints") continue;
+    // An HTTP key under a system of another kind would be silently ignored: refuse it.
+    for (const auto& f : connector_fields()) {
+      std::string_view path = f.path;
+      constexpr std::string_view prefix = "systems.*.";
+      if (path.substr(0, prefix.size()) != prefix) continue;
+      auto key = path.substr(prefix.size());
+      if (key.find('.') != std::string_view::npos) continue;  // top-level keys of a system only
+      if (std::find(kOtherKinds.begin(), kOtherKinds.end(), key) != kOtherKinds.end()) continue;
+      if (in.seen(at(key))) {
+        in.error_at(at(key), fmt::format("an HTTP system's key; this system is `{}`: see systems.<name>.{}.* in "
+                                         "docs/config.md for its keys",
+                                         kinds.front(), kinds.front()));
+      }
+    }
+  }
+  for (const auto& sys : c.sql_systems) {
+    auto at = [&](std::string_view key) { return fmt::format("systems.{}.postgres.{}", sys.name, key); };
+    if (sys.statement_timeout < std::chrono::milliseconds(1)) {
+      in.error_at(at("statement_timeout"), "must be at least 1ms (PostgreSQL counts it in milliseconds)");
+    }
+  }
+  for (const auto& sys : c.file_systems) {
+    std::string kind = sys.kind == FileSystemConfig::Kind::sftp ? "sftp" : "dir";
+    auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}.{}", sys.name, kind, key); };
+    if (sys.kind == FileSystemConfig::Kind::sftp) {
+      auto url = boost::urls::parse_absolute_uri(sys.url);
+      if (!url || url->scheme() != "sftp" || url->host().empty() || url->has_query() || url->has_fragment()) {
+        in.error_at(at("url"), fmt::format("'{}' is not an SFTP folder; expected sftp://host[:port]/folder",
+                                           sys.url));
+      }
+      if (sys.key_file.empty() && sys.password.empty()) {
+        in.error_at("systems." + sys.name + ".sftp", "set `key_file` or `password`: how the user logs in");
+      }
+    }
+    if (sys.marker_suffix.find('/') != std::string::npos) {
+      in.error_at(at("marker_suffix"), fmt::format("'{}' contains '/'; expected a suffix such as .done",
+                                                   sys.marker_suffix));
+    }
+  }
+  for (const auto& sys : c.exec_systems) {
+    auto at = [&](std::string_view key) { return fmt::format("systems.{}.exec.{}", sys.name, key); };
+    if (sys.command.empty() || sys.command.front().empty()) in.error_at(at("command"), "must name a program");
+    for (const auto& e : in.list(at("env"))) {
+      bool ok = !e.value.empty() && e.value.find_first_of("=\0") == std::string::npos;
+      if (!ok) in.error_at_item(e.where, at("env"), fmt::format("'{}' is not a variable name", e.value));
+    }
+    for (const auto& code : in.list(at("unavailable_exit_codes"))) {
+      char* end = nullptr;
+      long v = std::strtol(code.value.c_str(), &end, 10);
+      if (code.value.empty() || *end != '\0' || v < 1 || v > 255) {
+        in.error_at_item(code.where, at("unavailable_exit_codes"),
+                         fmt::format("'{}' is not an exit code; expected 1..255", code.value));
+      }
+    }
+  }
+  // Files, folders and programs are checked when the connector starts (systems::Systems), not here:
+  // `lint` and `fxconnect test` run where the production's folders do not exist.
+}
+
 void check_systems(Loader& in, const ConnectorConfig& c) {
+  check_system_kinds(in, c);
   for (const auto& sys : c.systems) {
     auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}", sys.name, key); };
     for (const auto& e : in.list(at("endpoints"))) {

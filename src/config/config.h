@@ -70,6 +70,49 @@ struct HttpSystemConfig {
   } soap;
 };
 
+// A PostgreSQL database (`systems.<name>.postgres`), reached with libpq's asynchronous API.
+struct PostgresSystemConfig {
+  std::string name;
+  std::string where;
+  std::string dsn;  // libpq connection string or URI
+  int pool = 4;     // connections at most; calls beyond wait for one (until their deadline)
+  std::chrono::milliseconds statement_timeout{10'000};
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::size_t max_rows = 1000;  // a larger result is `legacy_failed`, never truncated
+};
+
+// A file exchange (`systems.<name>.dir` or `systems.<name>.sftp`): a request file written, an
+// answer file awaited in the same folder.
+struct FileSystemConfig {
+  std::string name;
+  std::string where;
+  enum class Kind { dir, sftp } kind = Kind::dir;
+  std::string path;  // dir: the folder (absolute, resolved against the config's directory)
+  std::string url;   // sftp: sftp://host[:port]/folder
+  std::string user, password, key_file, known_hosts;  // sftp; files resolved like `path`
+  std::chrono::milliseconds poll{250};                // how often the answer is looked for
+  enum class Complete { size_stable, marker } complete = Complete::size_stable;
+  std::chrono::milliseconds stable_for{500};  // size_stable: the answer's size unchanged this long
+  std::string marker_suffix = ".done";         // marker: the answer is complete once <name><suffix> exists
+  std::chrono::milliseconds await_timeout{60'000};  // a step's default wait for the answer
+  std::chrono::milliseconds timeout{10'000};        // sftp: one transfer (upload, listing, download, rename)
+  std::chrono::milliseconds connect_timeout{5'000};  // sftp
+  std::size_t max_file_bytes = 64 << 20;             // a larger answer is `legacy_failed`
+};
+
+// A command run per call (`systems.<name>.exec`): argv, never a shell.
+struct ExecSystemConfig {
+  std::string name;
+  std::string where;
+  std::vector<std::string> command;  // command[0] resolved against the config's directory when it has a '/'
+  std::chrono::milliseconds timeout{30'000};
+  std::vector<std::string> env;  // names of the connector's environment variables passed on; no others
+  std::string working_dir;       // default: the config's directory
+  std::size_t max_output_bytes = 1 << 20;  // each of stdout and stderr; more kills the command
+  int max_in_flight = 4;                   // commands running at once; calls beyond wait (until their deadline)
+  std::vector<int> unavailable_exit_codes{75};  // `legacy_unavailable` (retriable), e.g. EX_TEMPFAIL; other non-zero: `legacy_failed`
+};
+
 struct ConnectorConfig {
   std::string source;  // the file it came from
   struct {
@@ -102,7 +145,10 @@ struct ConnectorConfig {
   struct {
     std::string dlq_topic;  // "" = no dead-letter topic
   } errors;
-  std::vector<HttpSystemConfig> systems;  // by name
+  std::vector<HttpSystemConfig> systems;  // by name: those reached over HTTP (REST, SOAP)
+  std::vector<PostgresSystemConfig> sql_systems;
+  std::vector<FileSystemConfig> file_systems;
+  std::vector<ExecSystemConfig> exec_systems;
   // A declarative connector (`flow:` instead of `handler:`), compiled by src/flow/. The YAML is
   // kept as written (with its marks, for file:line:column) because its strings are templates over
   // the request's data, not environment variables.

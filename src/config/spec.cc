@@ -103,10 +103,12 @@ constexpr std::array kFields = {
           "The legacy systems handlers call (`call->http(\"<name>\", ...)`, `call->soap(...)`), each declared once "
           "under a name of its own: where it is, how long a call may take, how it is protected and retried, how "
           "to authenticate. Calls are made by libcurl on the connector's event loop (no thread per call)."},
-    Field{"systems.*", Kind::section, "", false, "One legacy system reached over HTTP (REST or SOAP)."},
-    Field{"systems.*.endpoints", Kind::list, "", true,
-          "Base URLs, `http://host:port[/prefix]` or `https://...`; a call's path is appended. Several: "
-          "see `balance`."},
+    Field{"systems.*", Kind::section, "", false,
+          "One legacy system: over HTTP (REST or SOAP: `endpoints` and the keys below it), or one of `postgres`, "
+          "`sftp`, `dir`, `exec` (their own keys; the HTTP keys do not apply to them)."},
+    Field{"systems.*.endpoints", Kind::list, "", false,
+          "HTTP systems: base URLs, `http://host:port[/prefix]` or `https://...`; a call's path is appended. "
+          "Several: see `balance`."},
     Field{"systems.*.balance", Kind::enumeration, "round_robin", false,
           "`round_robin`: calls spread over the endpoints; `failover`: the first endpoint that answers. An "
           "endpoint that refuses connections is set aside for 5 s either way.",
@@ -216,6 +218,127 @@ constexpr std::array kFields = {
           "1.1|1.2"},
     Field{"systems.*.soap.namespaces", Kind::map, "", false,
           "Prefix → namespace URI, for XPath on answers (`SoapResponse::values(\"//kyc:status\")`)."},
+    Field{"systems.*.postgres", Kind::section, "", false,
+          "A PostgreSQL database, for `sql` steps and `call->sql(...)`: queries with parameters only (never text "
+          "substitution), on a pool of connections driven by the event loop (libpq's asynchronous API)."},
+    Field{"systems.*.postgres.dsn", Kind::string, "", true,
+          "A libpq connection string (`host=127.0.0.1 port=5432 dbname=bank user=fx password=${PGPASSWORD}`) or "
+          "URI (`postgresql://...`)."},
+    Field{"systems.*.postgres.pool",
+          Kind::integer,
+          "4",
+          false,
+          "Connections at most, opened when needed; a query beyond waits for one until its request's deadline.",
+          {},
+          1,
+          1000},
+    Field{"systems.*.postgres.statement_timeout", Kind::duration, "10s", false,
+          "The longest a query may run (the server's `statement_timeout`; shortened to what is left of the "
+          "request's deadline). Past it: `legacy_timeout`."},
+    Field{"systems.*.postgres.connect_timeout", Kind::duration, "5s", false,
+          "The longest a new connection may take."},
+    Field{"systems.*.postgres.max_rows",
+          Kind::integer,
+          "1000",
+          false,
+          "More rows than this is `legacy_failed` (never silently truncated); a step's `max_rows` may lower it.",
+          {},
+          1,
+          10000000},
+    Field{"systems.*.sftp", Kind::section, "", false,
+          "A file exchange on an SFTP server (through libcurl), for `file_exchange` steps and "
+          "`call->file_exchange(...)`; host keys always verified."},
+    Field{"systems.*.sftp.url", Kind::string, "", true, "`sftp://host[:port]/folder`: where files are exchanged."},
+    Field{"systems.*.sftp.user", Kind::string, "", true, "The SSH user."},
+    Field{"systems.*.sftp.key_file", Kind::string, "", false,
+          "The user's private key (relative paths start at the config's directory); its public key is read from "
+          "`<key_file>.pub` when that exists."},
+    Field{"systems.*.sftp.password", Kind::string, "", false, "A password instead of, or besides, a key (use `${VAR}`)."},
+    Field{"systems.*.sftp.known_hosts", Kind::string, "", true,
+          "An OpenSSH known_hosts file with the server's host key; a server whose key is missing or differs is "
+          "refused (`legacy_unavailable`, not retried)."},
+    Field{"systems.*.sftp.poll", Kind::duration, "250ms", false,
+          "How often the folder is looked at for the answer file."},
+    Field{"systems.*.sftp.complete", Kind::enumeration, "size_stable", false,
+          "When an answer file counts as complete: `size_stable` (its size and modification time unchanged for "
+          "`stable_for`) or `marker` (a file named like it plus `marker_suffix` exists; both are then taken).",
+          "size_stable|marker"},
+    Field{"systems.*.sftp.stable_for", Kind::duration, "500ms", false,
+          "`complete: size_stable`: how long the answer must stay unchanged before it is read."},
+    Field{"systems.*.sftp.marker_suffix", Kind::string, ".done", false,
+          "`complete: marker`: the marker file's name is the answer's plus this."},
+    Field{"systems.*.sftp.await_timeout", Kind::duration, "60s", false,
+          "How long a `file_exchange` waits for its answer when the step sets no `await.timeout` (never past the "
+          "request's deadline)."},
+    Field{"systems.*.sftp.max_file_bytes",
+          Kind::integer,
+          "67108864",
+          false,
+          "A larger answer file is `legacy_failed` (it would be held in memory whole).",
+          {},
+          1,
+          1LL << 32},
+    Field{"systems.*.sftp.timeout", Kind::duration, "10s", false,
+          "The longest one transfer may take (upload, listing, download, rename)."},
+    Field{"systems.*.sftp.connect_timeout", Kind::duration, "5s", false, "The longest the SSH connection may take."},
+    Field{"systems.*.dir", Kind::section, "", false,
+          "A file exchange in a local (or mounted) folder, for `file_exchange` steps and "
+          "`call->file_exchange(...)`."},
+    Field{"systems.*.dir.path", Kind::string, "", true,
+          "The folder (relative paths start at the config's directory); it must exist."},
+    Field{"systems.*.dir.poll", Kind::duration, "250ms", false,
+          "How often the folder is looked at for the answer file."},
+    Field{"systems.*.dir.complete", Kind::enumeration, "size_stable", false,
+          "When an answer file counts as complete: `size_stable` (its size and modification time unchanged for "
+          "`stable_for`) or `marker` (a file named like it plus `marker_suffix` exists; both are then taken).",
+          "size_stable|marker"},
+    Field{"systems.*.dir.stable_for", Kind::duration, "500ms", false,
+          "`complete: size_stable`: how long the answer must stay unchanged before it is read."},
+    Field{"systems.*.dir.marker_suffix", Kind::string, ".done", false,
+          "`complete: marker`: the marker file's name is the answer's plus this."},
+    Field{"systems.*.dir.await_timeout", Kind::duration, "60s", false,
+          "How long a `file_exchange` waits for its answer when the step sets no `await.timeout` (never past the "
+          "request's deadline)."},
+    Field{"systems.*.dir.max_file_bytes",
+          Kind::integer,
+          "67108864",
+          false,
+          "A larger answer file is `legacy_failed` (it would be held in memory whole).",
+          {},
+          1,
+          1LL << 32},
+    Field{"systems.*.exec", Kind::section, "", false,
+          "A command run once per call (a script, an RPA bot), for `exec` steps and `call->exec(...)`: an argument "
+          "list, never a shell; its process group is killed at the timeout or the request's deadline."},
+    Field{"systems.*.exec.command", Kind::list, "", true,
+          "The program and its first arguments (`[bin/bot, --mode, batch]`); a call's arguments follow. A program "
+          "with a `/` is relative to the config's directory, else looked up in PATH."},
+    Field{"systems.*.exec.timeout", Kind::duration, "30s", false,
+          "The longest a command may run (never past the request's deadline); then its process group is killed "
+          "and the call is `legacy_timeout`."},
+    Field{"systems.*.exec.env", Kind::list, "", false,
+          "Names of the connector's environment variables the command gets (`[PATH, LANG]`); no others."},
+    Field{"systems.*.exec.working_dir", Kind::string, "", false,
+          "Where the command runs (relative paths start at the config's directory). Unset: the config's directory."},
+    Field{"systems.*.exec.max_output_bytes",
+          Kind::integer,
+          "1048576",
+          false,
+          "The most each of stdout and stderr may hold; a command writing more is killed (`legacy_failed`).",
+          {},
+          1,
+          1LL << 30},
+    Field{"systems.*.exec.max_in_flight",
+          Kind::integer,
+          "4",
+          false,
+          "Commands running at once; calls beyond wait for a slot until their request's deadline.",
+          {},
+          1,
+          1000},
+    Field{"systems.*.exec.unavailable_exit_codes", Kind::list, "75", false,
+          "Exit codes meaning \"try again later\" (`legacy_unavailable`, retriable; 75 is EX_TEMPFAIL). Any other "
+          "non-zero exit is `legacy_failed` with the end of stderr."},
 
     Field{"observability", Kind::section, "", false, "Tracing, metrics and health endpoints."},
     Field{"observability.service_name", Kind::string, "", false,
@@ -418,6 +541,8 @@ std::string markdown_reference() {
       "- `reply.topic` must match `reply.engine_pattern` (whole name).\n"
       "- `errors.dlq_topic` must not match `reply.engine_pattern` (dead letters are not replies).\n"
       "- `reply.topic` and `errors.dlq_topic` must not be the input topic or match the input pattern.\n"
+      "- `systems.<name>`: exactly one of `endpoints` (HTTP), `postgres`, `sftp`, `dir`, `exec`; the HTTP keys\n"
+      "  (`timeout`, `retry`, `tls`...) only with `endpoints`.\n"
       "- `systems.<name>.endpoints`: each an `http://` or `https://` URL with a host; `tls.*` only matters for\n"
       "  https ones. `tls.cert_file` and `tls.key_file` go together; every file named must be readable.\n"
       "- `systems.<name>.auth`: exactly one of `basic`, `bearer`, `oauth2`.\n"

@@ -48,22 +48,43 @@ class NoSpan final : public Span {
 
 std::unique_ptr<Span> Call::start_span(std::string_view) { return std::make_unique<NoSpan>(); }
 
-// A Call that is not the runtime's (a test's fake) reaches no legacy system.
-// The request is taken by value because overrides keep it; this one has no use for it.
-void Call::start_http(std::string_view system, HttpRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
-                      std::function<void(Result<HttpResponse>)> done) {
-  boost::asio::post(executor(), [done = std::move(done), system = std::string(system)] {
+namespace {
+template <class Resp>
+void no_system(const boost::asio::any_io_executor& executor, std::string_view system,
+               std::function<void(Result<Resp>)> done) {
+  boost::asio::post(executor, [done = std::move(done), system = std::string(system)] {
     done(Error{ErrorCode::internal, fmt::format("no legacy system '{}' here: this Call is not the runtime's", system),
                false, std::nullopt});
   });
 }
+}  // namespace
+
+// A Call that is not the runtime's (a test's fake) reaches no legacy system. The requests are taken
+// by value because overrides keep them; these have no use for them.
+void Call::start_http(std::string_view system, HttpRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
+                      std::function<void(Result<HttpResponse>)> done) {
+  no_system(executor(), system, std::move(done));
+}
 
 void Call::start_soap(std::string_view system, SoapRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
                       std::function<void(Result<SoapResponse>)> done) {
-  boost::asio::post(executor(), [done = std::move(done), system = std::string(system)] {
-    done(Error{ErrorCode::internal, fmt::format("no legacy system '{}' here: this Call is not the runtime's", system),
-               false, std::nullopt});
-  });
+  no_system(executor(), system, std::move(done));
+}
+
+void Call::start_sql(std::string_view system, SqlRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
+                     std::function<void(Result<SqlResult>)> done) {
+  no_system(executor(), system, std::move(done));
+}
+
+void Call::start_file_exchange(std::string_view system,
+                               FileExchangeRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
+                               std::function<void(Result<FileExchangeResponse>)> done) {
+  no_system(executor(), system, std::move(done));
+}
+
+void Call::start_exec(std::string_view system, ExecRequest /*request*/,  // NOLINT(performance-unnecessary-value-param)
+                      std::function<void(Result<ExecResponse>)> done) {
+  no_system(executor(), system, std::move(done));
 }
 
 void Registry::add(std::string name, std::string description, HandlerFactory factory) {

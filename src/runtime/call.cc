@@ -64,24 +64,47 @@ void HandlerCall::answer(Result<Reply> result) {
   sink_->deliver(id_, std::move(result));
 }
 
-// Legacy calls are made on the loop (libcurl's multi handle is not thread-safe): a handler calling
-// from another thread is moved there first.
+// Legacy calls are made on the loop (libcurl's multi handle, libpq's connections and the child
+// processes are not thread-safe): a handler calling from another thread is moved there first.
+template <class Start>
+void HandlerCall::on_loop(Start start) {
+  boost::asio::dispatch(executor_, [this, self = shared_from_this(), start = std::move(start)]() mutable {
+    start(*systems_, systems::CallContext{deadline_, tracer_, parent_});
+  });
+}
+
 void HandlerCall::start_http(std::string_view system, HttpRequest request,
                              std::function<void(Result<HttpResponse>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_http(system, std::move(request), std::move(done));
-  boost::asio::dispatch(executor_, [this, self = shared_from_this(), system = std::string(system),
-                                    request = std::move(request), done = std::move(done)]() mutable {
-    systems_->http(system, systems::CallContext{deadline_, tracer_, parent_}, std::move(request), std::move(done));
-  });
+  on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
+              systems::Systems& s, const systems::CallContext& c) mutable { s.http(system, c, std::move(request), std::move(done)); });
 }
 
 void HandlerCall::start_soap(std::string_view system, SoapRequest request,
                              std::function<void(Result<SoapResponse>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_soap(system, std::move(request), std::move(done));
-  boost::asio::dispatch(executor_, [this, self = shared_from_this(), system = std::string(system),
-                                    request = std::move(request), done = std::move(done)]() mutable {
-    systems_->soap(system, systems::CallContext{deadline_, tracer_, parent_}, request, std::move(done));
-  });
+  on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
+              systems::Systems& s, const systems::CallContext& c) mutable { s.soap(system, c, request, std::move(done)); });
+}
+
+void HandlerCall::start_sql(std::string_view system, SqlRequest request, std::function<void(Result<SqlResult>)> done) {
+  if (!systems_ || systems_->empty()) return Call::start_sql(system, std::move(request), std::move(done));
+  on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
+              systems::Systems& s, const systems::CallContext& c) mutable { s.sql(system, c, std::move(request), std::move(done)); });
+}
+
+void HandlerCall::start_file_exchange(std::string_view system, FileExchangeRequest request,
+                                      std::function<void(Result<FileExchangeResponse>)> done) {
+  if (!systems_ || systems_->empty()) return Call::start_file_exchange(system, std::move(request), std::move(done));
+  on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
+              systems::Systems& s, const systems::CallContext& c) mutable { s.file_exchange(system, c, std::move(request), std::move(done)); });
+}
+
+void HandlerCall::start_exec(std::string_view system, ExecRequest request,
+                             std::function<void(Result<ExecResponse>)> done) {
+  if (!systems_ || systems_->empty()) return Call::start_exec(system, std::move(request), std::move(done));
+  on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
+              systems::Systems& s, const systems::CallContext& c) mutable { s.exec(system, c, std::move(request), std::move(done)); });
 }
 
 }  // namespace fxconnect::runtime

@@ -60,12 +60,20 @@ class HandlerCall final : public Call, public std::enable_shared_from_this<Handl
                   std::function<void(Result<HttpResponse>)> done) override;
   void start_soap(std::string_view system, SoapRequest request,
                   std::function<void(Result<SoapResponse>)> done) override;
+  void start_sql(std::string_view system, SqlRequest request, std::function<void(Result<SqlResult>)> done) override;
+  void start_file_exchange(std::string_view system, FileExchangeRequest request,
+                           std::function<void(Result<FileExchangeResponse>)> done) override;
+  void start_exec(std::string_view system, ExecRequest request,
+                  std::function<void(Result<ExecResponse>)> done) override;
 
   // Tells the handler to stop (deadline passed, connector stopping). On the loop thread only.
   void cancel() { cancel_.emit(boost::asio::cancellation_type::terminal); }
 
  private:
   void answer(Result<Reply> result);
+  // Runs `start(systems, context)` on the loop.
+  template <class Start>
+  void on_loop(Start start);
 
   std::shared_ptr<AnswerSink> sink_;
   std::uint64_t id_;

@@ -188,7 +188,7 @@ int Runtime::Impl::run(bool handle_signals) {
   }
   observer_.emplace(tracer_, config_.kafka.group_id, config_.handler.name);
   observer_->metrics().flow_steps = flow_steps_;
-  systems_ = std::make_unique<systems::Systems>(io_, config_.systems, observer_->metrics());
+  systems_ = std::make_unique<systems::Systems>(io_, config_, observer_->metrics());
   requests_ = std::make_unique<Requests>(
       RequestSettings{config_.processing.ordering, config_.processing.deadline, config_.reply.topic,
                       config_.errors.dlq_topic, config_.log.bodies},

@@ -4,50 +4,100 @@
 #include <fmt/ranges.h>
 #include <boost/asio/post.hpp>
 
+#include "systems/exec/exec_system.h"
+#include "systems/files/file_system.h"
 #include "systems/http/curl_multi.h"
 #include "systems/http/http_system.h"
 #include "systems/soap/soap.h"
+#include "systems/sql/sql_system.h"
 
 namespace fxconnect::systems {
 
+namespace {
+std::shared_ptr<observability::LegacyMetrics> metrics_of(observability::ConnectorMetrics& metrics,
+                                                        const std::string& name) {
+  auto m = std::make_shared<observability::LegacyMetrics>();
+  m->system = name;
+  metrics.legacy.push_back(m);
+  return m;
+}
+
+config::ConnectorConfig http_only(const std::vector<config::HttpSystemConfig>& configs) {
+  config::ConnectorConfig c;
+  c.systems = configs;
+  return c;
+}
+}  // namespace
+
 Systems::Systems(boost::asio::io_context& io, const std::vector<config::HttpSystemConfig>& configs,
                  observability::ConnectorMetrics& metrics)
+    : Systems(io, http_only(configs), metrics) {}
+
+Systems::Systems(boost::asio::io_context& io, const config::ConnectorConfig& config,
+                 observability::ConnectorMetrics& metrics)
     : io_(io) {
-  if (configs.empty()) return;
-  curl_ = std::make_unique<http::CurlMulti>(io);
-  for (const auto& c : configs) {
-    auto m = std::make_shared<observability::LegacyMetrics>();
-    m->system = c.name;
-    metrics.legacy.push_back(m);
-    systems_.emplace(c.name, std::make_unique<HttpSystem>(io, *curl_, c, std::move(m)));
+  bool sftp = std::any_of(config.file_systems.begin(), config.file_systems.end(),
+                          [](const auto& f) { return f.kind == config::FileSystemConfig::Kind::sftp; });
+  if (!config.systems.empty() || sftp) curl_ = std::make_unique<http::CurlMulti>(io);
+  for (const auto& c : config.systems) {
+    systems_.emplace(c.name, std::make_unique<HttpSystem>(io, *curl_, c, metrics_of(metrics, c.name)));
+  }
+  for (const auto& c : config.sql_systems) {
+    sql_.emplace(c.name, std::make_unique<SqlSystem>(io, c, metrics_of(metrics, c.name)));
+  }
+  for (const auto& c : config.file_systems) {
+    files_.emplace(c.name, std::make_unique<FileSystem>(io, *curl_, c, metrics_of(metrics, c.name)));
+  }
+  for (const auto& c : config.exec_systems) {
+    exec_.emplace(c.name, std::make_unique<ExecSystem>(io, c, metrics_of(metrics, c.name)));
   }
 }
 
 Systems::~Systems() {
   systems_.clear();  // their transfers first, then the multi handle
+  files_.clear();
+  sql_.clear();
+  exec_.clear();
   curl_.reset();
 }
 
-HttpSystem* Systems::find(std::string_view name, const std::function<void(Error)>& unknown) {
-  if (auto it = systems_.find(name); it != systems_.end()) return it->second.get();
-  std::vector<std::string> names;
-  for (const auto& [n, s] : systems_) names.push_back(n);
-  unknown(Error{ErrorCode::internal,
-                fmt::format("no legacy system '{}' is declared under systems: ({})", name,
-                            names.empty() ? "none is" : fmt::format("declared: {}", fmt::join(names, ", "))),
-                false, std::nullopt});
+std::string Systems::kind_of(std::string_view name) const {
+  if (systems_.count(name)) return "an HTTP system";
+  if (sql_.count(name)) return "a postgres system";
+  if (auto it = files_.find(name); it != files_.end()) {
+    return it->second->config().kind == config::FileSystemConfig::Kind::sftp ? "an sftp system" : "a dir system";
+  }
+  if (exec_.count(name)) return "an exec system";
+  return "";
+}
+
+template <class System, class Response>
+System* Systems::find(const std::map<std::string, std::unique_ptr<System>, std::less<>>& kinds, std::string_view name,
+                      std::string_view kind, std::function<void(Result<Response>)>& done) {
+  if (auto it = kinds.find(name); it != kinds.end()) return it->second.get();
+  std::string message;
+  if (auto other = kind_of(name); !other.empty()) {
+    message = fmt::format("legacy system '{}' is {}; a {} call cannot reach it", name, other, kind);
+  } else {
+    std::vector<std::string> names;
+    for (const auto& [n, s] : kinds) names.push_back(n);
+    message = fmt::format("no {} system '{}' is declared under systems: ({})", kind, name,
+                          names.empty() ? "none is" : fmt::format("declared: {}", fmt::join(names, ", ")));
+  }
+  boost::asio::post(io_, [done = std::move(done), message = std::move(message)] {
+    done(Error{ErrorCode::internal, message, false, std::nullopt});
+  });
   return nullptr;
 }
 
 void Systems::http(std::string_view name, const CallContext& context, HttpRequest request,
                    std::function<void(Result<HttpResponse>)> done) {
-  auto* system = find(name, [&](Error e) { boost::asio::post(io_, [done, e = std::move(e)] { done(e); }); });
-  if (system) system->call(context, std::move(request), std::move(done));
+  if (auto* system = find(systems_, name, "HTTP", done)) system->call(context, std::move(request), std::move(done));
 }
 
 void Systems::soap(std::string_view name, const CallContext& context, const SoapRequest& request,
                    std::function<void(Result<SoapResponse>)> done) {
-  auto* system = find(name, [&](Error e) { boost::asio::post(io_, [done, e = std::move(e)] { done(e); }); });
+  auto* system = find(systems_, name, "SOAP", done);
   if (!system) return;
   const auto& config = system->config();
   std::vector<std::pair<std::string, std::string>> namespaces;
@@ -59,6 +109,23 @@ void Systems::soap(std::string_view name, const CallContext& context, const Soap
         if (!r) return done(r.error());
         done(soap::read_response(name, version, r.value().status, std::move(r.value().body), std::move(namespaces)));
       });
+}
+
+void Systems::sql(std::string_view name, const CallContext& context, SqlRequest request,
+                  std::function<void(Result<SqlResult>)> done) {
+  if (auto* system = find(sql_, name, "SQL", done)) system->call(context, std::move(request), std::move(done));
+}
+
+void Systems::file_exchange(std::string_view name, const CallContext& context, FileExchangeRequest request,
+                            std::function<void(Result<FileExchangeResponse>)> done) {
+  if (auto* system = find(files_, name, "file exchange", done)) {
+    system->call(context, std::move(request), std::move(done));
+  }
+}
+
+void Systems::exec(std::string_view name, const CallContext& context, ExecRequest request,
+                   std::function<void(Result<ExecResponse>)> done) {
+  if (auto* system = find(exec_, name, "exec", done)) system->call(context, std::move(request), std::move(done));
 }
 
 }  // namespace fxconnect::systems

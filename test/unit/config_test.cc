@@ -268,7 +268,8 @@ TEST(Config, RefusesBadSystemSettingsWithTheirPlaceAndWhatIsValid) {
       HasSubstr("systems.corebanking.auth.basic.password: required key is missing"));
   EXPECT_THAT(bad("client_id: fx, ", ""), HasSubstr("systems.tokens.auth.oauth2.client_id: required key is missing"));
   EXPECT_THAT(bad("endpoints: https://tokens.example", "timeout: 1s"),
-              HasSubstr("systems.tokens.endpoints: required key is missing"));
+              HasSubstr("systems.tokens: what kind of system is it? Set one of `endpoints` (HTTP: REST or SOAP), "
+                        "`postgres`, `sftp`, `dir`, `exec`"));
   EXPECT_THAT(error_of(systems_yaml(replace(kSystems, "key_file: KEY, ", "")), e),
               HasSubstr("tls.cert_file and tls.key_file go together"));
   EXPECT_THAT(error_of(std::string(kExample) + replace(kSystems, "ca_file: CA", "ca_file: /nonexistent/ca.pem"), e),

@@ -1,0 +1,6 @@
+// PLACEHOLDER
+#include "fxconnect/legacy.h"
+
+namespace fxconnect {
+std::string SqlResult::json() const { return "[]"; }
+}  // namespace fxconnect
