@@ -65,6 +65,47 @@ fxc_stop_private_legacy() {
   FXC_PRIVATE_LEGACY_DIR=""
 }
 
+# fxc_private_postgres NAME: unless FXC_POSTGRES_DSN is set, starts PostgreSQL (scripts/postgres.sh)
+# with its state in $FXC_BUILD/postgres-NAME and exports FXC_POSTGRES_DSN (its `postgres=` line);
+# fxc_stop_private_postgres stops it again. With FXC_POSTGRES_DSN set, both do nothing.
+FXC_PRIVATE_POSTGRES_DIR=""
+fxc_private_postgres() {
+  [[ -n "${FXC_POSTGRES_DSN:-}" ]] && return 0
+  FXC_PRIVATE_POSTGRES_DIR="$FXC_BUILD/postgres-$1"
+  local lines
+  lines="$(FXC_POSTGRES_DIR="$FXC_PRIVATE_POSTGRES_DIR" "$FXC_ROOT/scripts/postgres.sh" start)"
+  export FXC_POSTGRES_DSN FXC_POSTGRES_DIR="$FXC_PRIVATE_POSTGRES_DIR"
+  FXC_POSTGRES_DSN="$(sed -n 's/^postgres=//p' <<<"$lines")"
+}
+fxc_stop_private_postgres() {
+  [[ -z "$FXC_PRIVATE_POSTGRES_DIR" ]] && return 0
+  FXC_POSTGRES_DIR="$FXC_PRIVATE_POSTGRES_DIR" "$FXC_ROOT/scripts/postgres.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_POSTGRES_DIR=""
+}
+
+# fxc_private_sftp NAME: unless FXC_SFTP_URL is set, starts OpenSSH's sshd as an SFTP server
+# (scripts/sftp.sh) with its state in $FXC_BUILD/sftp-NAME and exports FXC_SFTP_URL, FXC_SFTP_USER,
+# FXC_SFTP_KEY, FXC_SFTP_KNOWN_HOSTS and FXC_SFTP_DIR (the exchange folder on this machine);
+# fxc_stop_private_sftp stops it again. With FXC_SFTP_URL set, both do nothing.
+FXC_PRIVATE_SFTP_DIR=""
+fxc_private_sftp() {
+  [[ -n "${FXC_SFTP_URL:-}" ]] && return 0
+  FXC_PRIVATE_SFTP_DIR="$FXC_BUILD/sftp-$1"
+  local lines
+  lines="$(FXC_SFTP_STATE="$FXC_PRIVATE_SFTP_DIR" "$FXC_ROOT/scripts/sftp.sh" start)"
+  export FXC_SFTP_URL FXC_SFTP_USER FXC_SFTP_KEY FXC_SFTP_KNOWN_HOSTS FXC_SFTP_DIR FXC_SFTP_STATE="$FXC_PRIVATE_SFTP_DIR"
+  FXC_SFTP_URL="$(sed -n 's/^sftp=//p' <<<"$lines")"
+  FXC_SFTP_USER="$(sed -n 's/^sftp_user=//p' <<<"$lines")"
+  FXC_SFTP_KEY="$(sed -n 's/^sftp_key=//p' <<<"$lines")"
+  FXC_SFTP_KNOWN_HOSTS="$(sed -n 's/^sftp_known_hosts=//p' <<<"$lines")"
+  FXC_SFTP_DIR="$(sed -n 's/^sftp_dir=//p' <<<"$lines")"
+}
+fxc_stop_private_sftp() {
+  [[ -z "$FXC_PRIVATE_SFTP_DIR" ]] && return 0
+  FXC_SFTP_STATE="$FXC_PRIVATE_SFTP_DIR" "$FXC_ROOT/scripts/sftp.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_SFTP_DIR=""
+}
+
 # --- for the service scripts (kafka.sh, jaeger.sh, legacy.sh); they define log() --------------
 
 # Whether a pid is alive and not a zombie (kill -0 succeeds on zombies).

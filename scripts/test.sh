@@ -6,9 +6,12 @@
 #      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; likewise
 #      Jaeger (scripts/jaeger.sh; FXC_JAEGER_OTLP + FXC_JAEGER_QUERY to use a running one) and
 #      WireMock for the legacy tier (scripts/legacy.sh start --mtls; FXC_LEGACY_HTTP, _HTTPS, _CA,
-#      _CLIENT_CERT, _CLIENT_KEY to use a running one);
+#      _CLIENT_CERT, _CLIENT_KEY to use a running one), PostgreSQL (scripts/postgres.sh;
+#      FXC_POSTGRES_DSN to use a running one) and an SFTP server (scripts/sftp.sh; FXC_SFTP_URL,
+#      _USER, _KEY, _KNOWN_HOSTS, _DIR to use a running one);
 #   3. ctest on the release build: unit, mock (librdkafka mock cluster), legacy (HTTP/SOAP calls
-#      against WireMock), integration (real broker), and the example connector's tests;
+#      against WireMock, SQL against PostgreSQL, file exchange in a folder and over SFTP, commands),
+#      integration (real broker), and the example connector's tests;
 #   4. scripts/demo.sh on a small run (its own broker), then a check that it left no process;
 #   5. the SDK as users get it: install the release build to build/install and build
 #      examples/greeter as a project of its own against it (find_package(fxconnect));
@@ -38,7 +41,7 @@ status=0
 log "lint: clang-format and clang-tidy (scripts/lint.sh)"
 "$SCRIPTS/lint.sh" || status=1
 
-trap 'fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
+trap 'fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
@@ -48,6 +51,12 @@ log "Jaeger: OTLP/HTTP $FXC_JAEGER_OTLP, query $FXC_JAEGER_QUERY"
 log "WireMock for the legacy-system tests (HTTP, and HTTPS requiring a client certificate)"
 fxc_private_legacy test --mtls
 log "WireMock: $FXC_LEGACY_HTTP, $FXC_LEGACY_HTTPS"
+log "PostgreSQL 15 for the SQL tests (scripts/postgres.sh)"
+fxc_private_postgres test
+log "PostgreSQL: $FXC_POSTGRES_DSN"
+log "OpenSSH's sshd as an SFTP server for the file-exchange tests (scripts/sftp.sh)"
+fxc_private_sftp test
+log "SFTP: $FXC_SFTP_URL"
 
 log "release build: unit, mock, integration"
 ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1

@@ -1,0 +1,2 @@
+// Placeholder: the tests of this system are being written.
+#include <gtest/gtest.h>
