@@ -70,7 +70,8 @@ struct SqlRequest {
 
 struct SqlColumn {
   std::string name;
-  std::string type;  // PostgreSQL's type name: int4, int8, numeric, text, bool, timestamptz, jsonb, ... ("oid:N" if unknown)
+  std::string
+      type;  // PostgreSQL's type name: int4, int8, numeric, text, bool, timestamptz, jsonb, ... ("oid:N" if unknown)
 };
 
 struct SqlResult {
@@ -87,9 +88,9 @@ struct SqlResult {
 // A request file written to a `dir` or `sftp` system (under a temporary name, then renamed, so the
 // other side never reads half a file) and, unless `answer` is empty, its answer file awaited.
 struct FileExchangeRequest {
-  std::string name;    // the request file's name in the system's folder; make it carry the request's identity
+  std::string name;  // the request file's name in the system's folder; make it carry the request's identity
   std::string body;
-  std::string answer;  // the answer file's name; "" = write only
+  std::string answer;                    // the answer file's name; "" = write only
   std::chrono::milliseconds timeout{0};  // the wait for the answer (never past the deadline); 0: await_timeout
   // Where both files go once answered: a folder under the system's ("done/"), created if missing;
   // "" = both are removed.

@@ -422,7 +422,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
       }
       sys.poll = duration(kind + "poll");
       sys.complete = in.text(at(kind + "complete")) == "marker" ? FileSystemConfig::Complete::marker
-                                                                  : FileSystemConfig::Complete::size_stable;
+                                                                : FileSystemConfig::Complete::size_stable;
       sys.stable_for = duration(kind + "stable_for");
       sys.marker_suffix = in.text(at(kind + "marker_suffix"));
       sys.await_timeout = duration(kind + "await_timeout");
@@ -571,16 +571,15 @@ void check_system_kinds(Loader& in, const ConnectorConfig& c) {
     if (sys.kind == FileSystemConfig::Kind::sftp) {
       auto url = boost::urls::parse_absolute_uri(sys.url);
       if (!url || url->scheme() != "sftp" || url->host().empty() || url->has_query() || url->has_fragment()) {
-        in.error_at(at("url"), fmt::format("'{}' is not an SFTP folder; expected sftp://host[:port]/folder",
-                                           sys.url));
+        in.error_at(at("url"), fmt::format("'{}' is not an SFTP folder; expected sftp://host[:port]/folder", sys.url));
       }
       if (sys.key_file.empty() && sys.password.empty()) {
         in.error_at("systems." + sys.name + ".sftp", "set `key_file` or `password`: how the user logs in");
       }
     }
     if (sys.marker_suffix.find('/') != std::string::npos) {
-      in.error_at(at("marker_suffix"), fmt::format("'{}' contains '/'; expected a suffix such as .done",
-                                                   sys.marker_suffix));
+      in.error_at(at("marker_suffix"),
+                  fmt::format("'{}' contains '/'; expected a suffix such as .done", sys.marker_suffix));
     }
   }
   for (const auto& sys : c.exec_systems) {

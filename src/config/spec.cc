@@ -235,8 +235,7 @@ constexpr std::array kFields = {
     Field{"systems.*.postgres.statement_timeout", Kind::duration, "10s", false,
           "The longest a query may run (the server's `statement_timeout`; shortened to what is left of the "
           "request's deadline). Past it: `legacy_timeout`."},
-    Field{"systems.*.postgres.connect_timeout", Kind::duration, "5s", false,
-          "The longest a new connection may take."},
+    Field{"systems.*.postgres.connect_timeout", Kind::duration, "5s", false, "The longest a new connection may take."},
     Field{"systems.*.postgres.max_rows",
           Kind::integer,
           "1000",
@@ -253,7 +252,8 @@ constexpr std::array kFields = {
     Field{"systems.*.sftp.key_file", Kind::string, "", false,
           "The user's private key (relative paths start at the config's directory); its public key is read from "
           "`<key_file>.pub` when that exists."},
-    Field{"systems.*.sftp.password", Kind::string, "", false, "A password instead of, or besides, a key (use `${VAR}`)."},
+    Field{"systems.*.sftp.password", Kind::string, "", false,
+          "A password instead of, or besides, a key (use `${VAR}`)."},
     Field{"systems.*.sftp.known_hosts", Kind::string, "", true,
           "An OpenSSH known_hosts file with the server's host key; a server whose key is missing or differs is "
           "refused (`legacy_unavailable`, not retried)."},

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/duration.h"
 #include "core/json_exact.h"
 #include "core/template.h"
 #include "flow/steps.h"
@@ -32,6 +33,19 @@ std::string step_kind_name(Step::Kind kind) {
   return "?";
 }
 
+// The steps that call a legacy system (their answer is kept under `as`).
+const std::set<std::string> kCallKinds{"call", "sql", "file_exchange", "exec"};
+
+std::string call_kind_name(CallSpec::Kind kind, const std::string& written) {
+  switch (kind) {
+    case CallSpec::Kind::http: return "call";
+    case CallSpec::Kind::sql: return "sql";
+    case CallSpec::Kind::file_exchange: return "file_exchange";
+    case CallSpec::Kind::exec: return "exec";
+  }
+  return written;
+}
+
 bool is_name(const std::string& s) {
   static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
   return std::regex_match(s, re);
@@ -47,7 +61,12 @@ std::string join_quoted(const std::vector<std::string>& names) {
 class Compiler {
  public:
   explicit Compiler(const config::ConnectorConfig& config) : config_(config), source_(config.source) {
-    for (const auto& s : config.systems) systems_.push_back(s.name);
+    for (const auto& s : config.systems) systems_.emplace_back(s.name, "http");
+    for (const auto& s : config.sql_systems) systems_.emplace_back(s.name, "postgres");
+    for (const auto& s : config.file_systems) {
+      systems_.emplace_back(s.name, s.kind == config::FileSystemConfig::Kind::sftp ? "sftp" : "dir");
+    }
+    for (const auto& s : config.exec_systems) systems_.emplace_back(s.name, "exec");
   }
 
   std::shared_ptr<Flow> run() {
@@ -229,8 +248,10 @@ class Compiler {
     }
     // Every `as`, so that a path to a later step's answer gets a precise message.
     for (const auto& s : node) {
-      if (!s.IsMap() || !s["call"] || !s["call"].IsMap()) continue;
-      const auto& as = s["call"]["as"] ? s["call"]["as"] : s["call"]["system"];
+      if (!s.IsMap() || s.size() != 1) continue;
+      const auto& c = s.begin()->second;
+      if (!c.IsMap() || !kCallKinds.count(s.begin()->first.Scalar())) continue;
+      const auto& as = c["as"] ? c["as"] : c["system"];
       if (as && as.IsScalar()) all_as_.push_back(as.Scalar());
     }
     roots_ = {"request", "headers", "map"};
@@ -240,7 +261,9 @@ class Compiler {
       const auto& s = node[i];
       auto path = fmt::format("flow[{}]", i);
       if (!s.IsMap() || s.size() != 1) {
-        error(s, path, "a step is a mapping with exactly one of validate, map, call, fail_when, reply");
+        error(s, path,
+              "a step is a mapping with exactly one of validate, map, call, sql, file_exchange, exec, fail_when, "
+              "reply");
         continue;
       }
       auto kv = *s.begin();
@@ -257,6 +280,15 @@ class Compiler {
       } else if (kind_name == "call") {
         step.kind = Step::Kind::call;
         read_call(kv.second, path, step);
+      } else if (kind_name == "sql") {
+        step.kind = Step::Kind::call;
+        read_sql(kv.second, path, step);
+      } else if (kind_name == "file_exchange") {
+        step.kind = Step::Kind::call;
+        read_file_exchange(kv.second, path, step);
+      } else if (kind_name == "exec") {
+        step.kind = Step::Kind::call;
+        read_exec(kv.second, path, step);
       } else if (kind_name == "fail_when") {
         step.kind = Step::Kind::fail_when;
         step.fail_when = read_fail_when(kv.second, path);
@@ -266,11 +298,12 @@ class Compiler {
         check_template(kv.second, path, step.reply);
         replied = true;
       } else {
-        error(kv.first, path, "unknown step; valid steps: validate, map, call, fail_when, reply");
+        error(kv.first, path,
+              "unknown step; valid steps: validate, map, call, sql, file_exchange, exec, fail_when, reply");
         continue;
       }
-      step.name = step_kind_name(step.kind);
-      if (step.call) step.name += ":" + step.call->as;
+      step.name = step.call ? fmt::format("{}:{}", call_kind_name(step.call->kind, kind_name), step.call->as)
+                            : step_kind_name(step.kind);
       if (int n = ++seen_names[step.name]; n > 1) step.name += fmt::format("#{}", n);
       step.metrics = std::make_shared<observability::FlowStepMetrics>();
       step.metrics->step = step.name;
@@ -461,6 +494,56 @@ class Compiler {
     return out;
   }
 
+  // `as`, `when` and `system` of any call step; the system must be of one of `kinds`. The name of
+  // the system found, or "" (after an error).
+  std::string read_target(const YAML::Node& node, const std::string& path, CallSpec& c,
+                          std::initializer_list<const char*> kinds, const char* what) {
+    if (node["when"]) c.when = jq(node["when"], path + ".when");
+    // Without `as`, the answer is kept under the system's name (${kyc.status}).
+    const auto& as_node = node["as"] ? node["as"] : node["system"];
+    if (auto as = scalar(as_node, path + ".as")) {
+      c.as = *as;
+      if (!is_name(c.as)) {
+        error(as_node, path + ".as", "a name of letters, digits and '_' (it is used as ${" + c.as + "...})");
+      } else if (c.as == "request" || c.as == "headers" || c.as == "map") {
+        error(as_node, path + ".as", fmt::format("'{}' is taken by the request's data; choose another name", c.as));
+      } else if (std::find(roots_.begin(), roots_.end(), c.as) != roots_.end()) {
+        error(as_node, path + ".as",
+              fmt::format("'{}' is already the name of an earlier call's answer; set `as:` to another name", c.as));
+      } else {
+        as_ok_ = true;
+      }
+    }
+    auto name = scalar(node["system"], path + ".system");
+    if (!name) return "";
+    c.system = *name;
+    auto it = std::find_if(systems_.begin(), systems_.end(), [&](const auto& s) { return s.first == c.system; });
+    std::vector<std::string> fitting;
+    for (const auto& [n, k] : systems_) {
+      if (std::any_of(kinds.begin(), kinds.end(), [&, &k = k](const char* kind) { return k == kind; })) {
+        fitting.push_back(n);
+      }
+    }
+    if (it == systems_.end()) {
+      std::vector<std::string> all;
+      for (const auto& sys : systems_) all.push_back(sys.first);
+      error(node["system"], path + ".system",
+            fmt::format("'{}' is not a system; declared under systems: {}", c.system, join_quoted(all)));
+      return "";
+    }
+    if (std::none_of(kinds.begin(), kinds.end(), [&](const char* kind) { return it->second == kind; })) {
+      error(node["system"], path + ".system",
+            fmt::format("'{}' is {} system; {} reaches {} systems: {}", c.system, article(it->second), path, what,
+                        join_quoted(fitting)));
+      return "";
+    }
+    return c.system;
+  }
+
+  static std::string article(const std::string& kind) {
+    return (kind == "http" ? "an " : kind == "exec" ? "an " : "a ") + kind;
+  }
+
   void read_call(const YAML::Node& node, const std::string& path, Step& step) {
     if (!keys(node, path,
               {"as", "when", "system", "method", "path", "query", "headers", "body", "accept", "soap", "extract",
@@ -469,32 +552,11 @@ class Compiler {
       return;
     }
     CallSpec c;
-    if (node["when"]) c.when = jq(node["when"], path + ".when");
-    bool as_ok = false;
-    // Without `as`, the answer is kept under the system's name (${kyc.status}).
-    const auto& as_node = node["as"] ? node["as"] : node["system"];
-    if (auto as = scalar(as_node, path + ".as")) {
-      c.as = *as;
-      if (!is_name(c.as)) {
-        error(as_node, path + ".as", "a name of letters, digits and '_' (it is used as ${" + c.as + ".body})");
-      } else if (c.as == "request" || c.as == "headers" || c.as == "map") {
-        error(as_node, path + ".as", fmt::format("'{}' is taken by the request's data; choose another name", c.as));
-      } else if (std::find(roots_.begin(), roots_.end(), c.as) != roots_.end()) {
-        error(as_node, path + ".as",
-              fmt::format("'{}' is already the name of an earlier call's answer; set `as:` to another name", c.as));
-      } else {
-        as_ok = true;
-      }
-    }
+    as_ok_ = false;
     const config::HttpSystemConfig* system = nullptr;
-    if (auto name = scalar(node["system"], path + ".system")) {
-      c.system = *name;
+    if (auto name = read_target(node, path, c, {"http"}, "HTTP"); !name.empty()) {
       for (const auto& s : config_.systems) {
-        if (s.name == c.system) system = &s;
-      }
-      if (!system) {
-        error(node["system"], path + ".system",
-              fmt::format("'{}' is not a system; declared under systems: {}", c.system, join_quoted(systems_)));
+        if (s.name == name) system = &s;
       }
     }
     c.soap = static_cast<bool>(node["soap"]);
@@ -576,7 +638,159 @@ class Compiler {
       }
     }
     if (node["fail_when"]) c.fail_when = read_fail_when(node["fail_when"], path + ".fail_when");
-    if (as_ok) roots_.push_back(c.as);
+    if (as_ok_) roots_.push_back(c.as);
+    step.call = std::move(c);
+  }
+
+  // A value template (a `${...}` string keeps its value's type), checked.
+  json::value value_template(const YAML::Node& node, const std::string& key) {
+    auto v = to_json(node);
+    check_template(node, key, v);
+    return v;
+  }
+
+  std::optional<Parse> parse_kind(const YAML::Node& node, const std::string& key) {
+    auto p = scalar(node, key);
+    if (!p) return std::nullopt;
+    static const std::map<std::string, Parse> kinds{
+        {"json", Parse::json}, {"xml", Parse::xml}, {"csv", Parse::csv}, {"text", Parse::text}};
+    if (auto it = kinds.find(*p); it != kinds.end()) return it->second;
+    error(node, key, fmt::format("'{}' is not one of json|xml|csv|text", *p));
+    return std::nullopt;
+  }
+
+  std::chrono::milliseconds duration(const YAML::Node& node, const std::string& key) {
+    auto text = scalar(node, key);
+    if (!text) return {};
+    auto d = core::parse_duration(*text);
+    if (!d || d->count() <= 0) {
+      error(node, key, fmt::format("'{}' is not a duration; expected {}", *text, core::duration_syntax));
+      return {};
+    }
+    return *d;
+  }
+
+  void read_sql(const YAML::Node& node, const std::string& path, Step& step) {
+    if (!keys(node, path, {"as", "when", "system", "query", "params", "rows", "max_rows", "fail_when"},
+              {"system", "query"})) {
+      return;
+    }
+    CallSpec c;
+    c.kind = CallSpec::Kind::sql;
+    as_ok_ = false;
+    read_target(node, path, c, {"postgres"}, "SQL");
+    if (auto q = scalar(node["query"], path + ".query")) {
+      c.sql = *q;
+      // A template in a query would put values into its text: they go in as parameters ($1...).
+      if (c.sql.find("${") != std::string::npos) {
+        error(node["query"], path + ".query",
+              "a query takes values only as parameters: write $1, $2... and list the values under `params` "
+              "(never ${...} in the query's text)");
+      }
+    }
+    std::size_t highest = 0;
+    for (std::size_t i = 0; i + 1 < c.sql.size(); ++i) {
+      if (c.sql[i] != '$' || !std::isdigit(static_cast<unsigned char>(c.sql[i + 1]))) continue;
+      std::size_t n = 0;
+      std::size_t j = i + 1;
+      while (j < c.sql.size() && std::isdigit(static_cast<unsigned char>(c.sql[j]))) n = n * 10 + (c.sql[j++] - '0');
+      highest = std::max(highest, n);
+    }
+    if (const auto& p = node["params"]) {
+      if (!p.IsSequence()) {
+        error(p, path + ".params", "expected a list of values (templates such as \"${map.customerRef}\")");
+      } else {
+        for (std::size_t i = 0; i < p.size(); ++i) {
+          c.params.push_back(value_template(p[i], fmt::format("{}.params[{}]", path, i)));
+        }
+      }
+    }
+    if (!c.sql.empty() && highest != c.params.size()) {
+      error(node["params"] ? node["params"] : node["query"], path + ".params",
+            fmt::format("the query uses {} parameter{} (${}{}) and {} value{} {} listed", highest,
+                        highest == 1 ? "" : "s", highest == 0 ? "" : "1..$",
+                        highest == 0 ? "none" : std::to_string(highest), c.params.size(),
+                        c.params.size() == 1 ? "" : "s", c.params.size() == 1 ? "is" : "are"));
+    }
+    if (node["rows"]) {
+      auto r = scalar(node["rows"], path + ".rows");
+      static const std::map<std::string, CallSpec::Rows> rows{{"one", CallSpec::Rows::one},
+                                                              {"optional", CallSpec::Rows::optional},
+                                                              {"many", CallSpec::Rows::many},
+                                                              {"none", CallSpec::Rows::none}};
+      if (r && rows.count(*r)) {
+        c.rows = rows.at(*r);
+      } else if (r) {
+        error(node["rows"], path + ".rows", fmt::format("'{}' is not one of one|optional|many|none", *r));
+      }
+    }
+    if (node["max_rows"]) {
+      auto m = scalar(node["max_rows"], path + ".max_rows");
+      std::size_t v = 0;
+      auto [end, ec] = m ? std::from_chars(m->data(), m->data() + m->size(), v) : std::from_chars_result{};
+      if (m && (ec != std::errc() || end != m->data() + m->size() || v == 0)) {
+        error(node["max_rows"], path + ".max_rows", fmt::format("'{}' is not a whole number of at least 1", *m));
+      } else if (m) {
+        c.max_rows = v;
+      }
+    }
+    if (node["fail_when"]) c.fail_when = read_fail_when(node["fail_when"], path + ".fail_when");
+    if (as_ok_) roots_.push_back(c.as);
+    step.call = std::move(c);
+  }
+
+  void read_file_exchange(const YAML::Node& node, const std::string& path, Step& step) {
+    if (!keys(node, path, {"as", "when", "system", "write", "await", "archive", "fail_when"}, {"system", "write"})) {
+      return;
+    }
+    CallSpec c;
+    c.kind = CallSpec::Kind::file_exchange;
+    as_ok_ = false;
+    read_target(node, path, c, {"sftp", "dir"}, "file exchange");
+    if (const auto& w = node["write"]; keys(w, path + ".write", {"name", "body"}, {"name", "body"})) {
+      c.write_name = text_template(w["name"], path + ".write.name").value_or("");
+      c.write_body = value_template(w["body"], path + ".write.body");
+    }
+    if (const auto& a = node["await"]) {
+      if (keys(a, path + ".await", {"name", "timeout", "parse"}, {"name"})) {
+        c.await_name = text_template(a["name"], path + ".await.name").value_or("");
+        if (a["timeout"]) c.await_timeout = duration(a["timeout"], path + ".await.timeout");
+        if (a["parse"]) c.parse = parse_kind(a["parse"], path + ".await.parse").value_or(Parse::json);
+      }
+    }
+    if (node["archive"]) {
+      c.archive = scalar(node["archive"], path + ".archive").value_or("");
+      if (!c.archive.empty() && (c.archive.front() == '/' || c.archive.find("..") != std::string::npos)) {
+        error(node["archive"], path + ".archive",
+              fmt::format("'{}': a folder inside the system's folder is expected (such as done/), without .. or a "
+                          "leading /",
+                          c.archive));
+      }
+    }
+    if (node["fail_when"]) c.fail_when = read_fail_when(node["fail_when"], path + ".fail_when");
+    if (as_ok_) roots_.push_back(c.as);
+    step.call = std::move(c);
+  }
+
+  void read_exec(const YAML::Node& node, const std::string& path, Step& step) {
+    if (!keys(node, path, {"as", "when", "system", "args", "stdin", "parse", "fail_when"}, {"system"})) return;
+    CallSpec c;
+    c.kind = CallSpec::Kind::exec;
+    as_ok_ = false;
+    read_target(node, path, c, {"exec"}, "exec");
+    if (const auto& a = node["args"]) {
+      if (!a.IsSequence()) {
+        error(a, path + ".args", "expected a list of arguments (text templates), each passed as one argument");
+      } else {
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          if (auto t = text_template(a[i], fmt::format("{}.args[{}]", path, i))) c.args.push_back(*t);
+        }
+      }
+    }
+    if (node["stdin"]) c.input = value_template(node["stdin"], path + ".stdin");
+    if (node["parse"]) c.parse = parse_kind(node["parse"], path + ".parse").value_or(Parse::json);
+    if (node["fail_when"]) c.fail_when = read_fail_when(node["fail_when"], path + ".fail_when");
+    if (as_ok_) roots_.push_back(c.as);
     step.call = std::move(c);
   }
 
@@ -619,10 +833,11 @@ class Compiler {
   const config::ConnectorConfig& config_;
   std::string source_;
   std::vector<std::string> errors_;
-  std::vector<std::string> systems_;
+  std::vector<std::pair<std::string, std::string>> systems_;  // name, kind (http, postgres, sftp, dir, exec)
   std::vector<std::string> list_names_;
   std::vector<std::string> roots_;   // data a step may read (grows with each call's `as`)
   std::vector<std::string> all_as_;  // every call's `as`
+  bool as_ok_ = false;               // the call step being read has a usable `as`
 };
 
 }  // namespace

@@ -155,6 +155,28 @@ Result<std::size_t> find_column(const std::vector<std::string>& header, const st
 
 }  // namespace
 
+Result<boost::json::value> csv_to_json(std::string_view text, const std::string& what) {
+  CsvReader reader(text, what);
+  auto header = reader.next();
+  if (!header) return header.error();
+  boost::json::array rows;
+  if (!header.value()) return boost::json::value(std::move(rows));
+  const auto names = std::move(header.value()->fields);
+  for (;;) {
+    auto row = reader.next();
+    if (!row) return row.error();
+    if (!row.value()) break;
+    if (row.value()->fields.size() != names.size()) {
+      return bad(fmt::format("{}:{}: {} field{}, the header has {}", what, row.value()->line,
+                             row.value()->fields.size(), row.value()->fields.size() == 1 ? "" : "s", names.size()));
+    }
+    boost::json::object o;
+    for (std::size_t i = 0; i < names.size(); ++i) o[names[i]] = std::move(row.value()->fields[i]);
+    rows.push_back(std::move(o));
+  }
+  return boost::json::value(std::move(rows));
+}
+
 Result<ValueList> ValueList::from_entries(std::string name, std::vector<std::pair<std::string, std::string>> entries,
                                           bool case_insensitive) {
   ValueList list;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "fxconnect/error.h"
 
 namespace fxconnect::flow {
@@ -43,5 +45,9 @@ class ValueList {
   std::unordered_map<std::string, std::string> map_;
   std::vector<std::string> keys_;  // as written, in order
 };
+
+// CSV text (RFC 4180, a header row first) as a JSON array of objects, header → field (strings).
+// `what` names the text in errors ("mainframe: RSP-1.csv:3: 2 fields, the header has 3").
+Result<boost::json::value> csv_to_json(std::string_view text, const std::string& what);
 
 }  // namespace fxconnect::flow

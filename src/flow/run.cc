@@ -9,6 +9,7 @@
 #include "core/json_exact.h"
 #include "core/template.h"
 #include "flow/steps.h"
+#include "observability/logging.h"
 #include "systems/soap/soap.h"
 
 namespace fxconnect::flow {
@@ -303,6 +304,178 @@ class Run : public std::enable_shared_from_this<Run> {
 
   // ---------------------------------------------------------------- call
   void start_call(const Step& step) {
+    switch (step.call->kind) {
+      case CallSpec::Kind::http: return start_http(step);
+      case CallSpec::Kind::sql: return start_sql(step);
+      case CallSpec::Kind::file_exchange: return start_file_exchange(step);
+      case CallSpec::Kind::exec: return start_exec(step);
+    }
+  }
+
+  // A step that fails before its call is made.
+  void fail_step(const Step& step, const Error& error) { end_step(step, error, nullptr); }
+
+  // A rendered value as text: a string as it is, anything else as JSON.
+  static std::string as_text(const json::value& v) {
+    if (const auto* s = v.if_string()) return std::string(s->data(), s->size());
+    return core::serialize(v);
+  }
+
+  // ---------------------------------------------------------------- sql
+  void start_sql(const Step& step) {
+    const CallSpec& c = *step.call;
+    SqlRequest req;
+    req.query = c.sql;
+    req.max_rows = c.max_rows;
+    for (const auto& p : c.params) {
+      auto v = render(p, step.name);
+      if (!v) return fail_step(step, v.error());
+      if (v.value().is_null()) {
+        req.params.emplace_back(std::nullopt);
+      } else if (auto n = core::number_text(v.value())) {
+        req.params.emplace_back(*n);  // exact digits
+      } else if (v.value().is_bool()) {
+        req.params.emplace_back(v.value().get_bool() ? "true" : "false");
+      } else {
+        req.params.emplace_back(as_text(v.value()));
+      }
+    }
+    auto self = shared_from_this();
+    call_->start_sql(c.system, std::move(req),
+                     [self, &step](Result<SqlResult> answer) { self->sql_answered(step, std::move(answer)); });
+  }
+
+  void sql_answered(const Step& step, Result<SqlResult> answer) {
+    const CallSpec& c = *step.call;
+    if (!answer) return call_done(step, with_prefix(answer.error(), step.name));
+    auto rows = core::parse_exact(answer.value().json());
+    if (!rows || !rows.value().is_array()) {
+      return call_done(
+          step, Error{ErrorCode::internal, step.name + ": the rows could not be read as JSON", false, std::nullopt});
+    }
+    auto& list = rows.value().as_array();
+    auto count = [&] { return fmt::format("{} row{}", list.size(), list.size() == 1 ? "" : "s"); };
+    json::value out;
+    switch (c.rows) {
+      case CallSpec::Rows::one:
+        if (list.size() != 1) {
+          return call_done(step, Error{ErrorCode::legacy_failed,
+                                       fmt::format("{}: expected exactly one row, the query returned {} (rows: one; "
+                                                   "`rows: optional` allows none)",
+                                                   step.name, count()),
+                                       false, std::nullopt});
+        }
+        out = std::move(list.front());
+        break;
+      case CallSpec::Rows::optional:
+        if (list.size() > 1) {
+          return call_done(
+              step, Error{ErrorCode::legacy_failed,
+                          fmt::format("{}: expected at most one row, the query returned {}", step.name, count()), false,
+                          std::nullopt});
+        }
+        if (!list.empty()) out = std::move(list.front());
+        break;
+      case CallSpec::Rows::many: out = std::move(rows).value(); break;
+      case CallSpec::Rows::none: out = json::object{{"affected", answer.value().affected}}; break;
+    }
+    data_.as_object()[c.as] = std::move(out);
+    call_done(step, check(c.fail_when, step.name));
+  }
+
+  // ---------------------------------------------------------------- file_exchange
+  void start_file_exchange(const Step& step) {
+    const CallSpec& c = *step.call;
+    FileExchangeRequest req;
+    auto name = render_text(c.write_name, step.name);
+    if (!name) return fail_step(step, name.error());
+    req.name = std::move(name).value();
+    auto body = render(c.write_body, step.name);
+    if (!body) return fail_step(step, body.error());
+    req.body = as_text(body.value());
+    if (!c.await_name.empty()) {
+      auto answer = render_text(c.await_name, step.name);
+      if (!answer) return fail_step(step, answer.error());
+      req.answer = std::move(answer).value();
+    }
+    req.timeout = c.await_timeout;
+    req.archive = c.archive;
+    auto self = shared_from_this();
+    call_->start_file_exchange(c.system, std::move(req), [self, &step](Result<FileExchangeResponse> answer) {
+      self->file_answered(step, std::move(answer));
+    });
+  }
+
+  void file_answered(const Step& step, Result<FileExchangeResponse> answer) {
+    const CallSpec& c = *step.call;
+    if (!answer) return call_done(step, with_prefix(answer.error(), step.name));
+    json::value out;
+    if (!c.await_name.empty()) {
+      auto parsed = parse_answer(c.parse, answer.value().body, fmt::format("{}: {}", step.name, answer.value().name));
+      if (!parsed) return call_done(step, parsed.error());
+      out = std::move(parsed).value();
+    }
+    data_.as_object()[c.as] = std::move(out);
+    call_done(step, check(c.fail_when, step.name));
+  }
+
+  // ---------------------------------------------------------------- exec
+  void start_exec(const Step& step) {
+    const CallSpec& c = *step.call;
+    ExecRequest req;
+    for (const auto& a : c.args) {
+      auto v = render_text(a, step.name);
+      if (!v) return fail_step(step, v.error());
+      req.args.push_back(std::move(v).value());
+    }
+    if (c.input) {
+      auto in = render(*c.input, step.name);
+      if (!in) return fail_step(step, in.error());
+      req.input = as_text(in.value());
+    }
+    auto self = shared_from_this();
+    call_->start_exec(c.system, std::move(req),
+                      [self, &step](Result<ExecResponse> answer) { self->exec_answered(step, std::move(answer)); });
+  }
+
+  void exec_answered(const Step& step, Result<ExecResponse> answer) {
+    const CallSpec& c = *step.call;
+    if (!answer) return call_done(step, with_prefix(answer.error(), step.name));
+    auto parsed = parse_answer(c.parse, answer.value().out, step.name + ": stdout");
+    if (!parsed) return call_done(step, parsed.error());
+    data_.as_object()[c.as] = std::move(parsed).value();
+    call_done(step, check(c.fail_when, step.name));
+  }
+
+  // A legacy system's text as data; text that is not of its declared form is legacy_failed.
+  static Result<json::value> parse_answer(Parse parse, const std::string& text, const std::string& what) {
+    auto failed = [&](const std::string& why) {
+      return Error{ErrorCode::legacy_failed, fmt::format("{}: {}: {}", what, why, observability::log_safe(text, 200)),
+                   false, std::nullopt};
+    };
+    switch (parse) {
+      case Parse::text: return json::value(text);
+      case Parse::json: {
+        auto v = core::parse_exact(text);
+        if (!v) return failed("not JSON (parse: json)");
+        return v;
+      }
+      case Parse::xml: {
+        auto v = systems::soap::xml_to_json(text);
+        if (!v) return failed("not well-formed XML (parse: xml)");
+        return v;
+      }
+      case Parse::csv: {
+        auto v = csv_to_json(text, what);
+        if (!v) return Error{ErrorCode::legacy_failed, v.error().message, false, std::nullopt};
+        return v;
+      }
+    }
+    return json::value(text);
+  }
+
+  // ---------------------------------------------------------------- call (HTTP)
+  void start_http(const Step& step) {
     const CallSpec& c = *step.call;
     auto fail = [&](const Error& e) { end_step(step, e, nullptr); };
     auto path = render_text(c.path, step.name);

@@ -2,6 +2,7 @@
 // run.cc executes. Immutable after compile, except the step metrics (loop thread only).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,10 +56,34 @@ struct Extract {
   bool required = true;
 };
 
+// How the text of a file or a command's output becomes data: JSON (numbers exact), XML (elements
+// by local name, as SOAP bodies), CSV (an array of objects by the header row) or the text itself.
+enum class Parse { json, xml, csv, text };
+
+// A call to a legacy system: `call` (REST or SOAP), `sql`, `file_exchange` or `exec`.
 struct CallSpec {
+  enum class Kind { http, sql, file_exchange, exec };
+  Kind kind = Kind::http;
   std::optional<JqProgram> when;  // none: always; else only when this jq condition holds
   std::string as;
   std::string system;
+  // sql
+  std::string sql;                         // the query as written: values only ever go in as parameters
+  std::vector<boost::json::value> params;  // value templates
+  enum class Rows { one, optional, many, none } rows = Rows::many;
+  std::size_t max_rows = 0;  // 0: the system's
+  // file_exchange
+  std::string write_name;                      // text template
+  boost::json::value write_body;               // value template: a string is written as is, anything else as JSON
+  std::string await_name;                      // text template; "" = write only
+  std::chrono::milliseconds await_timeout{0};  // 0: the system's await_timeout
+  std::string archive;
+  // exec
+  std::vector<std::string> args;            // text templates
+  std::optional<boost::json::value> input;  // value template for stdin
+  // file_exchange, exec: the answer's form
+  Parse parse = Parse::json;
+  // call (HTTP)
   bool soap = false;
   std::string method = "GET";
   std::string path;                                          // text template

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
@@ -185,6 +186,47 @@ class TestCall final : public Call {
     boost::asio::post(io_, [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
   }
 
+  void start_sql(std::string_view system, SqlRequest request, std::function<void(Result<SqlResult>)> done) override {
+    auto exchange = next(system, "SQL " + request.query);
+    Result<SqlResult> answer = Error{ErrorCode::internal, "unexpected call", false, std::nullopt};
+    if (exchange) {
+      expect_text(*exchange, "query", request.query);
+      expect_list(*exchange, "params", request.params);
+      answer = sql_answer(system, *exchange, request);
+    }
+    boost::asio::post(io_, [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
+  }
+
+  void start_file_exchange(std::string_view system, FileExchangeRequest request,
+                           std::function<void(Result<FileExchangeResponse>)> done) override {
+    auto exchange = next(system, "file " + request.name);
+    Result<FileExchangeResponse> answer = Error{ErrorCode::internal, "unexpected call", false, std::nullopt};
+    if (exchange) {
+      expect_text(*exchange, "name", request.name);
+      expect_text(*exchange, "body", request.body);
+      expect_text(*exchange, "answer", request.answer);
+      if (auto err = recorded_error(system, *exchange)) {
+        answer = *err;
+      } else {
+        answer = FileExchangeResponse{request.answer, request.answer.empty() ? "" : recorded_body(*exchange), false};
+      }
+    }
+    boost::asio::post(io_, [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
+  }
+
+  void start_exec(std::string_view system, ExecRequest request,
+                  std::function<void(Result<ExecResponse>)> done) override {
+    auto exchange = next(system, "exec " + fmt::format("{}", fmt::join(request.args, " ")));
+    Result<ExecResponse> answer = Error{ErrorCode::internal, "unexpected call", false, std::nullopt};
+    if (exchange) {
+      std::vector<std::optional<std::string>> args(request.args.begin(), request.args.end());
+      expect_list(*exchange, "args", args);
+      expect_text(*exchange, "stdin", request.input);
+      answer = exec_answer(system, *exchange);
+    }
+    boost::asio::post(io_, [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
+  }
+
   void start_soap(std::string_view system, SoapRequest request,
                   std::function<void(Result<SoapResponse>)> done) override {
     auto exchange = next(system, fmt::format("SOAP {}", request.action));
@@ -274,7 +316,151 @@ class TestCall final : public Call {
     }
   }
 
+  // `expect.<key>` against text the flow sent: a YAML mapping or list is compared as JSON, a
+  // scalar as text; `<key>_includes` lists pieces the text must contain.
+  void expect_text(const Exchange& e, const std::string& key, const std::string& sent) {
+    const auto& x = e.expect;
+    if (!x) return;
+    if (const auto& want = x[key]) {
+      if (want.IsScalar()) {
+        if (want.Scalar() != sent)
+          mismatch(e, fmt::format("{} {} expected, the flow sent {}", key, want.Scalar(), sent));
+      } else {
+        auto got = core::parse_exact(sent);
+        if (!got) return mismatch(e, fmt::format("{}: what the flow sent is not JSON: {}", key, sent));
+        std::vector<std::string> d;
+        diff(yaml_to_json(want), got.value(), "$", false, d);
+        for (const auto& line : d) mismatch(e, key + " " + line);
+      }
+    }
+    if (const auto& inc = x[key + "_includes"]) {
+      auto check = [&](const YAML::Node& n) {
+        if (sent.find(n.Scalar()) == std::string::npos) {
+          mismatch(e, fmt::format("{}_includes '{}': not in what the flow sent: {}", key, n.Scalar(), sent));
+        }
+      };
+      if (inc.IsSequence()) {
+        for (const auto& n : inc) check(n);
+      } else {
+        check(inc);
+      }
+    }
+  }
+
+  // `expect.<key>`: a list of values the flow passed (NULL as null).
+  void expect_list(const Exchange& e, const char* key, const std::vector<std::optional<std::string>>& sent) {
+    if (!e.expect) return;
+    const auto& want = e.expect[key];
+    if (!want) return;
+    std::vector<std::optional<std::string>> expected;
+    for (const auto& n : want) {
+      auto v = yaml_to_json(n);
+      if (v.is_null()) {
+        expected.emplace_back(std::nullopt);
+      } else if (v.is_string()) {
+        expected.emplace_back(std::string(v.get_string()));
+      } else {
+        expected.emplace_back(core::text_of(v));
+      }
+    }
+    auto show = [](const std::vector<std::optional<std::string>>& list) {
+      std::vector<std::string> out;
+      for (const auto& v : list) out.push_back(v ? fmt::format("'{}'", *v) : "null");
+      return fmt::format("[{}]", fmt::join(out, ", "));
+    };
+    if (expected != sent)
+      mismatch(e, fmt::format("{} {} expected, the flow passed {}", key, show(expected), show(sent)));
+  }
+
+  // respond.<key> as a whole number in [min, max], or the run ends with exit 2 naming it.
+  static std::uint64_t whole_number(const Exchange& e, const char* key, long long min, long long max) {
+    const auto& text = e.respond[key].Scalar();
+    long long v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+      throw ConfigError(
+          fmt::format("{}: respond.{}: '{}' is not a whole number in {}..{}", e.where, key, text, min, max));
+    }
+    return static_cast<std::uint64_t>(v);
+  }
+
+  Result<SqlResult> sql_answer(std::string_view system, const Exchange& e, const SqlRequest& r) {
+    if (auto err = recorded_error(system, e)) return *err;
+    SqlResult out;
+    const auto& rows = e.respond["rows"];
+    if (rows && !rows.IsSequence()) {
+      throw ConfigError(fmt::format("{}: respond.rows: expected a list of rows ({{ column: value }})", e.where));
+    }
+    // Column types from the recorded values, so that SqlResult::json() gives them back as written.
+    for (const auto& row : rows) {
+      if (!row.IsMap())
+        throw ConfigError(fmt::format("{}: respond.rows: each row is a mapping column: value", e.where));
+      std::vector<std::optional<std::string>> cells(out.columns.size());
+      for (const auto& kv : row) {
+        auto name = kv.first.Scalar();
+        auto v = yaml_to_json(kv.second);
+        auto it = std::find_if(out.columns.begin(), out.columns.end(), [&](const auto& c) { return c.name == name; });
+        std::string type = v.is_null()                     ? ""
+                           : v.is_bool()                   ? "bool"
+                           : core::is_number(v)            ? "numeric"
+                           : v.is_object() || v.is_array() ? "jsonb"
+                                                           : "text";
+        if (it == out.columns.end()) {
+          out.columns.push_back(SqlColumn{name, type.empty() ? "text" : type});
+          for (auto& earlier : out.rows) earlier.emplace_back(std::nullopt);
+          cells.emplace_back();
+          it = std::prev(out.columns.end());
+        } else if (it->type == "text" && !type.empty()) {
+          it->type = type;
+        }
+        std::optional<std::string> text;
+        if (v.is_bool()) {
+          text = v.get_bool() ? "t" : "f";
+        } else if (auto n = core::number_text(v)) {
+          text = *n;
+        } else if (v.is_string()) {
+          text = std::string(v.get_string());
+        } else if (!v.is_null()) {
+          text = core::serialize(v);
+        }
+        cells[static_cast<std::size_t>(it - out.columns.begin())] = std::move(text);
+      }
+      out.rows.push_back(std::move(cells));
+    }
+    out.affected = e.respond["affected"] ? whole_number(e, "affected", 0, 1LL << 62) : out.rows.size();
+    std::size_t cap = r.max_rows ? r.max_rows : 0;
+    for (const auto& s : config_.sql_systems) {
+      if (s.name == system && !cap) cap = s.max_rows;
+    }
+    if (cap && out.rows.size() > cap) {
+      return Error{ErrorCode::legacy_failed,
+                   fmt::format("{}: the query returned more than {} rows (max_rows)", system, cap), false,
+                   std::nullopt};
+    }
+    return out;
+  }
+
+  Result<ExecResponse> exec_answer(std::string_view system, const Exchange& e) {
+    if (auto err = recorded_error(system, e)) return *err;
+    ExecResponse out;
+    out.out = recorded_body(e, "stdout");
+    out.err = recorded_body(e, "stderr");
+    out.exit_code = e.respond["exit_code"] ? static_cast<int>(whole_number(e, "exit_code", 0, 255)) : 0;
+    if (out.exit_code == 0) return out;
+    bool unavailable = false;
+    for (const auto& s : config_.exec_systems) {
+      if (s.name == system) {
+        unavailable = std::find(s.unavailable_exit_codes.begin(), s.unavailable_exit_codes.end(), out.exit_code) !=
+                      s.unavailable_exit_codes.end();
+      }
+    }
+    return Error{unavailable ? ErrorCode::legacy_unavailable : ErrorCode::legacy_failed,
+                 fmt::format("{}: the command exited with {}: {}", system, out.exit_code, out.err), unavailable,
+                 std::nullopt};
+  }
+
   std::optional<Error> recorded_error(std::string_view system, const Exchange& e) {
+    if (!e.respond) return std::nullopt;
     const auto& err = e.respond["error"];
     if (!err) return std::nullopt;
     std::string code = err.IsMap() ? err["code"].Scalar() : err.Scalar();
@@ -288,12 +474,15 @@ class TestCall final : public Call {
     return Error{ErrorCode::internal, "bad recorded error", false, std::nullopt};
   }
 
-  std::string recorded_body(const Exchange& e) {
+  // respond.<key> (or <key>_file, a file next to the tests file): a quoted scalar as is, anything
+  // else as JSON.
+  std::string recorded_body(const Exchange& e, const std::string& key = "body") {
     const auto& r = e.respond;
-    if (r["body_file"]) return read_file(resolve(base_dir_, r["body_file"].Scalar()));
-    if (!r["body"]) return "";
-    if (r["body"].IsScalar() && r["body"].Tag() != "?") return r["body"].Scalar();  // quoted: text as is
-    auto v = yaml_to_json(r["body"]);
+    if (!r) return "";
+    if (r[key + "_file"]) return read_file(resolve(base_dir_, r[key + "_file"].Scalar()));
+    if (!r[key]) return "";
+    if (r[key].IsScalar() && r[key].Tag() != "?") return r[key].Scalar();  // quoted: text as is
+    auto v = yaml_to_json(r[key]);
     return v.is_string() ? std::string(v.get_string()) : core::serialize(v);
   }
 
@@ -546,10 +735,13 @@ int run_tests(const TestOptions& options, std::ostream& out, std::ostream& err) 
           if (!l.IsMap()) throw ConfigError(place(file, l) + ": legacy: expected system: [ { expect, respond }, ... ]");
           for (const auto& kv : l) {
             const auto& system = kv.first.Scalar();
-            if (std::none_of(config.systems.begin(), config.systems.end(),
-                             [&](const auto& sys) { return sys.name == system; })) {
-              std::string names;
-              for (const auto& sys : config.systems) names += (names.empty() ? "" : ", ") + sys.name;
+            std::vector<std::string> all;
+            for (const auto& sys : config.systems) all.push_back(sys.name);
+            for (const auto& sys : config.sql_systems) all.push_back(sys.name);
+            for (const auto& sys : config.file_systems) all.push_back(sys.name);
+            for (const auto& sys : config.exec_systems) all.push_back(sys.name);
+            if (std::find(all.begin(), all.end(), system) == all.end()) {
+              std::string names = fmt::format("{}", fmt::join(all, ", "));
               throw ConfigError(fmt::format("{}: legacy.{}: not a system of {}; its systems: {}", place(file, kv.first),
                                             system, connector, names.empty() ? "(none)" : names));
             }
@@ -559,7 +751,11 @@ int run_tests(const TestOptions& options, std::ostream& out, std::ostream& err) 
             }
             for (const auto& x : kv.second) check_keys(x, file, "legacy." + system + "[]", {"expect", "respond"});
             auto& queue = legacy[kv.first.Scalar()];
-            for (const auto& x : kv.second) queue.push_back(Exchange{place(file, x), x["expect"], x["respond"]});
+            for (const auto& x : kv.second) {
+              // No `respond`: an empty answer (a write-only file exchange, a command's silence).
+              queue.push_back(
+                  Exchange{place(file, x), x["expect"], x["respond"] ? x["respond"] : YAML::Node(YAML::NodeType::Map)});
+            }
           }
         }
         Outcome outcome;

@@ -77,34 +77,43 @@ void HandlerCall::start_http(std::string_view system, HttpRequest request,
                              std::function<void(Result<HttpResponse>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_http(system, std::move(request), std::move(done));
   on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
-              systems::Systems& s, const systems::CallContext& c) mutable { s.http(system, c, std::move(request), std::move(done)); });
+              systems::Systems& s, const systems::CallContext& c) mutable {
+    s.http(system, c, std::move(request), std::move(done));
+  });
 }
 
 void HandlerCall::start_soap(std::string_view system, SoapRequest request,
                              std::function<void(Result<SoapResponse>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_soap(system, std::move(request), std::move(done));
-  on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
-              systems::Systems& s, const systems::CallContext& c) mutable { s.soap(system, c, request, std::move(done)); });
+  on_loop(
+      [system = std::string(system), request = std::move(request), done = std::move(done)](
+          systems::Systems& s, const systems::CallContext& c) mutable { s.soap(system, c, request, std::move(done)); });
 }
 
 void HandlerCall::start_sql(std::string_view system, SqlRequest request, std::function<void(Result<SqlResult>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_sql(system, std::move(request), std::move(done));
   on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
-              systems::Systems& s, const systems::CallContext& c) mutable { s.sql(system, c, std::move(request), std::move(done)); });
+              systems::Systems& s, const systems::CallContext& c) mutable {
+    s.sql(system, c, std::move(request), std::move(done));
+  });
 }
 
 void HandlerCall::start_file_exchange(std::string_view system, FileExchangeRequest request,
                                       std::function<void(Result<FileExchangeResponse>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_file_exchange(system, std::move(request), std::move(done));
   on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
-              systems::Systems& s, const systems::CallContext& c) mutable { s.file_exchange(system, c, std::move(request), std::move(done)); });
+              systems::Systems& s, const systems::CallContext& c) mutable {
+    s.file_exchange(system, c, std::move(request), std::move(done));
+  });
 }
 
 void HandlerCall::start_exec(std::string_view system, ExecRequest request,
                              std::function<void(Result<ExecResponse>)> done) {
   if (!systems_ || systems_->empty()) return Call::start_exec(system, std::move(request), std::move(done));
   on_loop([system = std::string(system), request = std::move(request), done = std::move(done)](
-              systems::Systems& s, const systems::CallContext& c) mutable { s.exec(system, c, std::move(request), std::move(done)); });
+              systems::Systems& s, const systems::CallContext& c) mutable {
+    s.exec(system, c, std::move(request), std::move(done));
+  });
 }
 
 }  // namespace fxconnect::runtime

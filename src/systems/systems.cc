@@ -15,7 +15,7 @@ namespace fxconnect::systems {
 
 namespace {
 std::shared_ptr<observability::LegacyMetrics> metrics_of(observability::ConnectorMetrics& metrics,
-                                                        const std::string& name) {
+                                                         const std::string& name) {
   auto m = std::make_shared<observability::LegacyMetrics>();
   m->system = name;
   metrics.legacy.push_back(m);

@@ -127,6 +127,13 @@ std::vector<std::string> SoapResponse::values(std::string_view xpath) const {
 
 namespace systems::soap {
 
+Result<boost::json::value> xml_to_json(const std::string& xml) {
+  auto doc = parse(xml);
+  const xmlNode* root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (!root) return Error{ErrorCode::legacy_failed, "not well-formed XML", false, std::nullopt};
+  return boost::json::value(boost::json::object{{local_name(root), to_json(root)}});
+}
+
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "fxconnect/error.h"
 #include "fxconnect/legacy.h"
 
@@ -21,6 +23,12 @@ HttpRequest make_request(const std::string& version, const SoapRequest& request)
 // `namespaces` are the system's declared prefixes (kept in the response for values()).
 Result<SoapResponse> read_response(const std::string& system, const std::string& version, int status, std::string xml,
                                    std::vector<std::pair<std::string, std::string>> namespaces);
+
+// An XML document as JSON: {"<root's local name>": <root>}, each element its text when it has no
+// element children, else an object of its children by local name (repeated names become arrays),
+// attributes as "@name". Parsed like answers (no network, entities or DTDs); legacy_failed when
+// it is not well-formed XML.
+Result<boost::json::value> xml_to_json(const std::string& xml);
 
 // `text` with the five XML special characters escaped (&amp; &lt; &gt; &quot; &apos;): safe as element
 // content and attribute values (`]]>` becomes `]]&gt;`).

@@ -42,8 +42,8 @@ class FlowTest : public ::testing::Test {
     return path.string();
   }
   // The problems `lint` reports for a config whose flow part is `flow` (after kHead).
-  std::string lint(const std::string& flow) {
-    auto path = write("c.yaml", std::string(kHead) + flow);
+  std::string lint(const std::string& flow, const char* head = kHead) {
+    auto path = write("c.yaml", std::string(head) + flow);
     try {
       compile(config::load(path));
     } catch (const ConfigError& e) {
@@ -56,8 +56,8 @@ class FlowTest : public ::testing::Test {
     std::string out, err;
   };
   // Runs `tests` (cases only; the fixed clock and config are added) against `flow`.
-  Run test(const std::string& flow, const std::string& tests, bool explain = false) {
-    auto config = write("c.yaml", std::string(kHead) + flow);
+  Run test(const std::string& flow, const std::string& tests, bool explain = false, const char* head = kHead) {
+    auto config = write("c.yaml", std::string(head) + flow);
     auto file = write("t.yaml",
                       "config: c.yaml\nfixed: { uuid: 00000000-0000-4000-8000-000000000001, now: "
                       "2026-03-01T09:00:00Z }\ntests:\n" +
@@ -381,6 +381,171 @@ TEST_F(FlowTest, TheShapeAsTheIssueWritesItWorks) {
   std::ostringstream out, err;
   TestOptions options;
   options.files = {std::string(FXC_SOURCE_DIR) + "/test/unit/flow/issue-shape/tests.yaml"};
+  EXPECT_EQ(run_tests(options, out, err), 0) << out.str() << err.str();
+  EXPECT_THAT(out.str(), ::testing::EndsWith("5 passed, 0 failed\n"));
+}
+
+// ---------------------------------------------------------------- sql, file_exchange, exec
+
+const char* kSystemsHead = R"yaml(kafka: { bootstrap: 127.0.0.1:9092, group_id: g }
+input: { topic: ai.flowx.dev.plugin.t.in.v1 }
+reply: { topic: ai.flowx.dev.engine.receive.t.out.v1 }
+systems:
+  bank: { endpoints: [ "http://127.0.0.1:1" ] }
+  ledger: { postgres: { dsn: "host=127.0.0.1 dbname=bank", max_rows: 3 } }
+  batch: { dir: { path: /nonexistent/at/lint/time } }
+  bot: { exec: { command: [ bin/bot ], unavailable_exit_codes: [ 75 ] } }
+)yaml";
+
+TEST_F(FlowTest, LintChecksSqlFileAndExecSteps) {
+  auto problems = lint(R"yaml(flow:
+  - sql: { as: c, system: bank, query: "select 1" }
+  - sql: { as: d, system: ledger, query: "select * from t where a = '${request.a}'" }
+  - sql: { as: e, system: ledger, query: "select * from t where a = $1 and b = $2", params: [ "${request.a}" ], rows: all }
+  - file_exchange: { as: f, system: ledger, write: { name: "REQ-${@uuid}", body: "${map}" } }
+  - file_exchange: { as: g, system: batch, write: { name: "REQ" }, await: { name: "${nothing.here}", parse: yaml, timeout: soon }, archive: ../up }
+  - exec: { as: h, system: batch, args: "one" }
+  - exec: { as: i, system: bot, args: [ "${request.ref}" ], stdin: "${later.x}", parse: html }
+  - exec: { as: j, system: bot, shell: true }
+  - reply: {}
+)yaml",
+                       kSystemsHead);
+  EXPECT_THAT(problems, HasSubstr("c.yaml:10:27: flow[0].sql.system: 'bank' is an http system; flow[0].sql reaches SQL "
+                                  "systems: 'ledger'"));
+  EXPECT_THAT(problems, HasSubstr("flow[1].sql.query: a query takes values only as parameters"));
+  EXPECT_THAT(problems, HasSubstr("flow[2].sql.params: the query uses 2 parameters ($1..$2) and 1 value is listed"));
+  EXPECT_THAT(problems, HasSubstr("flow[2].sql.rows: 'all' is not one of one|optional|many|none"));
+  EXPECT_THAT(problems, HasSubstr("flow[3].file_exchange.system: 'ledger' is a postgres system; flow[3].file_exchange "
+                                  "reaches file exchange systems: 'batch'"));
+  EXPECT_THAT(problems, HasSubstr("flow[4].file_exchange.write: `body` is required"));
+  EXPECT_THAT(problems, HasSubstr("'nothing.here' starts at 'nothing', which is not defined"));
+  EXPECT_THAT(problems, HasSubstr("flow[4].file_exchange.await.parse: 'yaml' is not one of json|xml|csv|text"));
+  EXPECT_THAT(problems, HasSubstr("flow[4].file_exchange.await.timeout: 'soon' is not a duration"));
+  EXPECT_THAT(problems, HasSubstr("flow[4].file_exchange.archive: '../up': a folder inside the system's folder"));
+  EXPECT_THAT(problems, HasSubstr("flow[5].exec.system: 'batch' is a dir system"));
+  EXPECT_THAT(problems, HasSubstr("flow[5].exec.args: expected a list of arguments"));
+  EXPECT_THAT(problems, HasSubstr("flow[6].exec.parse: 'html' is not one of json|xml|csv|text"));
+  EXPECT_THAT(problems, HasSubstr("flow[7].exec.shell: unknown key"));
+  EXPECT_THAT(problems, HasSubstr("'later.x' starts at 'later', which is not defined"));
+}
+
+TEST_F(FlowTest, SqlRowsOneOptionalManyNoneWithExactNumbersAndParameters) {
+  const char* flow = R"yaml(flow:
+  - sql: { as: client, system: ledger, query: "select id, balance, vip, tags from clients where ref = $1 and since > $2",
+           params: [ "${request.ref}", "${request.since}" ], rows: one }
+  - sql: { as: maybe, system: ledger, query: "select note from notes where client = $1", params: [ "${client.id}" ],
+           rows: optional }
+  - sql: { as: loans, system: ledger, query: "select id from loans where client = $1", params: [ "${client.id}" ] }
+  - sql: { as: touched, system: ledger, query: "update clients set seen = now() where id = $1", params: [ "${client.id}" ],
+           rows: none }
+  - reply: { id: "${client.id}", balance: "${client.balance}", vip: "${client.vip}", tags: "${client.tags}",
+             note: "${maybe}", loans: "${loans}", touched: "${touched.affected}" }
+)yaml";
+  auto r = test(flow, R"yaml(  - name: found
+    request: { body: { ref: "O'Brien; drop table clients", since: null } }
+    legacy:
+      ledger:
+        - expect: { params: [ "O'Brien; drop table clients", null ] }
+          respond: { rows: [ { id: 7, balance: 12345678901234567890.123456789, vip: true, tags: [ a ] } ] }
+        - respond: { rows: [] }
+        - respond: { rows: [ { id: 1 }, { id: 2 } ] }
+        - respond: { affected: 1 }
+    reply: { id: 7, balance: 12345678901234567890.123456789, vip: true, tags: [ a ], note: null,
+             loans: [ { id: 1 }, { id: 2 } ], touched: 1 }
+  - name: two clients where one is expected
+    request: { body: { ref: x, since: 1 } }
+    legacy:
+      ledger:
+        - expect: { params: [ x, "1" ] }
+          respond: { rows: [ { id: 7 }, { id: 8 } ] }
+    error: { code: legacy_failed, step: "sql:client", message_includes: "expected exactly one row, the query returned 2 rows" }
+  - name: more rows than max_rows
+    request: { body: { ref: x, since: 1 } }
+    legacy:
+      ledger:
+        - respond: { rows: [ { id: 7 } ] }
+        - respond: { rows: [] }
+        - respond: { rows: [ { id: 1 }, { id: 2 }, { id: 3 }, { id: 4 } ] }
+    error: { code: legacy_failed, step: "sql:loans", message_includes: "more than 3 rows (max_rows)" }
+  - name: the database is down
+    request: { body: { ref: x, since: 1 } }
+    legacy:
+      ledger:
+        - respond: { error: legacy_unavailable }
+    error: { code: legacy_unavailable, retriable: true, step: "sql:client" }
+)yaml",
+                false, kSystemsHead);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("4 passed, 0 failed"));
+}
+
+TEST_F(FlowTest, FileExchangeAndExecParseTheirAnswers) {
+  const char* flow = R"yaml(flow:
+  - file_exchange:
+      as: statement
+      system: batch
+      write: { name: "REQ-${request.id}.json", body: { ref: "${request.id}", amount: "${request.amount}" } }
+      await: { name: "RSP-${request.id}.csv", parse: csv }
+      fail_when:
+        - if: '.statement | length == 0'
+          error: { code: legacy_failed, message: 'empty statement' }
+  - file_exchange: { as: ack, system: batch, write: { name: "ACK-${request.id}.xml", body: "<ack id='${request.id}'/>" },
+                     await: { name: "ACK-${request.id}.rsp", parse: xml } }
+  - file_exchange: { as: notice, system: batch, write: { name: "NOTE-${request.id}.txt", body: "done" } }
+  - exec: { as: bot, system: bot, args: [ "--ref", "${request.id}", "two words" ], stdin: "${statement}", parse: text }
+  - map:
+      ack: { jq: '.ack.ack["@status"]' }
+  - reply: { lines: "${statement}", ack: "${map.ack}", bot: "${bot}" }
+)yaml";
+  auto r = test(flow, R"yaml(  - name: exchanged
+    request: { body: { id: R1, amount: 10.50 } }
+    legacy:
+      batch:
+        - expect: { name: REQ-R1.json, body: { ref: R1, amount: 10.50 }, answer: RSP-R1.csv }
+          respond: { body: "date,amount\n2026-01-02,\"1,5\"\n" }
+        - expect: { name: ACK-R1.xml, body: "<ack id='R1'/>" }
+          respond: { body: "<ack status='OK'><id>R1</id></ack>" }
+        - expect: { name: NOTE-R1.txt, body: done, answer: "" }
+      bot:
+        - expect: { args: [ --ref, R1, two words ], stdin: [ { date: 2026-01-02, amount: "1,5" } ] }
+          respond: { stdout: "opened\n" }
+    reply: { lines: [ { date: 2026-01-02, amount: "1,5" } ], ack: OK, bot: "opened\n" }
+  - name: an empty statement fails the step
+    request: { body: { id: R2, amount: 1 } }
+    legacy:
+      batch:
+        - respond: { body: "date,amount\n" }
+    error: { code: legacy_failed, message: empty statement, step: "file_exchange:statement" }
+  - name: a CSV answer with a broken row
+    request: { body: { id: R3, amount: 1 } }
+    legacy:
+      batch:
+        - respond: { body: "date,amount\n2026-01-02\n" }
+    error: { code: legacy_failed, message_includes: "RSP-R3.csv:2: 1 field, the header has 2" }
+  - name: the bot is busy
+    request: { body: { id: R4, amount: 1 } }
+    legacy:
+      batch:
+        - respond: { body: "date,amount\nx,1\n" }
+        - respond: { body: "<ack status='OK'/>" }
+        - {}
+      bot:
+        - respond: { exit_code: 75, stderr: "try later" }
+    error: { code: legacy_unavailable, retriable: true, step: "exec:bot" }
+)yaml",
+                false, kSystemsHead);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("4 passed, 0 failed"));
+}
+
+TEST_F(FlowTest, TheLegacySystemsShapeAsIssueTenWritesItWorks) {
+  // The issue's config interpolates these; any values do for recorded answers.
+  ::setenv("PGPORT", "5432", 0);
+  ::setenv("PGPASSWORD", "secret", 0);
+  ::setenv("SFTP_PORT", "2222", 0);
+  std::ostringstream out, err;
+  TestOptions options;
+  options.files = {std::string(FXC_SOURCE_DIR) + "/test/unit/flow/issue10-shape/tests.yaml"};
   EXPECT_EQ(run_tests(options, out, err), 0) << out.str() << err.str();
   EXPECT_THAT(out.str(), ::testing::EndsWith("5 passed, 0 failed\n"));
 }
