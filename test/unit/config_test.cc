@@ -12,6 +12,7 @@
 namespace fxconnect::config {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // The config from the issue, exactly as written.
@@ -239,6 +240,75 @@ TEST(Config, TheSystemsExampleLoadsAsWritten) {
   EXPECT_EQ(tokens.auth.client_secret, "s");
   EXPECT_EQ(tokens.retry.attempts, 3) << "defaults";
   EXPECT_EQ(tokens.timeout, std::chrono::seconds(10));
+}
+
+TEST(Config, ReadsSqlFileAndExecSystemsWithDefaultsAndRelativePaths) {
+  auto c = parse(std::string(kExample) + R"(systems:
+  ledger:
+    postgres: { dsn: "host=127.0.0.1 dbname=bank password=${PGPASSWORD}", pool: 8, statement_timeout: 2s }
+  mainframe:
+    sftp: { url: "sftp://127.0.0.1:2222/exchange", user: fx, key_file: keys/fx_key, known_hosts: /etc/kh,
+            complete: marker }
+  batch:
+    dir: { path: exchange/batch }
+  rpa:
+    exec: { command: [ bin/bot, --mode, batch ], timeout: 5s, env: [ PATH, LANG ], unavailable_exit_codes: [ 75, 69 ] }
+  plain:
+    exec: { command: [ true ] }
+)",
+                 "/etc/fx/c.yaml", env({{"PGPASSWORD", "pw"}}));
+  ASSERT_EQ(c.sql_systems.size(), 1u);
+  EXPECT_EQ(c.sql_systems[0].dsn, "host=127.0.0.1 dbname=bank password=pw");
+  EXPECT_EQ(c.sql_systems[0].pool, 8);
+  EXPECT_EQ(c.sql_systems[0].statement_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.sql_systems[0].max_rows, 1000u) << "default";
+  ASSERT_EQ(c.file_systems.size(), 2u);
+  EXPECT_EQ(c.file_systems[0].kind, FileSystemConfig::Kind::sftp);
+  EXPECT_EQ(c.file_systems[0].key_file, "/etc/fx/keys/fx_key") << "relative to the config's directory";
+  EXPECT_EQ(c.file_systems[0].known_hosts, "/etc/kh");
+  EXPECT_EQ(c.file_systems[0].complete, FileSystemConfig::Complete::marker);
+  EXPECT_EQ(c.file_systems[1].kind, FileSystemConfig::Kind::dir);
+  EXPECT_EQ(c.file_systems[1].path, "/etc/fx/exchange/batch");
+  EXPECT_EQ(c.file_systems[1].complete, FileSystemConfig::Complete::size_stable) << "default";
+  EXPECT_EQ(c.file_systems[1].stable_for, std::chrono::milliseconds(500));
+  ASSERT_EQ(c.exec_systems.size(), 2u);
+  EXPECT_EQ(c.exec_systems[0].command, (std::vector<std::string>{"/etc/fx/bin/bot", "--mode", "batch"}));
+  EXPECT_EQ(c.exec_systems[0].env, (std::vector<std::string>{"PATH", "LANG"}));
+  EXPECT_EQ(c.exec_systems[0].unavailable_exit_codes, (std::vector<int>{75, 69}));
+  EXPECT_EQ(c.exec_systems[0].working_dir, "/etc/fx") << "default: the config's directory";
+  EXPECT_EQ(c.exec_systems[1].command, std::vector<std::string>{"true"}) << "no '/': looked up in PATH";
+  EXPECT_EQ(c.exec_systems[1].unavailable_exit_codes, std::vector<int>{75}) << "default";
+  EXPECT_TRUE(c.systems.empty()) << "no HTTP system";
+}
+
+TEST(Config, RefusesSystemsOfNoKindTwoKindsOrWithAnotherKindsKeys) {
+  auto bad = [](const std::string& systems) { return error_of(std::string(kExample) + "systems:\n" + systems); };
+  EXPECT_THAT(bad("  a: { timeout: 1s }\n"),
+              HasSubstr("systems.a: what kind of system is it? Set one of `endpoints` (HTTP: REST or SOAP), "
+                        "`postgres`, `sftp`, `dir`, `exec`"));
+  EXPECT_THAT(bad("  a: { endpoints: [ \"http://x\" ], dir: { path: /tmp } }\n"),
+              HasSubstr("systems.a: set only one of endpoints, dir"));
+  EXPECT_THAT(bad("  a: { postgres: { dsn: x }, timeout: 1s, retry: { attempts: 2 } }\n"),
+              AllOf(HasSubstr("systems.a.timeout: an HTTP system's key; this system is `postgres`"),
+                    HasSubstr("systems.a.retry: an HTTP system's key")));
+  EXPECT_THAT(bad("  a: { postgres: { pool: 2 } }\n"), HasSubstr("systems.a.postgres.dsn: required key is missing"));
+  EXPECT_THAT(bad("  a: { postgres: { dsn: x, pool: 0 } }\n"),
+              HasSubstr("systems.a.postgres.pool: 0 is out of range; expected 1..1000"));
+  EXPECT_THAT(bad("  a: { sftp: { url: \"ftp://h/x\", user: u, known_hosts: kh, key_file: k } }\n"),
+              HasSubstr("systems.a.sftp.url: 'ftp://h/x' is not an SFTP folder; expected sftp://host[:port]/folder"));
+  EXPECT_THAT(bad("  a: { sftp: { url: \"sftp://h/x\", user: u } }\n"),
+              AllOf(HasSubstr("systems.a.sftp.known_hosts: required key is missing"),
+                    HasSubstr("systems.a.sftp: set `key_file` or `password`")));
+  EXPECT_THAT(bad("  a: { dir: { path: /x, complete: whenever } }\n"),
+              HasSubstr("systems.a.dir.complete: 'whenever' is not one of size_stable|marker"));
+  EXPECT_THAT(bad("  a: { dir: { path: /x, marker_suffix: a/b } }\n"),
+              HasSubstr("systems.a.dir.marker_suffix: 'a/b' contains '/'"));
+  EXPECT_THAT(bad("  a: { exec: { command: [ bot ], unavailable_exit_codes: [ 0, 300, x ] } }\n"),
+              AllOf(HasSubstr("'0' is not an exit code; expected 1..255"), HasSubstr("'300' is not an exit code"),
+                    HasSubstr("'x' is not an exit code")));
+  EXPECT_THAT(bad("  a: { exec: { command: [ bot ], env: [ \"A=B\" ] } }\n"),
+              HasSubstr("systems.a.exec.env: 'A=B' is not a variable name"));
+  EXPECT_THAT(bad("  a: { exec: { timeout: 1s } }\n"), HasSubstr("systems.a.exec.command: required key is missing"));
 }
 
 TEST(Config, RefusesBadSystemSettingsWithTheirPlaceAndWhatIsValid) {
