@@ -10,11 +10,13 @@
 # first connector flagged kycRequired) and the core-banking REST API (POST /accounts, 50 ms) — played
 # by WireMock (scripts/legacy.sh, mappings in scripts/legacy/mappings). One client in ten has an
 # invalid birth date or country: the connector answers with an error and the process takes its
-# error path.
+# error path. A third connector, the ledger (examples/ledger/ledger.yaml: a flow, no C++), records
+# each opened account in PostgreSQL with a `sql` step (scripts/postgres.sh, table from
+# examples/ledger/schema.sql).
 #
 # Steps: setup (idempotent) → a private Kafka broker (unless FXC_KAFKA_BOOTSTRAP is set) → WireMock
-# (unless FXC_LEGACY_HTTP is set) → topics →
-# both connectors → the engine → summary, one instance's data before and after, and
+# (unless FXC_LEGACY_HTTP is set) → PostgreSQL (unless FXC_POSTGRES_DSN is set) → topics →
+# the three connectors → the engine → summary, one instance's data before and after, and
 # build/demo-summary.json → everything it started is stopped, also on Ctrl-C.
 #
 # Usage: scripts/demo.sh [--flow]
@@ -22,7 +24,8 @@
 #           behaviour as YAML flows run by the `fxconnect` program, no C++).
 #
 # Env vars: FXC_DEMO_INSTANCES (2000), FXC_DEMO_RATE (100 per second), FXC_KAFKA_BOOTSTRAP,
-# FXC_LEGACY_HTTP (a running WireMock with scripts/legacy/mappings).
+# FXC_LEGACY_HTTP (a running WireMock with scripts/legacy/mappings), FXC_POSTGRES_DSN (a running
+# PostgreSQL where the demo may create its table).
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -54,6 +57,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  fxc_stop_private_postgres
   fxc_stop_private_legacy
   fxc_stop_private_kafka
   exit "$code"
@@ -72,6 +76,11 @@ echo "Kafka at $FXC_KAFKA_BOOTSTRAP"
 say "the legacy systems: core banking (REST) and KYC (SOAP) on WireMock (scripts/legacy.sh)"
 fxc_private_legacy demo
 echo "legacy systems at $FXC_LEGACY_HTTP"
+
+say "the ledger database: PostgreSQL 15 (scripts/postgres.sh), table from examples/ledger/schema.sql"
+fxc_private_postgres demo
+/usr/lib/postgresql/15/bin/psql -q -v ON_ERROR_STOP=1 "$FXC_POSTGRES_DSN" -f examples/ledger/schema.sql
+echo "PostgreSQL: ${FXC_POSTGRES_DSN%% password=*}"
 
 mkdir -p "$DEMO_DIR"
 say "creating the process's topics"
@@ -95,10 +104,12 @@ if [[ $FLOW == 1 ]]; then
   say "starting the connectors: the flows of examples/onboarding-flow (fxconnect run <flow.yaml>)"
   start_connector onboarding fxconnect examples/onboarding-flow/onboarding.yaml
   start_connector corebanking fxconnect examples/onboarding-flow/open-account.yaml
+  start_connector ledger fxconnect examples/ledger/ledger.yaml
 else
   say "starting the connectors"
   start_connector onboarding onboarding-connector examples/onboarding/onboarding.yaml
   start_connector corebanking onboarding-connector examples/processes/corebanking.yaml
+  start_connector ledger fxconnect examples/ledger/ledger.yaml
 fi
 
 say "running $INSTANCES onboarding instances at $RATE per second"
@@ -112,9 +123,9 @@ engine_code=$?
 set -e
 
 say "stopping the connectors"
-for pid in "${pids[@]:0:2}"; do kill -TERM "$pid" 2>/dev/null || true; done
-for pid in "${pids[@]:0:2}"; do wait "$pid" 2>/dev/null || true; done
-for name in onboarding corebanking; do grep -h "stopped:" "$DEMO_DIR/$name.log" | sed "s/^/$name: /" | cut -c1-200; done
+for pid in "${pids[@]:0:3}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${pids[@]:0:3}"; do wait "$pid" 2>/dev/null || true; done
+for name in onboarding corebanking ledger; do grep -h "stopped:" "$DEMO_DIR/$name.log" | sed "s/^/$name: /" | cut -c1-200; done
 echo
 echo "summary: build/demo-summary.json; connector logs: build/demo/"
 exit "$engine_code"

@@ -64,9 +64,9 @@ ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FX
 grep -h "\[ figures  \]" "$FXC_ROOT/build/Testing/Temporary/LastTest.log" 2>/dev/null || true
 
 log "demo: scripts/demo.sh with 300 instances, then nothing of it may still run"
-if env -u FXC_KAFKA_BOOTSTRAP -u FXC_LEGACY_HTTP FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then
+if env -u FXC_KAFKA_BOOTSTRAP -u FXC_LEGACY_HTTP -u FXC_POSTGRES_DSN FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then
   tail -n 30 "$FXC_BUILD/demo-test.log"
-  leftover="$(pgrep -af "kafka-demo|legacy-demo/|onboarding-connector run|processes/corebanking.yaml|engine run examples/processes" || true)"
+  leftover="$(pgrep -af "kafka-demo|legacy-demo/|postgres-demo|onboarding-connector run|processes/corebanking.yaml|ledger/ledger.yaml|engine run examples/processes" || true)"
   if [[ -n "$leftover" ]]; then
     echo "demo: FAILED, processes left running:"; echo "$leftover"
     status=1

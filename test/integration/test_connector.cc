@@ -16,11 +16,20 @@
 //                              {"status": N, "body": <the answer's body>} or fails with its error
 //   {"say": "text", ...}     → also writes "scripted: text" to stderr when handle() starts
 //   anything else            → replies with the request body
+// and `legacy_kinds`, a C++20 coroutine calling the systems beyond HTTP through the SDK:
+//   {"sql": {"system": S, "query": Q, "params": [...]}}    → {"rows": "<SqlResult::json()>", "affected": N}
+//   {"file": {"system": S, "name": N, "body": B, "answer": A, "archive": D}}
+//                                                          → {"name": ..., "body": ..., "already_sent": b}
+//   {"exec": {"system": S, "args": [...], "input": I}}     → {"exit_code": N, "out": ..., "err": ...}
+//   each call's error becomes the request's error reply.
 #include <chrono>
 #include <cstdio>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "fxconnect/fxconnect.h"
@@ -108,6 +117,63 @@ class Scripted final : public fxconnect::Handler {
   }
 };
 
+class LegacyKinds final : public fxconnect::Handler {
+ public:
+  void handle(std::shared_ptr<fxconnect::Call> call) override {
+    boost::asio::co_spawn(call->executor(), run(call), boost::asio::detached);
+  }
+
+ private:
+  static std::string text(const boost::json::object& o, const char* key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  }
+
+  static boost::asio::awaitable<void> run(std::shared_ptr<fxconnect::Call> call) {
+    using boost::asio::use_awaitable;
+    const auto& body = call->request().json.as_object();
+    boost::json::object reply;
+    if (const auto* q = body.if_contains("sql")) {
+      const auto& o = q->as_object();
+      fxconnect::SqlRequest req{text(o, "query"), {}, 0};
+      if (const auto* params = o.if_contains("params")) {
+        for (const auto& p : params->as_array()) {
+          if (p.is_null()) {
+            req.params.emplace_back(std::nullopt);
+          } else {
+            req.params.emplace_back(p.is_string() ? std::string(p.get_string()) : boost::json::serialize(p));
+          }
+        }
+      }
+      auto r = co_await call->sql(text(o, "system"), std::move(req), use_awaitable);
+      if (!r) co_return call->fail(r.error());
+      reply["rows"] = r.value().json();  // as text: boost::json would turn numeric into doubles
+      reply["affected"] = r.value().affected;
+    } else if (const auto* f = body.if_contains("file")) {
+      const auto& o = f->as_object();
+      fxconnect::FileExchangeRequest req;
+      req.name = text(o, "name");
+      req.body = text(o, "body");
+      req.answer = text(o, "answer");
+      req.archive = text(o, "archive");
+      auto r = co_await call->file_exchange(text(o, "system"), std::move(req), use_awaitable);
+      if (!r) co_return call->fail(r.error());
+      reply = {{"name", r.value().name}, {"body", r.value().body}, {"already_sent", r.value().already_sent}};
+    } else if (const auto* x = body.if_contains("exec")) {
+      const auto& o = x->as_object();
+      fxconnect::ExecRequest req;
+      if (const auto* args = o.if_contains("args")) {
+        for (const auto& a : args->as_array()) req.args.emplace_back(a.as_string());
+      }
+      req.input = text(o, "input");
+      auto r = co_await call->exec(text(o, "system"), std::move(req), use_awaitable);
+      if (!r) co_return call->fail(r.error());
+      reply = {{"exit_code", r.value().exit_code}, {"out", r.value().out}, {"err", r.value().err}};
+    }
+    call->reply(fxconnect::Reply{boost::json::serialize(reply)});
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +183,11 @@ int main(int argc, char** argv) {
                [](const fxconnect::HandlerOptions& options) -> std::unique_ptr<fxconnect::Handler> {
                  options.allow_only({});
                  return std::make_unique<Scripted>();
+               });
+  registry.add("legacy_kinds", "test handler: SQL, file exchange and commands through the SDK (coroutines)",
+               [](const fxconnect::HandlerOptions& options) -> std::unique_ptr<fxconnect::Handler> {
+                 options.allow_only({});
+                 return std::make_unique<LegacyKinds>();
                });
   return fxconnect::run_cli(argc, argv, std::move(registry));
 }
