@@ -171,7 +171,8 @@ Result<boost::json::value> csv_to_json(std::string_view text, const std::string&
                              row.value()->fields.size(), row.value()->fields.size() == 1 ? "" : "s", names.size()));
     }
     boost::json::object o;
-    for (std::size_t i = 0; i < names.size(); ++i) o[names[i]] = std::move(row.value()->fields[i]);
+    auto& fields = row.value()->fields;
+    for (std::size_t i = 0; i < names.size(); ++i) o[names[i]] = boost::json::string(fields[i]);
     rows.push_back(std::move(o));
   }
   return boost::json::value(std::move(rows));

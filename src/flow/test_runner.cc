@@ -330,7 +330,7 @@ class TestCall final : public Call {
         if (!got) return mismatch(e, fmt::format("{}: what the flow sent is not JSON: {}", key, sent));
         std::vector<std::string> d;
         diff(yaml_to_json(want), got.value(), "$", false, d);
-        for (const auto& line : d) mismatch(e, key + " " + line);
+        for (const auto& line : d) mismatch(e, fmt::format("{} {}", key, line));
       }
     }
     if (const auto& inc = x[key + "_includes"]) {
@@ -365,6 +365,7 @@ class TestCall final : public Call {
     }
     auto show = [](const std::vector<std::optional<std::string>>& list) {
       std::vector<std::string> out;
+      out.reserve(list.size());
       for (const auto& v : list) out.push_back(v ? fmt::format("'{}'", *v) : "null");
       return fmt::format("[{}]", fmt::join(out, ", "));
     };

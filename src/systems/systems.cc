@@ -80,6 +80,7 @@ System* Systems::find(const std::map<std::string, std::unique_ptr<System>, std::
     message = fmt::format("legacy system '{}' is {}; a {} call cannot reach it", name, other, kind);
   } else {
     std::vector<std::string> names;
+    names.reserve(kinds.size());
     for (const auto& [n, s] : kinds) names.push_back(n);
     message = fmt::format("no {} system '{}' is declared under systems: ({})", kind, name,
                           names.empty() ? "none is" : fmt::format("declared: {}", fmt::join(names, ", ")));
