@@ -28,6 +28,7 @@
 
 #include <gmock/gmock.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
 #include "child_process.h"
@@ -657,6 +658,45 @@ TEST_F(SftpExchange, UnreadableKeyOrKnownHostsIsAConfigError) {
       EXPECT_THAT(e.what(), HasSubstr("cannot be read"));
     }
   }
+}
+
+// No server where the URL points: the request cannot go out; legacy_unavailable, retriable, at
+// once (the caller's retry policy decides; nothing was written).
+TEST_F(SftpExchange, NoServerIsUnavailable) {
+  int port = 0;
+  {
+    asio::ip::tcp::acceptor a(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  auto sys = make(sftp_config(
+      server_, [&](FileSystemConfig& c) { c.url = "sftp://127.0.0.1:" + std::to_string(port) + "/exchange"; }));
+  auto o = run(*sys, sftp_request("noserver", "{}"), milliseconds(30'000));
+  ASSERT_FALSE(o.result);
+  EXPECT_EQ(o.result.error().code, ErrorCode::legacy_unavailable);
+  EXPECT_TRUE(o.result.error().retriable);
+  EXPECT_LT(o.took, std::chrono::seconds(15));
+  EXPECT_EQ(metrics_->calls[observability::LegacyMetrics::unavailable], 1U);
+}
+
+// Destroying the system while its looks are transfers in flight drops them without `done`.
+TEST_F(SftpExchange, DestructionDropsCallsUnanswered) {
+  auto sys = make(sftp_config(server_, [](FileSystemConfig& c) { c.poll = milliseconds(10); }));
+  int times = 0;
+  auto r = sftp_request("destroy", "{}");
+  sys->call(CallContext{Clock::now() + std::chrono::seconds(60), nullptr, {}}, r, [&](auto) { ++times; });
+  drive([&] { return fs::exists(fs::path(server_.dir) / r.name); });
+  // One handler at a time, until a look is a transfer in flight.
+  auto give_up = Clock::now() + std::chrono::seconds(30);
+  while (curl_->running() == 0 && Clock::now() < give_up) {
+    io_.restart();
+    io_.run_one_for(milliseconds(5));
+  }
+  ASSERT_GT(curl_->running(), 0U) << "no look in flight to drop";
+  sys.reset();
+  EXPECT_EQ(curl_->running(), 0U) << "its transfers were cancelled";
+  io_.restart();
+  io_.run_for(milliseconds(300));
+  EXPECT_EQ(times, 0);
 }
 
 // A server of the test's own (scripts/sftp.sh with a private state dir), to stop and start, and
