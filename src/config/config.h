@@ -92,10 +92,10 @@ struct FileSystemConfig {
   std::string user, password, key_file, known_hosts;  // sftp; files resolved like `path`
   std::chrono::milliseconds poll{250};                // how often the answer is looked for
   enum class Complete { size_stable, marker } complete = Complete::size_stable;
-  std::chrono::milliseconds stable_for{500};  // size_stable: the answer's size unchanged this long
-  std::string marker_suffix = ".done";         // marker: the answer is complete once <name><suffix> exists
-  std::chrono::milliseconds await_timeout{60'000};  // a step's default wait for the answer
-  std::chrono::milliseconds timeout{10'000};        // sftp: one transfer (upload, listing, download, rename)
+  std::chrono::milliseconds stable_for{500};         // size_stable: the answer's size unchanged this long
+  std::string marker_suffix = ".done";               // marker: the answer is complete once <name><suffix> exists
+  std::chrono::milliseconds await_timeout{60'000};   // a step's default wait for the answer
+  std::chrono::milliseconds timeout{10'000};         // sftp: one transfer (upload, listing, download, rename)
   std::chrono::milliseconds connect_timeout{5'000};  // sftp
   std::size_t max_file_bytes = 64 << 20;             // a larger answer is `legacy_failed`
 };
@@ -106,11 +106,12 @@ struct ExecSystemConfig {
   std::string where;
   std::vector<std::string> command;  // command[0] resolved against the config's directory when it has a '/'
   std::chrono::milliseconds timeout{30'000};
-  std::vector<std::string> env;  // names of the connector's environment variables passed on; no others
-  std::string working_dir;       // default: the config's directory
+  std::vector<std::string> env;            // names of the connector's environment variables passed on; no others
+  std::string working_dir;                 // default: the config's directory
   std::size_t max_output_bytes = 1 << 20;  // each of stdout and stderr; more kills the command
   int max_in_flight = 4;                   // commands running at once; calls beyond wait (until their deadline)
-  std::vector<int> unavailable_exit_codes{75};  // `legacy_unavailable` (retriable), e.g. EX_TEMPFAIL; other non-zero: `legacy_failed`
+  std::vector<int> unavailable_exit_codes{
+      75};  // `legacy_unavailable` (retriable), e.g. EX_TEMPFAIL; other non-zero: `legacy_failed`
 };
 
 struct ConnectorConfig {

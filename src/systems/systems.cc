@@ -36,9 +36,9 @@ Systems::Systems(boost::asio::io_context& io, const std::vector<config::HttpSyst
 Systems::Systems(boost::asio::io_context& io, const config::ConnectorConfig& config,
                  observability::ConnectorMetrics& metrics)
     : io_(io) {
-  bool sftp = std::any_of(config.file_systems.begin(), config.file_systems.end(),
-                          [](const auto& f) { return f.kind == config::FileSystemConfig::Kind::sftp; });
-  if (!config.systems.empty() || sftp) curl_ = std::make_unique<http::CurlMulti>(io);
+  // One multi handle for HTTP and SFTP; file systems take it by reference, so a `dir` one gets it
+  // too (it stays idle: nothing is started on it).
+  if (!config.systems.empty() || !config.file_systems.empty()) curl_ = std::make_unique<http::CurlMulti>(io);
   for (const auto& c : config.systems) {
     systems_.emplace(c.name, std::make_unique<HttpSystem>(io, *curl_, c, metrics_of(metrics, c.name)));
   }
