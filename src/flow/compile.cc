@@ -249,9 +249,10 @@ class Compiler {
     // Every `as`, so that a path to a later step's answer gets a precise message.
     for (const auto& s : node) {
       if (!s.IsMap() || s.size() != 1) continue;
-      const auto& c = s.begin()->second;
-      if (!c.IsMap() || !kCallKinds.count(s.begin()->first.Scalar())) continue;
-      const auto& as = c["as"] ? c["as"] : c["system"];
+      auto kv = *s.begin();  // a copy: the iterator's value dies with the iterator
+      const YAML::Node& c = kv.second;
+      if (!c.IsMap() || !kCallKinds.count(kv.first.Scalar())) continue;
+      YAML::Node as = c["as"] ? c["as"] : c["system"];
       if (as && as.IsScalar()) all_as_.push_back(as.Scalar());
     }
     roots_ = {"request", "headers", "map"};
