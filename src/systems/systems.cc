@@ -82,8 +82,9 @@ System* Systems::find(const std::map<std::string, std::unique_ptr<System>, std::
     std::vector<std::string> names;
     names.reserve(kinds.size());
     for (const auto& [n, s] : kinds) names.push_back(n);
-    message = fmt::format("no {} system '{}' is declared under systems: ({})", kind, name,
-                          names.empty() ? "none is" : fmt::format("declared: {}", fmt::join(names, ", ")));
+    message = fmt::format("no legacy system '{}' is declared under systems: ({})", name,
+                          names.empty() ? fmt::format("no {} system is", kind)
+                                        : fmt::format("{} systems declared: {}", kind, fmt::join(names, ", ")));
   }
   boost::asio::post(io_, [done = std::move(done), message = std::move(message)] {
     done(Error{ErrorCode::internal, message, false, std::nullopt});
