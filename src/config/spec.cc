@@ -453,6 +453,62 @@ constexpr std::array kFields = {
           "Answers that are errors although their status is accepted: a list of `{ if: <jq condition>, error: { "
           "code, retriable, message } }`, checked in order after the call (`message` may interpolate jq: "
           "`'rejected: \\(.account.body.reason)'`; code defaults to `handler_failed`). Also a step of its own."},
+    Field{"flow[].sql", Kind::yaml, "", false,
+          "Runs a query on a `postgres` system (within the request's deadline); the answer is `${<as>}`: the row "
+          "(`rows: one`/`optional`), an array of rows (`many`) or `{ affected: N }` (`none`). Values exact; NULL "
+          "is null. `when:` and `fail_when:` as for `call`."},
+    Field{"flow[].sql.as", Kind::string, "", false, "The name the answer is kept under; default: the system's name."},
+    Field{"flow[].sql.system", Kind::string, "", true, "A `postgres` system under `systems`."},
+    Field{"flow[].sql.query", Kind::string, "", true,
+          "The query as written, with `$1`, `$2`... for values; `${...}` in it is refused (values go in `params`)."},
+    Field{"flow[].sql.params", Kind::list, "", false,
+          "One value template per `$n`, in order (`\"${map.customerRef}\"`); null is NULL, numbers keep their "
+          "digits, objects and arrays are sent as JSON text."},
+    Field{"flow[].sql.rows", Kind::enumeration, "many", false,
+          "`one`: exactly one row, else `legacy_failed`; `optional`: the row or null; `many`: an array; `none`: "
+          "`{ affected: N }`.",
+          "one|optional|many|none"},
+    Field{"flow[].sql.max_rows",
+          Kind::integer,
+          "",
+          false,
+          "More rows is `legacy_failed`; lowers the system's `max_rows` for this step (unset: the system's).",
+          {},
+          1,
+          10000000},
+    Field{"flow[].file_exchange", Kind::yaml, "", false,
+          "Writes a request file to a `dir` or `sftp` system and, with `await`, waits for its answer file; the "
+          "answer, parsed, is `${<as>}`. `when:` and `fail_when:` as for `call`."},
+    Field{"flow[].file_exchange.as", Kind::string, "", false,
+          "The name the answer is kept under; default: the system's name."},
+    Field{"flow[].file_exchange.system", Kind::string, "", true, "A `dir` or `sftp` system under `systems`."},
+    Field{"flow[].file_exchange.write.name", Kind::string, "", true,
+          "The request file's name (a text template; give it the request's identity, e.g. `REQ-${@uuid}.json`): "
+          "written under a dot-name, then renamed."},
+    Field{"flow[].file_exchange.write.body", Kind::yaml, "", true,
+          "A value template: a string is written as it is, anything else as JSON (`\"${map}\"`)."},
+    Field{"flow[].file_exchange.await.name", Kind::string, "", false,
+          "The answer file's name (a text template). Without `await`, the step only writes."},
+    Field{"flow[].file_exchange.await.timeout", Kind::duration, "", false,
+          "How long to wait for the answer (never past the request's deadline). Unset: the system's "
+          "`await_timeout`."},
+    Field{"flow[].file_exchange.await.parse", Kind::enumeration, "json", false,
+          "How the answer becomes data: JSON (numbers exact), XML (elements by local name, attributes `@name`), CSV "
+          "(an array of objects by the header row) or text.",
+          "json|xml|csv|text"},
+    Field{"flow[].file_exchange.archive", Kind::string, "", false,
+          "A folder inside the system's (`done/`) where both files go once answered. Unset: both are removed."},
+    Field{"flow[].exec", Kind::yaml, "", false,
+          "Runs an `exec` system's command with more arguments; its stdout, parsed, is `${<as>}`. `when:` and "
+          "`fail_when:` as for `call`."},
+    Field{"flow[].exec.as", Kind::string, "", false, "The name the answer is kept under; default: the system's name."},
+    Field{"flow[].exec.system", Kind::string, "", true, "An `exec` system under `systems`."},
+    Field{"flow[].exec.args", Kind::list, "", false,
+          "Arguments after the system's `command`, each a text template passed as one argument (no shell)."},
+    Field{"flow[].exec.stdin", Kind::yaml, "", false,
+          "A value template written to the command's stdin: a string as it is, anything else as JSON."},
+    Field{"flow[].exec.parse", Kind::enumeration, "json", false, "How stdout becomes data (as for file_exchange).",
+          "json|xml|csv|text"},
     Field{"flow[].reply", Kind::yaml, "", false,
           "The reply body: a JSON template (`{ accountId: \"${account.body.id}\", validation: \"${map}\" }`), "
           "or `\"${map}\"`. The last step."},

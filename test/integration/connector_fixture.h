@@ -42,6 +42,13 @@ class ConnectorTest : public ::testing::Test {
     return yaml;
   }
 
+  // The same for a declarative connector: no `handler`; the caller appends `systems:` and `flow:`.
+  std::string flow_config(const std::string& processing) const {
+    std::string yaml = config("  name: echo\n", processing);
+    const std::string handler = "handler:\n  name: echo\n";
+    return yaml.replace(yaml.find(handler), handler.size(), "");
+  }
+
   // Starts a connector program (default: the test connector) with `yaml`; waits until it has
   // partitions of `input` (default: this test's input topic).
   std::unique_ptr<ChildProcess> start_connector(const std::string& yaml, int run = 0,

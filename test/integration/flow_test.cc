@@ -78,8 +78,7 @@ TEST_F(ConnectorTest, AFlowAnswersEachRequestWithItsStepsOrTheStepThatFailed) {
               "  - reply: { validation: \"${map}\", kyc: \"${kyc.status}\", score: \"${kyc.score}\", "
               "accountId: \"${account.body.id}\" }\n"
               "observability:\n  http:\n    listen: 127.0.0.1:0\n";
-  auto yaml = config("  name: echo\n", "  deadline: 20s\n  max_in_flight: 500\n");
-  yaml.replace(yaml.find("handler:\n  name: echo\n"), std::string("handler:\n  name: echo\n").size(), "");
+  auto yaml = flow_config("  deadline: 20s\n  max_in_flight: 500\n");
   kafka_->create_topic(in_, 3);
   kafka_->create_topic(out_, 3);
   auto connector = start_connector(yaml + flow, 0, "fxconnect");

@@ -98,8 +98,7 @@ TEST_F(LegacyKindsTest, AFlowQueriesExchangesFilesAndRunsACommandForEachRequest)
               "  - exec: { as: bot, system: rpa, args: [ \"${map.ref}\" ], stdin: \"${map}\", parse: json }\n"
               "  - reply: { name: \"${client.name}\", balance: \"${client.balance}\", vip: \"${client.vip}\", "
               "statement: \"${statement.status}\", account: \"${bot.accountId}\" }\n";
-  auto yaml = config("  name: echo\n", "  deadline: 30s\n  max_in_flight: 200\n");
-  yaml.replace(yaml.find("handler:\n  name: echo\n"), std::string("handler:\n  name: echo\n").size(), "");
+  auto yaml = flow_config("  deadline: 30s\n  max_in_flight: 200\n");
   kafka_->create_topic(in_, 3);
   kafka_->create_topic(out_, 3);
   auto connector = start_connector(yaml + flow, 0, "fxconnect");
@@ -250,8 +249,7 @@ TEST_F(ConnectorTest, AFlowExchangesFilesOverSftp) {
               tag +
               "/\n"
               "  - reply: { status: \"${statement.status}\", ref: \"${statement.received.ref}\" }\n";
-  auto yaml = config("  name: echo\n", "  deadline: 30s\n");
-  yaml.replace(yaml.find("handler:\n  name: echo\n"), std::string("handler:\n  name: echo\n").size(), "");
+  auto yaml = flow_config("  deadline: 30s\n");
   kafka_->create_topic(in_, 2);
   kafka_->create_topic(out_, 2);
   auto connector = start_connector(yaml + flow, 0, "fxconnect");
