@@ -48,6 +48,9 @@ FXC_APT_PACKAGES=(
   prometheus
   clang-format
   clang-tidy
+  clang
+  libclang-rt-14-dev
+  llvm
   libcurl4-openssl-dev
   libxml2-dev
   libjq-dev
