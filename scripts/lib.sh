@@ -38,6 +38,25 @@ fxc_stop_private_jaeger() {
   FXC_PRIVATE_JAEGER_DIR=""
 }
 
+# fxc_private_toxiproxy NAME: unless FXC_TOXIPROXY_URL is set, starts Toxiproxy
+# (scripts/toxiproxy.sh; the first call builds it, about a minute) with its state in
+# $FXC_BUILD/toxiproxy-NAME and exports FXC_TOXIPROXY_URL (its API, http://127.0.0.1:PORT) and
+# FXC_TOXIPROXY_DIR; fxc_stop_private_toxiproxy stops it again. With FXC_TOXIPROXY_URL set, both do
+# nothing.
+FXC_PRIVATE_TOXIPROXY_DIR=""
+fxc_private_toxiproxy() {
+  [[ -n "${FXC_TOXIPROXY_URL:-}" ]] && return 0
+  FXC_PRIVATE_TOXIPROXY_DIR="$FXC_BUILD/toxiproxy-$1"
+  local line
+  line="$(FXC_TOXIPROXY_DIR="$FXC_PRIVATE_TOXIPROXY_DIR" "$FXC_ROOT/scripts/toxiproxy.sh" start | tail -n 1)"
+  export FXC_TOXIPROXY_URL="${line#toxiproxy=}" FXC_TOXIPROXY_DIR="$FXC_PRIVATE_TOXIPROXY_DIR"
+}
+fxc_stop_private_toxiproxy() {
+  [[ -z "$FXC_PRIVATE_TOXIPROXY_DIR" ]] && return 0
+  FXC_TOXIPROXY_DIR="$FXC_PRIVATE_TOXIPROXY_DIR" "$FXC_ROOT/scripts/toxiproxy.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_TOXIPROXY_DIR=""
+}
+
 # fxc_private_legacy NAME [legacy.sh start options]: unless FXC_LEGACY_HTTP is set, starts the
 # legacy stand-in (scripts/legacy.sh: WireMock with the demo mappings) with HTTPS (--tls) and its
 # state in $FXC_BUILD/legacy-NAME, and exports FXC_LEGACY_HTTP, FXC_LEGACY_HTTPS and FXC_LEGACY_CA

@@ -6,16 +6,18 @@
 # Env vars (all optional, read here):
 #   FXC_CACHE  download cache (default: $HOME/.cache/fxconnect)
 #   FXC_BUILD  build / runtime-state dir (default: <repo root>/build)
-# Sets: KAFKA_VERSION, LOG4J_VERSION, JAEGER_VERSION, WIREMOCK_VERSION, FXC_ROOT (repo
-#   root, from this file's location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars),
+# Sets: KAFKA_VERSION, LOG4J_VERSION, JAEGER_VERSION, WIREMOCK_VERSION, TOXIPROXY_VERSION,
+#   FXC_ROOT (repo root, from this file's location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars),
 #   JAEGER_BIN (Jaeger v2 all-in-one binary, built by scripts/jaeger.sh), WIREMOCK_JAR
-#   (WireMock standalone, the legacy stand-in of scripts/legacy.sh; fetched by setup.sh), and
+#   (WireMock standalone, the legacy stand-in of scripts/legacy.sh; fetched by setup.sh),
+#   TOXIPROXY_BIN (toxiproxy-server, toxiproxy-cli next to it; built by scripts/toxiproxy.sh), and
 #   the array FXC_APT_PACKAGES (Debian 12 packages needed to build and test).
 
 KAFKA_VERSION=4.1.1
 LOG4J_VERSION=2.24.3
 JAEGER_VERSION=1.76.0
 WIREMOCK_VERSION=3.13.2
+TOXIPROXY_VERSION=2.5.0
 
 FXC_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 FXC_CACHE="${FXC_CACHE:-$HOME/.cache/fxconnect}"
@@ -23,6 +25,7 @@ FXC_BUILD="${FXC_BUILD:-$FXC_ROOT/build}"
 KAFKA_LIBS="$FXC_CACHE/kafka-$KAFKA_VERSION/libs"
 JAEGER_BIN="$FXC_CACHE/jaeger-$JAEGER_VERSION/jaeger"
 WIREMOCK_JAR="$FXC_CACHE/wiremock-$WIREMOCK_VERSION/wiremock-standalone-$WIREMOCK_VERSION.jar"
+TOXIPROXY_BIN="$FXC_CACHE/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 
 # shellcheck disable=SC2034  # used by scripts that source this file
 FXC_APT_PACKAGES=(
@@ -63,3 +66,4 @@ FXC_APT_PACKAGES=(
 
 export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION WIREMOCK_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS \
   JAEGER_BIN WIREMOCK_JAR
+export TOXIPROXY_VERSION TOXIPROXY_BIN
