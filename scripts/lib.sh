@@ -1,6 +1,33 @@
 # shellcheck shell=bash
 # scripts/lib.sh -- helpers shared by test.sh, demo.sh and bench.sh (sourced after versions.sh).
 
+# fxc_private_kafka3 NAME: unless FXC_KAFKA3_BOOTSTRAP is set, starts a three-node cluster
+# (scripts/kafka.sh start --brokers 3) with its state in $FXC_BUILD/kafka3-NAME (kept between runs,
+# like the others: the storage is formatted once) and exports FXC_KAFKA3_BOOTSTRAP (every node,
+# direct), FXC_KAFKA3_PROXIED (the nodes' PROXIED listeners, where Toxiproxy must listen),
+# FXC_KAFKA3_UPSTREAMS (where each proxy forwards) and FXC_KAFKA3_DIR (for kill-node/start-node);
+# fxc_stop_private_kafka3 stops it. The fault tests also need Toxiproxy (fxc_private_toxiproxy).
+FXC_PRIVATE_KAFKA3_DIR=""
+fxc_private_kafka3() {
+  [[ -n "${FXC_KAFKA3_BOOTSTRAP:-}" ]] && return 0
+  FXC_PRIVATE_KAFKA3_DIR="$FXC_BUILD/kafka3-$1"
+  local out line
+  out="$(env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_PRIVATE_KAFKA3_DIR" "$FXC_ROOT/scripts/kafka.sh" start --brokers 3)"
+  while IFS= read -r line; do
+    case "$line" in
+      bootstrap=*) FXC_KAFKA3_BOOTSTRAP="${line#bootstrap=}" ;;
+      proxied_bootstrap=*) FXC_KAFKA3_PROXIED="${line#proxied_bootstrap=}" ;;
+      proxy_upstreams=*) FXC_KAFKA3_UPSTREAMS="${line#proxy_upstreams=}" ;;
+    esac
+  done <<<"$out"
+  export FXC_KAFKA3_BOOTSTRAP FXC_KAFKA3_PROXIED FXC_KAFKA3_UPSTREAMS FXC_KAFKA3_DIR="$FXC_PRIVATE_KAFKA3_DIR"
+}
+fxc_stop_private_kafka3() {
+  [[ -z "$FXC_PRIVATE_KAFKA3_DIR" ]] && return 0
+  env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_PRIVATE_KAFKA3_DIR" "$FXC_ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_KAFKA3_DIR=""
+}
+
 # fxc_private_kafka NAME: unless FXC_KAFKA_BOOTSTRAP is set, starts a broker with its state in
 # $FXC_BUILD/kafka-NAME and exports FXC_KAFKA_BOOTSTRAP; fxc_stop_private_kafka stops it again
 # (call it from an EXIT trap). With FXC_KAFKA_BOOTSTRAP set, both do nothing.

@@ -11,7 +11,11 @@
 #      _USER, _KEY, _KNOWN_HOSTS, _DIR to use a running one);
 #   3. ctest on the release build: unit, mock (librdkafka mock cluster), legacy (HTTP/SOAP calls
 #      against WireMock, SQL against PostgreSQL, file exchange in a folder and over SFTP, commands),
-#      integration (real broker), and the example connector's tests;
+#      integration (real broker; Toxiproxy from scripts/toxiproxy.sh, FXC_TOXIPROXY_URL to use a
+#      running one), and the example connector's tests; then the faults tier (test/faults: the
+#      short form of every fault scenario) on a three-node cluster (scripts/kafka.sh start
+#      --brokers 3, state in $FXC_BUILD/kafka3-test, stopped afterwards; FXC_KAFKA3_BOOTSTRAP,
+#      _PROXIED, _UPSTREAMS and _DIR to use a running one);
 #   4. scripts/demo.sh on a small run (its own broker), then a check that it left no process;
 #   5. the SDK as users get it: install the release build to build/install and build
 #      examples/greeter as a project of its own against it (find_package(fxconnect));
@@ -21,6 +25,7 @@
 #      false positives in librdkafka, which is not built with TSan; see that file).
 # Env vars:
 #   FXC_TEST_LABELS   ctest label regex for step 3 (default: all)
+#   FXC_TEST_NO_FAULTS=1  skip the faults tier of step 3 (quick local runs; CI runs it)
 #   FXC_TEST_NO_ASAN=1  skip step 6 (quick local runs; CI runs it)
 #   FXC_TEST_NO_TSAN=1  skip step 7 (quick local runs; CI runs it)
 set -euo pipefail
@@ -41,7 +46,7 @@ status=0
 log "lint: clang-format and clang-tidy (scripts/lint.sh)"
 "$SCRIPTS/lint.sh" || status=1
 
-trap 'fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
+trap 'fxc_stop_private_kafka3; fxc_stop_private_toxiproxy; fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
@@ -58,10 +63,23 @@ log "OpenSSH's sshd as an SFTP server for the file-exchange tests (scripts/sftp.
 fxc_private_sftp test
 log "SFTP: $FXC_SFTP_URL"
 
-log "release build: unit, mock, integration"
-ctest --preset release --no-tests=error --timeout 600 ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
+log "Toxiproxy for network faults (built once from the Go module proxy)"
+fxc_private_toxiproxy test
+log "Toxiproxy: $FXC_TOXIPROXY_URL"
+
+log "release build: unit, mock, legacy, integration"
+ctest --preset release --no-tests=error --timeout 600 -LE faults ${FXC_TEST_LABELS:+-L "$FXC_TEST_LABELS"} || status=1
 # The figures the integration tests print (duplicates after kill -9, concurrency, ...).
 grep -h "\[ figures  \]" "$FXC_ROOT/build/Testing/Temporary/LastTest.log" 2>/dev/null || true
+
+if [[ "${FXC_TEST_NO_FAULTS:-0}" != 1 ]] && { [[ -z "${FXC_TEST_LABELS:-}" ]] || [[ faults =~ ${FXC_TEST_LABELS} ]]; }; then
+  log "faults: a three-node cluster (scripts/kafka.sh start --brokers 3) behind Toxiproxy; every scenario's short form"
+  fxc_private_kafka3 test
+  log "cluster: $FXC_KAFKA3_BOOTSTRAP (proxied: $FXC_KAFKA3_PROXIED)"
+  ctest --preset release --no-tests=error --timeout 900 -L faults || status=1
+  grep -h "\[ figures  \]" "$FXC_ROOT/build/Testing/Temporary/LastTest.log" 2>/dev/null || true
+  fxc_stop_private_kafka3
+fi
 
 log "demo: scripts/demo.sh with 300 instances, then nothing of it may still run"
 if env -u FXC_KAFKA_BOOTSTRAP -u FXC_LEGACY_HTTP -u FXC_POSTGRES_DSN FXC_DEMO_INSTANCES=300 FXC_DEMO_RATE=150 "$SCRIPTS/demo.sh" >"$FXC_BUILD/demo-test.log" 2>&1; then

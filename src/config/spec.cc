@@ -16,7 +16,9 @@ constexpr std::array kFields = {
     Field{"kafka.properties", Kind::map, "", false,
           "librdkafka properties for both the consumer and the producer, passed through "
           "(e.g. `security.protocol`, `auto.offset.reset`). Properties that would break delivery "
-          "guarantees are refused; see the list below."},
+          "guarantees are refused; see the list below. fxconnect's default for both, overridable: "
+          "`reconnect.backoff.max.ms=1000` (librdkafka's 10 s kept a connector idle for up to 10 s "
+          "after a network cut had healed)."},
     Field{"kafka.consumer_properties", Kind::map, "", false,
           "librdkafka properties for the consumer only; they override `kafka.properties`. "
           "fxconnect's defaults, overridable here: `auto.offset.reset=earliest` (a new group serves the "
@@ -615,7 +617,8 @@ std::string markdown_reference() {
       "drained before release), `enable.idempotence=true` and `acks=all` (replies are neither lost nor\n"
       "reordered by producer retries), `transactional.id` (replies are not transactional).\n"
       "\n"
-      "Defaults fxconnect sets and a user may override: consumer `auto.offset.reset=earliest` (a new\n"
+      "Defaults fxconnect sets and a user may override: both `reconnect.backoff.max.ms=1000` (back\n"
+      "within a second of a healed network cut, not up to 10 s later); consumer `auto.offset.reset=earliest` (a new\n"
       "group serves the requests already waiting; librdkafka's own default, `latest`, would skip them),\n"
       "`queued.max.messages.kbytes=16384`, `statistics.interval.ms=1000` (how readiness learns that a\n"
       "broker is back after an outage); producer `message.timeout.ms=120000`,\n"

@@ -59,8 +59,8 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 // (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque);
 
-// Creates the topics that do not exist yet (`partitions` each, replication 1 — a development
-// broker) and waits until their leaders are known. Returns one text per problem.
+// Creates the topics that do not exist yet (`partitions` each, the cluster's default replication
+// factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are known. Returns one text per problem.
 // `configs` are topic configs (e.g. message.timestamp.type=LogAppendTime).
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
                                        int partitions, std::chrono::milliseconds timeout,
