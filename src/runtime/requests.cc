@@ -122,6 +122,10 @@ void Requests::start(Pending& p, Clock::time_point now) {
   p.stage = Pending::Stage::handling;
   ++handling_;
   counts_changed();
+  if (p.forsaken) {
+    let_go(p, now);
+    return;
+  }
   const Request& req = *p.request;
   if (req.body.empty()) {
     decide_error(p,
@@ -188,6 +192,10 @@ void Requests::take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_p
     return;
   }
   observer_.handler_answered(p.spans, answer ? nullptr : &answer.error(), now - p.handler_started);
+  if (p.forsaken) {
+    let_go(p, now);
+    return;
+  }
   if (!answer) {
     decide_error(p, answer.error());
     return;
@@ -198,6 +206,7 @@ void Requests::take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_p
 
 void Requests::on_deadline(Pending& p, Clock::time_point) {
   if (p.stage == Pending::Stage::replying || p.stage == Pending::Stage::written) return;  // decided in time
+  if (p.forsaken) return;  // the new owner of its partition answers it
   if (p.stage == Pending::Stage::waiting && p.in_lane && lanes_.remove_waiting(p.lane, p.id)) p.in_lane = false;
   if (p.stage == Pending::Stage::handling && p.handler_running) {
     ++overdue_;  // until it answers; its lane stays held meanwhile
@@ -264,6 +273,12 @@ void Requests::delivered(const kafka::Delivery& d, Clock::time_point now) {
     observer_.produce_failed(*p.request, kind, topic, d.error, d.maybe_written);
   }
   if (stopping_) return;  // not committed: redelivered after a restart
+  if (p.forsaken && d.failure != kafka::ProduceFailure::fatal) {
+    // Its partition's new owner answers it: no retry, no error reply.
+    drop_record(p, kind);
+    if (p.unacked == 0) let_go(p, now);
+    return;
+  }
   switch (d.failure) {
     case kafka::ProduceFailure::none: return;  // handled above
     case kafka::ProduceFailure::fatal: effects_.fatal(fmt::format("the producer cannot go on: {}", d.error)); return;
@@ -356,7 +371,13 @@ void Requests::on_time(Clock::time_point now) {
     if (stopping_) continue;
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;
-    const auto& record = it->second->records[static_cast<std::size_t>(kind)];
+    Pending& p = *it->second;
+    if (p.forsaken) {
+      drop_record(p, kind);
+      if (p.unacked == 0) let_go(p, now);
+      continue;
+    }
+    const auto& record = p.records[static_cast<std::size_t>(kind)];
     if (record) effects_.produce(record_tag(id, kind), *record);
   }
 }
@@ -374,6 +395,27 @@ void Requests::stop() {
   for (auto& [id, p] : pending_) {
     if (auto call = p->call.lock()) call->cancel();
   }
+}
+
+std::size_t Requests::forsake(const std::vector<std::pair<std::string, std::int32_t>>& partitions) {
+  std::size_t n = 0;
+  for (auto& [id, p] : pending_) {
+    const Request& req = *p->request;
+    bool lost = std::any_of(partitions.begin(), partitions.end(),
+                            [&](const auto& tp) { return tp.first == req.topic && tp.second == req.partition; });
+    if (!lost || p->forsaken) continue;
+    p->forsaken = true;
+    ++n;
+    if (auto call = p->call.lock()) call->cancel();
+  }
+  return n;
+}
+
+void Requests::let_go(Pending& p, Clock::time_point now) {
+  leave_handling(p);
+  if (p.unacked > 0) return;  // its records' delivery reports come back first
+  p.stage = Pending::Stage::written;
+  maybe_finish(p, now);
 }
 
 std::size_t Requests::late(Clock::time_point now, std::chrono::milliseconds slack) const {

@@ -71,6 +71,7 @@ struct Pending {
   bool handler_running = false;      // handle() was called and the answer has not come back
   bool reply_maybe_written = false;  // a produce of the reply may have reached the topic
   bool abandoned = false;            // its topic is unusable: it waits for the stop, uncommitted
+  bool forsaken = false;             // its partition was lost: another member answers it now
   Clock::time_point consumed_at;
   Clock::time_point handler_started;
   std::weak_ptr<HandlerCall> call;
@@ -119,6 +120,14 @@ class Requests {
   // any more, and no waiting request starts.
   void stop();
 
+  // The partitions were lost (the session ended: another member may own them already and answer
+  // their uncommitted requests again). Their requests here are forsaken: running handlers are told
+  // to stop, waiting ones never start, and nothing more is sent for any of them: no reply, no error
+  // reply (the reply_failed of a reply that timed out in librdkafka's queue would contradict the
+  // new owner's answer), no retry. Records already handed to librdkafka still go out (counted by
+  // the fault suite as duplicates). Returns how many were forsaken.
+  std::size_t forsake(const std::vector<std::pair<std::string, std::int32_t>>& partitions);
+
   std::size_t in_flight() const { return pending_.size(); }
   // Requests the stop waits for: in flight, minus those whose topic is unusable.
   std::size_t unfinished() const { return pending_.size() - abandoned_; }
@@ -143,6 +152,8 @@ class Requests {
   void acknowledged(Pending& p);
   void drop_record(Pending& p, RecordKind kind);
   void maybe_finish(Pending& p, Clock::time_point now);
+  // A forsaken request with nothing left in flight: gone without an outcome (not committed).
+  void let_go(Pending& p, Clock::time_point now);
   void on_deadline(Pending& p, Clock::time_point now);
   void leave_handling(Pending& p);
   void set_bytes(Pending& p, std::size_t bytes);

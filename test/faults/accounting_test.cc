@@ -60,6 +60,15 @@ TEST(FaultAccounting, ACommitPastAnUnwrittenReplyIsAViolation) {
   EXPECT_EQ(account(sent, replies, {fine}, -1).commit_violations, 0u);
 }
 
+TEST(FaultAccounting, AnErrorReplyAfterTheAnswerCounts) {
+  std::vector<SentRequest> sent{req(0, 0, 0, 0), req(1, 1, 0, 1)};
+  auto late_error = reply(0, 0, 0, 1);
+  late_error.error = true;
+  auto o = account(sent, {reply(0, 0, 0, 0), late_error, reply(1, 1, 0, 2)}, {}, -1);
+  EXPECT_EQ(o.error_replies, 1u) << "an error reply after the request's answer contradicts it";
+  EXPECT_EQ(o.duplicates, 1u);
+}
+
 TEST(FaultAccounting, RepliesWithoutTheirHeadersAreForeign) {
   std::vector<SentRequest> sent{req(0, 0, 0, 0)};
   auto r = reply(0, 0, 0, 0);

@@ -480,7 +480,8 @@ Outcome account(const std::vector<SentRequest>& sent, const std::vector<SeenRepl
       ++o.answered_twice_or_more;
     }
     const SeenReply* first = rs.front();
-    if (first->error) ++o.error_replies;
+    // Any error reply counts, first or not: one after the new owner's answer contradicts it.
+    if (std::any_of(rs.begin(), rs.end(), [](const SeenReply* r) { return r->error; })) ++o.error_replies;
     double latency = static_cast<double>(first->timestamp_ms - req->sent_ms) / 1000.0;
     latencies.push_back(latency);
     if (fault_start_ms >= 0 && first->timestamp_ms >= fault_start_ms && latency > 1.0)

@@ -174,7 +174,7 @@ struct Outcome {
   std::size_t answered_twice_or_more = 0;
   std::size_t order_violations = 0;   // replies whose request came before the key's previous reply's
   std::size_t commit_violations = 0;  // requests below a commit whose reply was not yet written
-  std::size_t error_replies = 0;      // answered with `errorMessage` (counted as answered)
+  std::size_t error_replies = 0;      // requests with an error reply (`errorMessage`), first or later
   std::size_t foreign_replies = 0;    // replies not matching a request (a header lost or changed)
   double max_latency_s = 0;           // request sent -> first reply produced
   double p99_latency_s = 0;

@@ -92,9 +92,11 @@ std::map<std::string, Spec> specs() {
     };
   };
   s["cut-5s"] = {a_and_b(""), [](Run& run) { cut(run, seconds(5)); }};
-  // The short form ends A's session sooner (10 s) so that 30 s is past it, as 3 min is past the
-  // default 45 s: the same path (partitions lost, taken over by B, A rejoining).
-  s["cut-30s"] = {a_and_b("session.timeout.ms: '10000'"), [](Run& run) { cut(run, seconds(30)); }, true};
+  // The short form scales A's timeouts down so that 30 s is past them as 3 min is past the
+  // defaults (session.timeout.ms 45 s, message.timeout.ms 120 s): its session ends (partitions
+  // lost, taken over by B) and the replies it had queued time out, the same paths as in cut-3m.
+  s["cut-30s"] = {a_and_b("session.timeout.ms: '10000', message.timeout.ms: '15000'"),
+                  [](Run& run) { cut(run, seconds(30)); }, true};
   s["cut-3m"] = {a_and_b(""), [](Run& run) { cut(run, seconds(180)); }, true};
   s["slow-broker"] = {one_proxied, [](Run& run) {
                         auto& tp = run.cluster.toxiproxy();

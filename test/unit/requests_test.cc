@@ -286,3 +286,56 @@ TEST_F(RequestsTest, AWaitingRequestPastItsDeadlineLeavesItsLane) {
 
 }  // namespace
 }  // namespace fxconnect::runtime
+
+namespace fxconnect::runtime {
+namespace {
+
+// Found by the fault suite (cut-30s): a member cut off from the brokers past its session lost its
+// partitions; the replies it had queued timed out and became reply_failed error replies, sent once
+// the network was back, while the new owner answered the same requests. Forsaken requests send
+// nothing more: no reply, no error reply, no retry; a waiting one never starts.
+TEST_F(RequestsTest, RequestsOfALostPartitionSendNothingMore) {
+  make({config::Ordering::key, seconds(30), "out", "dlq", false});
+  admit("a", 0);  // running
+  admit("a", 1);  // waiting behind it
+  admit("b", 2);  // running, its reply produced before the loss
+  ASSERT_EQ(handler_.calls.size(), 2u);
+  handler_.calls[1]->reply(Reply{"{}"});
+  settle();
+  ASSERT_EQ(produced_.size(), 1u);
+  Request other;
+  other.topic = "in";
+  other.partition = 1;
+  other.offset = 0;
+  other.key = "c";
+  other.headers = {{"processInstanceUuid", "c"}};
+  other.body = "{}";
+  requests_->admit(std::move(other), 1, now_);  // another partition: not lost
+  ASSERT_EQ(handler_.calls.size(), 3u);
+
+  bool cancelled = false;
+  handler_.calls[0]->cancellation_slot().assign([&](boost::asio::cancellation_type) { cancelled = true; });
+  EXPECT_EQ(requests_->forsake({{"in", 0}}), 3u);
+  EXPECT_TRUE(cancelled) << "its handler is told to stop";
+  // b's queued reply times out in librdkafka: certainly not written, yet no error reply follows.
+  fail(produced_[0], kafka::ProduceFailure::transient);
+  // a's handler answers anyway: nothing is sent, and a's waiting request never starts.
+  // The other partition's request is unaffected: its handler's answer goes out.
+  handler_.calls[2]->reply(Reply{"{}"});
+  settle();
+  ASSERT_EQ(produced_.size(), 2u);
+  EXPECT_EQ(produced_[1].record.topic, "out");
+  ack(produced_[1]);
+  EXPECT_EQ(written_, std::vector<std::int64_t>{0});
+  handler_.calls[0]->reply(Reply{"{}"});
+  settle();
+  advance(seconds(31));  // past every deadline: no deadline error replies either
+  EXPECT_EQ(produced_.size(), 2u) << "nothing sent for the lost partition";
+  EXPECT_EQ(handler_.calls.size(), 3u) << "a's second request did not start";
+  EXPECT_EQ(written_, std::vector<std::int64_t>{0}) << "nothing of the lost partition counts as answered";
+  EXPECT_EQ(requests_->in_flight(), 0u) << "every forsaken request is gone";
+  EXPECT_EQ(requests_->bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace fxconnect::runtime
