@@ -539,17 +539,18 @@ Outcome account(const std::vector<SentRequest>& sent, const std::vector<SeenRepl
     }
   }
   o.commit_violations = violating.size();
+  o.commit_snapshots = snapshots.size();
   return o;
 }
 
 std::string Outcome::line() const {
   return fmt::format(
       "chaos: scenario={} requests={} lost={} duplicates={} answered_twice_or_more={} order_violations={} "
-      "commit_violations={} error_replies={} foreign_replies={} undelivered={} max_latency_s={:.2f} "
-      "p99_latency_s={:.2f} recovery_s={:.1f} peak_rss_mb={:.0f} seconds={:.0f}{}",
-      scenario, requests, lost, duplicates, answered_twice_or_more, order_violations, commit_violations, error_replies,
-      foreign_replies, undelivered, max_latency_s, p99_latency_s, recovery_s, peak_rss_mb, seconds,
-      notes.empty() ? "" : " notes=\"" + notes + "\"");
+      "commit_violations={} commit_snapshots={} error_replies={} foreign_replies={} undelivered={} "
+      "max_latency_s={:.2f} p99_latency_s={:.2f} recovery_s={:.1f} peak_rss_mb={:.0f} seconds={:.0f}{}",
+      scenario, requests, lost, duplicates, answered_twice_or_more, order_violations, commit_violations,
+      commit_snapshots, error_replies, foreign_replies, undelivered, max_latency_s, p99_latency_s, recovery_s,
+      peak_rss_mb, seconds, notes.empty() ? "" : " notes=\"" + notes + "\"");
 }
 
 std::string Outcome::table_header() {

@@ -176,6 +176,7 @@ struct Outcome {
   std::size_t commit_violations = 0;  // requests below a commit whose reply was not yet written
   std::size_t error_replies = 0;      // requests with an error reply (`errorMessage`), first or later
   std::size_t foreign_replies = 0;    // replies not matching a request (a header lost or changed)
+  std::size_t commit_snapshots = 0;   // commit snapshots checked (0 would make commit_violations vacuous)
   double max_latency_s = 0;           // request sent -> first reply produced
   double p99_latency_s = 0;
   double recovery_s = 0;   // fault start -> the last reply slower than 1 s
