@@ -60,8 +60,8 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque);
 
 // Creates the topics that do not exist yet (`partitions` each, the cluster's default replication
-// factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are known. Returns one text per problem.
-// `configs` are topic configs (e.g. message.timestamp.type=LogAppendTime).
+// factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are
+// known. Returns one text per problem. `configs` are topic configs (e.g. message.timestamp.type=LogAppendTime).
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
                                        int partitions, std::chrono::milliseconds timeout,
                                        const std::vector<std::pair<std::string, std::string>>& configs = {});
