@@ -4,6 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "core/json_text.h"
+
 namespace fxconnect {
 
 std::string_view to_string(ErrorCode code) {
@@ -43,16 +45,35 @@ std::string bounded(const std::string& message) {
   return message.substr(0, cut) + "... (" + std::to_string(message.size()) + " bytes)";
 }
 
+// `text` as well-formed UTF-8: each ill-formed part becomes U+FFFD. Boost.JSON writes a string's
+// bytes as they are, and JSON text is UTF-8 (RFC 8259): a handler's message may carry a legacy
+// system's Latin-1 error page, and the engine could not read the error reply (found by
+// test/fuzz/intake_fuzz.cc).
+std::string well_formed(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    auto seq = next_utf8_sequence(text);
+    if (seq.valid) {
+      out.append(text.substr(0, seq.length));
+    } else {
+      out += "\xEF\xBF\xBD";
+    }
+    text.remove_prefix(seq.length);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string error_reply_body(const Error& error) {
-  auto message = bounded(error.message);
+  auto message = well_formed(bounded(error.message));
   boost::json::object detail;
   detail["code"] = to_string(error.code);
   detail["message"] = message;
   detail["retriable"] = error.retriable;
-  if (error.field) detail["field"] = *error.field;
-  if (error.step) detail["step"] = *error.step;
+  if (error.field) detail["field"] = well_formed(*error.field);
+  if (error.step) detail["step"] = well_formed(*error.step);
   boost::json::object body;
   body["errorMessage"] = message;
   body["error"] = std::move(detail);

@@ -76,5 +76,23 @@ TEST(ErrorReply, CarriesErrorMessageAndAMachineReadableError) {
   EXPECT_EQ(with_field.at("error").at("field").as_string(), "birthDate");
 }
 
+// Found by test/fuzz/intake_fuzz.cc: a handler's message that is not UTF-8 (a legacy system's
+// Latin-1 error page, a cut sequence) made an error reply that is not JSON, which the engine
+// cannot read. Ill-formed parts become U+FFFD; well-formed text is kept.
+TEST(ErrorReply, IsJsonWhateverTheBytesOfTheMessageFieldAndStep) {
+  Error error{ErrorCode::legacy_failed, "Cont\xe2 blocat: sold insuficient \xf3\xf3 \xc3", false, "c\xe2mp"};
+  error.step = std::string("pas\xff");
+  auto text = error_reply_body(error);
+  boost::system::error_code ec;
+  auto body = boost::json::parse(text, ec);
+  ASSERT_FALSE(ec) << ec.message() << ": " << text;
+  EXPECT_EQ(body.at("errorMessage").as_string(), "Cont\uFFFD blocat: sold insuficient \uFFFD\uFFFD \uFFFD");
+  EXPECT_EQ(body.at("error").at("message").as_string(), body.at("errorMessage").as_string());
+  EXPECT_EQ(body.at("error").at("field").as_string(), "c\uFFFDmp");
+  EXPECT_EQ(body.at("error").at("step").as_string(), "pas\uFFFD");
+  auto utf8 = boost::json::parse(error_reply_body(handler_error("Contul clientului \u0219i \u20ac \U0001F600")));
+  EXPECT_EQ(utf8.at("errorMessage").as_string(), "Contul clientului \u0219i \u20ac \U0001F600") << "kept as is";
+}
+
 }  // namespace
 }  // namespace fxconnect::core
