@@ -1,7 +1,9 @@
 #include "observability/http_server.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -62,6 +64,60 @@ struct HttpServer::State {
 namespace {
 
 using State = std::shared_ptr<HttpServer::State>;
+using Routes = std::map<std::string, HttpServer::Route>;
+
+// The answer to a request that was read whole (for HEAD, a connection sends only its header).
+http::response<http::string_body> respond(const Routes& routes, const http::request<http::string_body>& request) {
+  Page page;
+  std::string target(request.target());
+  auto path = target.substr(0, target.find('?'));
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    page = Page{405, "text/plain; charset=utf-8", "only GET\n"};
+  } else if (auto it = routes.find(path); it != routes.end()) {
+    page = it->second();
+  } else {
+    std::string known;
+    for (const auto& [p, route] : routes) known += p + "\n";
+    page = Page{404, "text/plain; charset=utf-8", "not found; known paths:\n" + known};
+  }
+  http::response<http::string_body> response;
+  response.result(static_cast<http::status>(page.status));
+  response.set(http::field::content_type, page.content_type);
+  response.set(http::field::connection, "close");
+  response.body() = std::move(page.body);
+  response.prepare_payload();
+  return response;
+}
+
+// A synchronous read stream over bytes in memory, handing out at most `chunk` bytes per read and
+// then end of stream: what a client that sends those bytes and shuts down its side looks like.
+class BytesStream {
+ public:
+  BytesStream(std::string_view bytes, std::size_t chunk) : rest_(bytes), chunk_(chunk == 0 ? 1 : chunk) {}
+
+  template <class MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    if (rest_.empty()) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    ec = {};
+    auto n = asio::buffer_copy(buffers, asio::buffer(rest_.data(), std::min(rest_.size(), chunk_)));
+    rest_.remove_prefix(n);
+    return n;
+  }
+  template <class MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    auto n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  std::string_view rest_;
+  std::size_t chunk_;
+};
 
 // One connection: read one request, answer it, close. Holds one of the server's slots while alive.
 class Session : public std::enable_shared_from_this<Session> {
@@ -79,24 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void answer() {
-    Page page;
-    std::string target(request_.target());
-    auto path = target.substr(0, target.find('?'));
-    const auto& routes = state_->routes;
-    if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
-      page = Page{405, "text/plain; charset=utf-8", "only GET\n"};
-    } else if (auto it = routes.find(path); it != routes.end()) {
-      page = it->second();
-    } else {
-      std::string known;
-      for (const auto& [p, route] : routes) known += p + "\n";
-      page = Page{404, "text/plain; charset=utf-8", "not found; known paths:\n" + known};
-    }
-    response_.result(static_cast<http::status>(page.status));
-    response_.set(http::field::content_type, page.content_type);
-    response_.set(http::field::connection, "close");
-    response_.body() = std::move(page.body);
-    response_.prepare_payload();
+    response_ = respond(state_->routes, request_);
     auto done = [self = shared_from_this()](beast::error_code, std::size_t) {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -161,6 +200,23 @@ tcp::endpoint parse_listen(const std::string& listen) {
 }
 
 }  // namespace
+
+std::optional<std::string> answer_request(std::string_view bytes, const Routes& routes, std::size_t chunk) {
+  BytesStream stream(bytes, chunk);
+  beast::flat_buffer buffer;
+  http::request<http::string_body> request;
+  beast::error_code ec;
+  http::read(stream, buffer, request, ec);
+  if (ec) return std::nullopt;
+  auto response = respond(routes, request);
+  std::ostringstream out;
+  if (request.method() == http::verb::head) {
+    out << http::response<http::empty_body>(std::move(response.base()));
+  } else {
+    out << response;
+  }
+  return std::move(out).str();
+}
 
 HttpServer::HttpServer(asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes,
                        HttpLimits limits)

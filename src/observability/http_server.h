@@ -9,7 +9,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
@@ -65,5 +67,15 @@ class HttpServer {
  private:
   std::shared_ptr<State> state_;
 };
+
+// What a connection answers when a client sends `bytes` and then shuts down its sending side, as
+// one function over bytes (no socket; tests and test/fuzz call it): the request is read as a
+// connection reads it (Beast's http::read with the same parser and limits as the connection's
+// http::async_read; the bytes arrive at most `chunk` at a time), then answered from `routes`
+// exactly as a connection answers. nullopt: no answer (the request is malformed, over a limit or
+// incomplete; a connection then closes unanswered).
+std::optional<std::string> answer_request(std::string_view bytes,
+                                          const std::map<std::string, HttpServer::Route>& routes,
+                                          std::size_t chunk = std::string_view::npos);
 
 }  // namespace fxconnect::observability

@@ -103,6 +103,30 @@ TEST(HttpServer, HeadAnswersWithTheHeadersOfGetAndNoBody) {
   EXPECT_NE(answer.find("Content-Length: 5\r\n"), std::string::npos) << answer;
 }
 
+// answer_request() is a connection without its socket (test/fuzz/http_request_fuzz.cc fuzzes it):
+// for the same bytes, the same answer as a real connection, however the bytes are split.
+TEST(HttpServer, AnswerRequestIsWhatAConnectionSends) {
+  Served served({});
+  served.start();
+  for (const std::string& request :
+       {kGetLive, std::string("HEAD /health/live?x=1 HTTP/1.0\r\n\r\n"), std::string("GET /nope HTTP/1.1\r\n\r\n"),
+        std::string("POST /health/live HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"),
+        std::string("PUT /health/live HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+        std::string("GET /health/live HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc"), std::string("NOT HTTP\r\n\r\n"),
+        std::string("GET /health/live HTTP/1.1\r\nHost: x\r\n")}) {
+    Client client(served.endpoint());
+    client.send(request);
+    client.socket.shutdown(tcp::socket::shutdown_send);
+    auto sent = client.read_all();
+    auto answer = answer_request(request, routes());
+    EXPECT_EQ(answer.value_or(""), sent) << request;
+    EXPECT_EQ(answer.has_value(), !sent.empty()) << request;
+    EXPECT_EQ(answer_request(request, routes(), 1), answer) << "byte by byte: " << request;
+  }
+  EXPECT_EQ(answer_request(kGetLive, routes()).value_or("").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_FALSE(answer_request("GET /health/live HTTP/1.1\r\nHost: x\r\n", routes())) << "incomplete";
+}
+
 TEST(HttpServer, ConnectionsBeyondTheCapAreClosedAndIdleOnesTimeOut) {
   HttpLimits limits;
   limits.max_connections = 2;
