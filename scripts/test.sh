@@ -22,12 +22,14 @@
 #   6. an ASan + UBSan build (preset asan) running the unit, mock and legacy tiers;
 #   7. a ThreadSanitizer build (preset tsan, build/tsan) running the unit and mock tiers; the
 #      preset sets TSAN_OPTIONS (halt_on_error=1, second_deadlock_stack=1, test/tsan.supp: only
-#      false positives in librdkafka, which is not built with TSan; see that file).
+#      false positives in librdkafka, which is not built with TSan; see that file);
+#   8. fuzzing: scripts/fuzz.sh 30, every libFuzzer target for 30 s (preset fuzz, clang, build/fuzz).
 # Env vars:
 #   FXC_TEST_LABELS   ctest label regex for step 3 (default: all)
 #   FXC_TEST_NO_FAULTS=1  skip the faults tier of step 3 (quick local runs; CI runs it)
 #   FXC_TEST_NO_ASAN=1  skip step 6 (quick local runs; CI runs it)
 #   FXC_TEST_NO_TSAN=1  skip step 7 (quick local runs; CI runs it)
+#   FXC_TEST_NO_FUZZ=1  skip step 8 (quick local runs; CI runs it)
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -129,6 +131,11 @@ if [[ "${FXC_TEST_NO_TSAN:-0}" != 1 ]]; then
     echo "TSan build: FAILED"
     status=1
   fi
+fi
+
+if [[ "${FXC_TEST_NO_FUZZ:-0}" != 1 ]]; then
+  log "fuzzing: every libFuzzer target for 30 s (scripts/fuzz.sh; crash inputs in build/fuzz/artifacts)"
+  "$SCRIPTS/fuzz.sh" 30 || status=1
 fi
 
 if ((status)); then
