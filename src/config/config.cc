@@ -15,6 +15,7 @@
 
 #include "config/spec.h"
 #include "core/duration.h"
+#include "core/regex.h"
 #include "observability/trace_context.h"
 
 namespace fxconnect::config {
@@ -258,7 +259,7 @@ class Loader {
         }
         return fmt::format("'{}' is not one of {}", text, field.choices);
       }
-      case Kind::regex: try { std::regex re(text);
+      case Kind::regex: try { core::make_regex(text);
         } catch (const std::regex_error& e) {
           return fmt::format("'{}' is not a valid regular expression ({})", text, e.what());
         }
@@ -772,7 +773,7 @@ Interpolated interpolate(std::string_view text, const EnvLookup& env) {
 
 bool topic_matches(const std::string& pattern, const std::string& topic) {
   try {
-    return std::regex_match(topic, std::regex(pattern));
+    return std::regex_match(topic, core::make_regex(pattern));
   } catch (const std::regex_error&) {
     return false;
   }

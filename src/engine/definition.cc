@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config.h"
+#include "core/regex.h"
 #include "core/template.h"
 #include "fxconnect/handler.h"
 
@@ -94,11 +95,14 @@ class Checker {
 
 std::optional<std::chrono::milliseconds> parse_iso_duration(std::string_view text) {
   static const std::regex re(R"(P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?)");
-  std::cmatch m;
+  std::smatch m;  // the whole text: a NUL byte does not end it
   std::string s(text);
-  if (s == "P" || s == "PT" || s.empty() || s.back() == 'T' || !std::regex_match(s.c_str(), m, re)) return std::nullopt;
-  auto num = [&](int i) { return m[i].matched ? std::stod(m[i].str()) : 0.0; };
+  if (s == "P" || s == "PT" || s.empty() || s.back() == 'T' || !std::regex_match(s, m, re)) return std::nullopt;
+  // strtod, not stod: a number too large for a double is +inf here, not std::out_of_range.
+  auto num = [&](int i) { return m[i].matched ? std::strtod(m[i].str().c_str(), nullptr) : 0.0; };
   double ms = num(1) * 86'400'000 + num(2) * 3'600'000 + num(3) * 60'000 + num(4) * 1000;
+  // Past what milliseconds hold (~292 million years), llround's result is unspecified.
+  if (!(ms < 9.2e18)) return std::nullopt;
   return std::chrono::milliseconds(std::llround(ms));
 }
 
@@ -137,7 +141,7 @@ ProcessDefinition parse_definition(const std::string& yaml, const std::string& s
   d.name = c.text(root, "process", "process definition", true);
   if (root["engine_pattern"]) d.engine_pattern = c.text(root, "engine_pattern", "process definition", false);
   try {
-    std::regex check(d.engine_pattern);
+    (void)make_regex(d.engine_pattern);
   } catch (const std::regex_error& e) {
     c.error(root["engine_pattern"], fmt::format("engine_pattern: not a valid regular expression ({})", e.what()));
   }

@@ -30,6 +30,8 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "core/regex.h"
+
 namespace fxconnect::flow {
 
 namespace {
@@ -68,7 +70,7 @@ std::string check_regexes(const boost::json::value& node, const std::string& whe
     }
     for (const std::string& regex : regexes) {
       try {
-        const std::regex compiled(regex);
+        const std::regex compiled = core::make_regex(regex);
       } catch (const std::regex_error& e) {
         std::string problem = "the regular expression '" + regex;
         problem += "' at ";

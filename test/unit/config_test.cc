@@ -129,6 +129,21 @@ TEST(Config, RefusesWrongTypesAndValues) {
               HasSubstr("is not a valid regular expression"));
 }
 
+// Found by test/fuzz/config_fuzz.cc: libstdc++ 12 reads a quantifier's bounds and a
+// back-reference's number into a long unchecked (signed overflow while compiling the pattern).
+TEST(Config, RegexNumbersTooLargeForStdRegexAreRefused) {
+  for (const char* pattern :
+       {"ai.flowx.dev.engine.receive.a{7777777777777777777}", "ai.flowx.dev.engine.receive.a{1,99999999999}",
+        "(ai.flowx.dev.engine.receive.*)\\77777777777777777777"}) {
+    auto yaml = replace(kExample, "engine_pattern: \"ai.flowx.dev.engine.receive.*\"",
+                        std::string("engine_pattern: '") + pattern + "'");
+    EXPECT_THAT(error_of(yaml), HasSubstr("is not a valid regular expression")) << pattern;
+    EXPECT_FALSE(topic_matches(pattern, "ai.flowx.dev.engine.receive.a")) << pattern;
+  }
+  EXPECT_TRUE(topic_matches("ai[.]flowx[.]v1[.]x{1,3}", "ai.flowx.v1.xx")) << "quantifiers work as before";
+  EXPECT_TRUE(topic_matches("t-1234567890123", "t-1234567890123")) << "long numbers outside braces are text";
+}
+
 TEST(Config, ReportsEveryProblemAtOnce) {
   auto text = replace(replace(kExample, "max_in_flight: 5000", "max_in_flight: 0"), "deadline: 30s", "deadline: soon");
   text = replace(text, "topic: ai.flowx.dev.engine.receive.plugin.echo.out.v1", "topic: elsewhere");

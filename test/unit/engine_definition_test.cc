@@ -126,5 +126,20 @@ TEST(EngineDefinition, IsoDurations) {
   }
 }
 
+// Found by test/fuzz/engine_fuzz.cc: a number too large for a double threw std::out_of_range out
+// of the parser (std::stod), one too large for milliseconds gave a negative duration, and a NUL
+// byte ended the text early.
+TEST(EngineDefinition, IsoDurationsTooLargeOrWithANulByteAreRefused) {
+  EXPECT_FALSE(parse_iso_duration("P" + std::string(400, '9') + "D").has_value());
+  EXPECT_FALSE(parse_iso_duration("P122222222222222222222222222222222D").has_value());
+  EXPECT_FALSE(parse_iso_duration("PT9999999999999999999S").has_value());
+  EXPECT_FALSE(parse_iso_duration(std::string("PT30S\0junk", 10)).has_value());
+  EXPECT_EQ(parse_iso_duration("P36500D"), std::chrono::hours(24 * 36500)) << "a century is fine";
+  EXPECT_THAT(error_of(replace(kTwoCalls, "timeout: PT1M30S", "timeout: P" + std::string(400, '9') + "D")),
+              HasSubstr("nodes[1].timeout: 'P999"));
+  EXPECT_THAT(error_of("engine_pattern: 'a{7777777777777777777}'\n" + std::string(kTwoCalls)),
+              HasSubstr("engine_pattern: not a valid regular expression"));
+}
+
 }  // namespace
 }  // namespace fxconnect::engine

@@ -226,7 +226,10 @@ TEST(Schema, InvalidKeywordValues) {
 
 TEST(Schema, RegexesThatStdRegexRefusesFailAtLoad) {
   for (const char* text :
-       {R"({"properties": {"a": {"pattern": "([a-z]"}}})", R"({"patternProperties": {"(": {"type": "string"}}})"}) {
+       {R"({"properties": {"a": {"pattern": "([a-z]"}}})", R"({"patternProperties": {"(": {"type": "string"}}})",
+        // Numbers libstdc++ would overflow compiling them (core/regex.h).
+        R"({"properties": {"a": {"pattern": "^a{7777777777777777777}$"}}})",
+        R"({"properties": {"a": {"pattern": "(a)\\77777777777777777777"}}})"}) {
     auto schema = Schema::from_json(boost::json::parse(text), "inline.json");
     ASSERT_FALSE(schema.ok()) << text;
     EXPECT_THAT(schema.error().message, HasSubstr("inline.json"));
