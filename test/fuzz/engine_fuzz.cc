@@ -61,7 +61,10 @@ void run(const engine::ProcessDefinition& d) {
       if (message && data.is_object()) data.as_object()["__last"] = message.value();
     } else if (const auto* receive = std::get_if<engine::ReceiveNode>(&node)) {
       FUZZ_CHECK(receive->timeout.count() > 0);
-      if (auto* last = data.as_object().if_contains("__last")) data.as_object()[receive->key] = *last;
+      if (const auto* last = data.as_object().if_contains("__last")) {
+        json::value reply = *last;  // a copy first: inserting the key may move what `last` points to
+        data.as_object()[receive->key] = std::move(reply);
+      }
     } else if (const auto* gateway = std::get_if<engine::GatewayNode>(&node)) {
       for (const auto& branch : gateway->branches) (void)core::lookup(data, branch.present);
     }
