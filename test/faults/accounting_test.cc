@@ -34,6 +34,11 @@ TEST(FaultAccounting, AnsweredOnceTwiceOrNever) {
   EXPECT_EQ(o.answered_twice_or_more, 1u);
   EXPECT_EQ(o.order_violations, 0u);
   EXPECT_EQ(o.commit_violations, 0u);
+  // The soak found it: a request whose delivery report failed may be on the topic all the same;
+  // its replies are neither foreign nor counted as answers.
+  auto o2 = account(sent, {reply(4, 0, 0, 9), reply(4, 0, 0, 10)}, {}, -1);
+  EXPECT_EQ(o2.foreign_replies, 0u);
+  EXPECT_EQ(o2.undelivered, 1u);
 }
 
 TEST(FaultAccounting, OrderPerKeyByFirstReplies) {

@@ -442,9 +442,11 @@ Outcome account(const std::vector<SentRequest>& sent, const std::vector<SeenRepl
                 const std::vector<CommitSnapshot>& snapshots, std::int64_t fault_start_ms) {
   Outcome o;
   std::map<std::int64_t, const SentRequest*> requests;
+  std::set<std::int64_t> undelivered;  // the load generator saw them fail; they may be on the topic anyway
   for (const auto& s : sent) {
     if (s.offset < 0) {
       ++o.undelivered;
+      undelivered.insert(s.id);
     } else {
       requests[s.id] = &s;
     }
@@ -459,6 +461,8 @@ Outcome account(const std::vector<SentRequest>& sent, const std::vector<SeenRepl
   });
   std::map<std::int64_t, std::vector<const SeenReply*>> by_id;
   for (const auto* r : ordered) {
+    if (r->headers_ok && undelivered.count(r->id))
+      continue;  // a request whose delivery report failed, written after all
     if (r->id < 0 || !requests.count(r->id) || !r->headers_ok) {
       ++o.foreign_replies;
       continue;
