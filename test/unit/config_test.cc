@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -142,6 +143,21 @@ TEST(Config, RegexNumbersTooLargeForStdRegexAreRefused) {
   }
   EXPECT_TRUE(topic_matches("ai[.]flowx[.]v1[.]x{1,3}", "ai.flowx.v1.xx")) << "quantifiers work as before";
   EXPECT_TRUE(topic_matches("t-1234567890123", "t-1234567890123")) << "long numbers outside braces are text";
+}
+
+// Found by test/fuzz/config_fuzz.cc: libstdc++ takes a quantifier on a quantifier (not
+// ECMAScript: "nothing to repeat") as a repetition of a repetition, and matching the reply topic
+// against `ai.++Z` did not end. Refused now, at once; a lazy `?` is still a quantifier's.
+TEST(Config, StackedQuantifiersAreRefusedAsECMAScriptDoes) {
+  auto started = std::chrono::steady_clock::now();
+  auto yaml = replace(kExample, "engine_pattern: \"ai.flowx.dev.engine.receive.*\"",
+                      "engine_pattern: \"ai.++Z\"");  // before: (.+)+ backtracking over the reply topic
+  EXPECT_THAT(error_of(yaml), HasSubstr("is not a valid regular expression"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  for (const char* pattern : {"a**", "a*{2}", "a+??", "a{2}{3}"}) EXPECT_FALSE(topic_matches(pattern, "aa")) << pattern;
+  for (const char* pattern : {"a+?", "(?:a|b)*", "[+*?]*a+", "a{1,2}?", "\\++a+"}) {
+    EXPECT_TRUE(topic_matches(pattern, "aa") || topic_matches(pattern, "+aa")) << pattern;
+  }
 }
 
 TEST(Config, ReportsEveryProblemAtOnce) {
