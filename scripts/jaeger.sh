@@ -60,16 +60,6 @@ usage() { echo "usage: $0 start|stop|status" >&2; exit 2; }
 
 built() { [[ -x "$JAEGER_BIN" && -f "$JAEGER_HOME/.complete" ]]; }
 
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    echo /usr/local/go/bin/go
-  else
-    return 1
-  fi
-}
-
 # Builds $JAEGER_BIN once (a scratch module under $JAEGER_HOME/src: a plain `go install pkg@v`
 # is refused because of the module's replace directives). Atomic: built under a temporary name,
 # renamed, then marked complete; concurrent callers wait on a lock.
@@ -86,7 +76,7 @@ ensure_binary() {
     return 0
   fi
   local go
-  go="$(find_go)" || die "Go is not installed (no 'go' in PATH, no /usr/local/go/bin/go); it is needed once to build Jaeger $JAEGER_VERSION into $JAEGER_BIN. Install Go >= 1.24 (https://go.dev/dl/) and retry."
+  go="$(fxc_find_go)" || die "Go is not installed (no 'go' in PATH, no /usr/local/go/bin/go); it is needed once to build Jaeger $JAEGER_VERSION into $JAEGER_BIN. Install Go >= 1.24 (https://go.dev/dl/) and retry."
   log "building Jaeger v$JAEGER_VERSION with $("$go" version) -- the first build takes several minutes"
   local src="$JAEGER_HOME/src" tmp="$JAEGER_BIN.tmp.$$" blog="$JAEGER_HOME/build.log" t0=$SECONDS
   rm -rf -- "$src" "$JAEGER_BIN".tmp.*

@@ -154,6 +154,18 @@ fxc_stop_private_sftp() {
 
 # --- for the service scripts (kafka.sh, jaeger.sh, legacy.sh); they define log() --------------
 
+# The Go toolchain that builds Jaeger and Toxiproxy once: `go` from PATH, else the Go tarball's
+# /usr/local/go/bin/go; prints its path, or fails when there is none.
+fxc_find_go() {
+  if command -v go >/dev/null 2>&1; then
+    command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    echo /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
+
 # Whether a pid is alive and not a zombie (kill -0 succeeds on zombies).
 fxc_alive() {
   local state

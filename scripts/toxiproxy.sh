@@ -59,16 +59,6 @@ usage() { echo "usage: $0 start|stop|status" >&2; exit 2; }
 
 built() { [[ -x "$TOXIPROXY_BIN" && -x "$TOXIPROXY_CLI" && -f "$TOXIPROXY_HOME/.complete" ]]; }
 
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    echo /usr/local/go/bin/go
-  else
-    return 1
-  fi
-}
-
 # Builds $TOXIPROXY_BIN and toxiproxy-cli once with a plain `go install pkg@v` (the module has no
 # replace directives). Atomic: installed into a temporary directory, renamed, then marked
 # complete; concurrent callers wait on a lock.
@@ -85,7 +75,7 @@ ensure_binary() {
     return 0
   fi
   local go
-  go="$(find_go)" || die "Go is not installed (no 'go' in PATH, no /usr/local/go/bin/go); it is needed once to build Toxiproxy $TOXIPROXY_VERSION into $TOXIPROXY_BIN. Install Go >= 1.17 (https://go.dev/dl/) and retry."
+  go="$(fxc_find_go)" || die "Go is not installed (no 'go' in PATH, no /usr/local/go/bin/go); it is needed once to build Toxiproxy $TOXIPROXY_VERSION into $TOXIPROXY_BIN. Install Go >= 1.17 (https://go.dev/dl/) and retry."
   log "building Toxiproxy v$TOXIPROXY_VERSION with $("$go" version)"
   local tmp="$TOXIPROXY_HOME/bin.tmp.$$" blog="$TOXIPROXY_HOME/build.log" t0=$SECONDS
   rm -rf -- "$TOXIPROXY_HOME"/bin.tmp.*
