@@ -273,7 +273,7 @@ struct ReplyLog::State {
   mutable std::mutex mutex;
   std::vector<SeenReply> replies;
   std::set<std::int64_t> ids;
-  std::map<int, std::int64_t> next;  // per partition: one past the last offset read
+  std::map<std::int32_t, std::int64_t> next;  // per partition: one past the last offset read
   std::atomic<bool> stop{false};
   std::thread thread;
 };
@@ -344,33 +344,17 @@ std::size_t ReplyLog::distinct() const {
 
 bool ReplyLog::catch_up(milliseconds timeout) const {
   auto end = std::chrono::steady_clock::now() + timeout;
-  std::map<int, std::int64_t> ends;
-  for (;;) {
-    ends.clear();
-    kafka::TopicPtr handle(rd_kafka_topic_new(s_->query.get(), s_->topic.c_str(), nullptr));
-    const struct rd_kafka_metadata* md = nullptr;
-    bool ok = rd_kafka_metadata(s_->query.get(), 0, handle.get(), &md, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    int partitions = ok && md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
-    if (md) rd_kafka_metadata_destroy(md);
-    for (int p = 0; ok && p < partitions; ++p) {
-      std::int64_t low = 0, high = 0;
-      ok = rd_kafka_query_watermark_offsets(s_->query.get(), s_->topic.c_str(), p, &low, &high, 10'000) ==
-           RD_KAFKA_RESP_ERR_NO_ERROR;
-      ends[p] = high;
-    }
-    if (ok && partitions > 0) break;
-    if (std::chrono::steady_clock::now() >= end) return false;
+  auto ends = testing::end_offsets(s_->query.get(), s_->topic);
+  // A node may still be coming back after a fault: ask again until the deadline.
+  while (!ends && std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(milliseconds(500));
+    ends = testing::end_offsets(s_->query.get(), s_->topic);
   }
+  if (!ends) return false;
   for (;;) {
     {
       std::lock_guard lock(s_->mutex);
-      bool caught_up = true;
-      for (auto [p, high] : ends) {
-        auto it = s_->next.find(p);
-        caught_up = caught_up && (high == 0 || (it != s_->next.end() && it->second >= high));
-      }
-      if (caught_up) return true;
+      if (testing::reached(*ends, s_->next)) return true;
     }
     if (std::chrono::steady_clock::now() >= end) return false;
     std::this_thread::sleep_for(milliseconds(50));

@@ -1,5 +1,6 @@
 #include "kafka_test_client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -165,31 +166,39 @@ bool TopicReader::wait_for(std::size_t n, std::chrono::milliseconds timeout) con
 
 bool TopicReader::wait_caught_up(std::chrono::milliseconds timeout) const {
   auto end = std::chrono::steady_clock::now() + timeout;
-  kafka::TopicPtr handle(rd_kafka_topic_new(s_->query.get(), s_->topic.c_str(), nullptr));
-  const struct rd_kafka_metadata* md = nullptr;
-  if (rd_kafka_metadata(s_->query.get(), 0, handle.get(), &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
-  int partitions = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
-  rd_kafka_metadata_destroy(md);
-  std::map<std::int32_t, std::int64_t> ends;
-  for (int p = 0; p < partitions; ++p) {
-    std::int64_t low = 0, high = 0;
-    if (rd_kafka_query_watermark_offsets(s_->query.get(), s_->topic.c_str(), p, &low, &high, 10'000)) return false;
-    ends[p] = high;
-  }
+  auto ends = end_offsets(s_->query.get(), s_->topic);
+  if (!ends) return false;
   for (;;) {
     {
       std::lock_guard lock(s_->mutex);
-      bool caught_up = true;
-      for (auto [p, high] : ends) {
-        auto it = s_->next.find(p);
-        // Transaction markers aside (none here), the last record is at high - 1.
-        caught_up = caught_up && (high == 0 || (it != s_->next.end() && it->second >= high));
-      }
-      if (caught_up) return true;
+      if (reached(*ends, s_->next)) return true;
     }
     if (std::chrono::steady_clock::now() >= end) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::optional<std::map<std::int32_t, std::int64_t>> end_offsets(rd_kafka_t* rk, const std::string& topic) {
+  kafka::TopicPtr handle(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const struct rd_kafka_metadata* md = nullptr;
+  if (rd_kafka_metadata(rk, 0, handle.get(), &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  int partitions = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+  rd_kafka_metadata_destroy(md);
+  if (partitions == 0) return std::nullopt;
+  std::map<std::int32_t, std::int64_t> ends;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10'000)) return std::nullopt;
+    ends[p] = high;
+  }
+  return ends;
+}
+
+bool reached(const std::map<std::int32_t, std::int64_t>& ends, const std::map<std::int32_t, std::int64_t>& next) {
+  return std::all_of(ends.begin(), ends.end(), [&](const auto& e) {
+    auto it = next.find(e.first);
+    return e.second == 0 || (it != next.end() && it->second >= e.second);
+  });
 }
 
 std::string unique_suffix() {

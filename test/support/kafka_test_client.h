@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <librdkafka/rdkafka.h>
 
 #include "core/records.h"
 #include "fxconnect/message.h"
@@ -65,6 +68,13 @@ class TopicReader {
   struct State;
   State* s_;
 };
+
+// The end offset (high watermark) of every partition of `topic` now, asked through `rk`; nullopt
+// when its metadata or a watermark cannot be read (10 s each).
+std::optional<std::map<std::int32_t, std::int64_t>> end_offsets(rd_kafka_t* rk, const std::string& topic);
+// Whether a reader that has read up to `next` (per partition: one past the last offset read) has
+// every record below `ends` (transaction markers aside: none in these tests).
+bool reached(const std::map<std::int32_t, std::int64_t>& ends, const std::map<std::int32_t, std::int64_t>& next);
 
 // A unique suffix for topic and group names, so tests never see each other's data.
 std::string unique_suffix();
