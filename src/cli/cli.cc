@@ -17,6 +17,7 @@
 #include "cli/extension.h"
 #include "config/config.h"
 #include "config/spec.h"
+#include "core/secrets.h"
 #include "flow/flow.h"
 #include "flow/test_runner.h"
 #include "kafka/client.h"
@@ -105,7 +106,7 @@ int cli::run(int argc, char** argv, const Registry& registry, std::vector<std::u
     try {
       check(config_path, registry);
     } catch (const ConfigError& e) {
-      std::cerr << e.what() << "\n";
+      std::cerr << core::redact(e.what()) << "\n";
       return runtime::exit_config;
     }
     std::cout << config_path << ": ok\n";
@@ -117,7 +118,7 @@ int cli::run(int argc, char** argv, const Registry& registry, std::vector<std::u
   try {
     checked = check(config_path, registry);
   } catch (const ConfigError& e) {
-    std::cerr << e.what() << "\n";
+    std::cerr << core::redact(e.what()) << "\n";
     return runtime::exit_config;
   }
   observability::setup_logging(checked.config.log.level, checked.config.log.format);

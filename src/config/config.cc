@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -13,9 +14,11 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/url/parse.hpp>
 
+#include "config/kafka_security.h"
 #include "config/spec.h"
 #include "core/duration.h"
 #include "core/regex.h"
+#include "core/secrets.h"
 #include "observability/trace_context.h"
 
 namespace fxconnect::config {
@@ -29,7 +32,10 @@ struct Scalar {
 // Walks the YAML tree against the spec, collecting scalars by path and every problem found.
 class Loader {
  public:
-  Loader(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {}
+  Loader(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {
+    auto slash = source_.rfind('/');
+    base_dir_ = slash == std::string::npos ? "." : source_.substr(0, slash == 0 ? 1 : slash);
+  }
 
   // `prefix` is where the node is (`systems.corebanking`), `spec` the same place in the spec
   // (`systems.*`).
@@ -141,11 +147,12 @@ class Loader {
       error(node, path, fmt::format("expected a single value ({})", field.description));
       return;
     }
-    auto text = interpolate(node.Scalar(), env_);
+    auto text = interpolate(node.Scalar(), env_, base_dir_);
     if (!text.error.empty()) {
       error(node, path, text.error);
       return;
     }
+    remember_secrets(field.path, text.text);
     std::string where = place(node);
     std::string problem = check(field, text.text);
     if (!problem.empty()) {
@@ -184,11 +191,12 @@ class Loader {
         error(item, path, "expected a list of single values");
         return;
       }
-      auto text = interpolate(item.Scalar(), env_);
+      auto text = interpolate(item.Scalar(), env_, base_dir_);
       if (!text.error.empty()) {
         error(item, path, text.error);
         return;
       }
+      remember_secrets(field.path, text.text);
       out.push_back(Property{text.text, text.text, place(item), path});
     };
     if (node.IsScalar()) {
@@ -213,11 +221,12 @@ class Loader {
         error(kv.second, path + "." + kv.first.Scalar(), "expected a single value");
         continue;
       }
-      auto text = interpolate(kv.second.Scalar(), env_);
+      auto text = interpolate(kv.second.Scalar(), env_, base_dir_);
       if (!text.error.empty()) {
         error(kv.second, path + "." + kv.first.Scalar(), text.error);
         continue;
       }
+      remember_secrets(kv.first.Scalar(), text.text);
       out.push_back(Property{kv.first.Scalar(), text.text, place(kv.second), path + "." + kv.first.Scalar()});
     }
   }
@@ -328,6 +337,18 @@ class Loader {
     return fmt::format("; valid keys{}: {}", where.empty() ? "" : " in " + where, fmt::join(keys, ", "));
   }
 
+  // Secrets never printed (core/secrets.h): the value of a key named like one (`name` is the
+  // spec's path for a key, `systems.*.auth.bearer`, so a system's own name never counts; for a map
+  // entry its name: `sasl.password`, `Authorization`), and a password inside any value.
+  static void remember_secrets(std::string_view name, const std::string& value) {
+    if (core::is_secret_name(name)) {
+      core::add_secret(value);
+      // `Bearer <token>`, `Basic <credentials>`: the credential alone too.
+      if (auto space = value.find(' '); space != std::string::npos) core::add_secret(value.substr(space + 1));
+    }
+    core::add_secrets_inside(value);
+  }
+
   static std::string parent_of(const std::string& path) {
     auto dot = path.rfind('.');
     return dot == std::string::npos ? "" : path.substr(0, dot);
@@ -341,6 +362,7 @@ class Loader {
   }
 
   std::string source_;
+  std::string base_dir_;  // the config file's directory: `${file:relative}` starts here
   const EnvLookup& env_;
   std::map<std::string, Scalar> scalars_;
   std::map<std::string, std::vector<Property>> maps_;
@@ -352,6 +374,29 @@ class Loader {
   std::vector<std::string> errors_;
 };
 
+// `kafka.security` (at `at`), files resolved against the config's directory.
+template <class Resolve>
+KafkaSecurity kafka_security(const Loader& in, const std::string& at, const Resolve& resolve) {
+  KafkaSecurity s;
+  if (!in.seen(at)) return s;
+  s.where = in.place_of(at);
+  s.protocol = in.text(at + ".protocol");
+  s.ca_file = resolve(in.text(at + ".ca_file"));
+  s.cert_file = resolve(in.text(at + ".cert_file"));
+  s.key_file = resolve(in.text(at + ".key_file"));
+  s.key_password = in.text(at + ".key_password");
+  s.verify = in.text(at + ".verify") == "true";
+  s.verify_host = in.text(at + ".verify_host") == "true";
+  s.mechanism = in.text(at + ".sasl.mechanism");
+  s.user = in.text(at + ".sasl.user");
+  s.password = in.text(at + ".sasl.password");
+  s.token_url = in.text(at + ".sasl.token_url");
+  s.client_id = in.text(at + ".sasl.client_id");
+  s.client_secret = in.text(at + ".sasl.client_secret");
+  s.scope = in.text(at + ".sasl.scope");
+  return s;
+}
+
 ConnectorConfig build(Loader& in, const std::string& source) {
   ConnectorConfig c;
   c.source = source;
@@ -360,6 +405,12 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.kafka.properties = in.map("kafka.properties");
   c.kafka.consumer_properties = in.map("kafka.consumer_properties");
   c.kafka.producer_properties = in.map("kafka.producer_properties");
+  auto slash = source.rfind('/');
+  std::string base_dir = slash == std::string::npos ? "." : source.substr(0, slash == 0 ? 1 : slash);
+  auto resolve = [&](const std::string& file) {
+    return file.empty() || file.front() == '/' ? file : base_dir + "/" + file;
+  };
+  c.kafka.security = kafka_security(in, "kafka.security", resolve);
   c.input.topic = in.text("input.topic");
   c.input.pattern = in.text("input.pattern");
   c.reply.topic = in.text("reply.topic");
@@ -384,11 +435,17 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.observability.http_listen = in.text("observability.http.listen");
   c.observability.otlp_endpoint = in.text("observability.tracing.otlp_endpoint");
   c.observability.sampler = in.text("observability.tracing.sampler");
-  auto slash = source.rfind('/');
-  std::string base_dir = slash == std::string::npos ? "." : source.substr(0, slash == 0 ? 1 : slash);
-  auto resolve = [&](const std::string& file) {
-    return file.empty() || file.front() == '/' ? file : base_dir + "/" + file;
-  };
+  c.observability.otlp_ca_file = resolve(in.text("observability.tracing.ca_file"));
+  c.observability.otlp_cert_file = resolve(in.text("observability.tracing.cert_file"));
+  c.observability.otlp_key_file = resolve(in.text("observability.tracing.key_file"));
+  c.observability.otlp_headers = in.map("observability.tracing.headers");
+  c.observability.metrics_token = in.text("observability.http.metrics_token");
+  c.observability.http_cert_file = resolve(in.text("observability.http.tls.cert_file"));
+  c.observability.http_key_file = resolve(in.text("observability.http.tls.key_file"));
+  c.observability.http_max_connections = std::stoul(in.text("observability.http.max_connections"));
+  c.observability.http_request_timeout = *core::parse_duration(in.text("observability.http.request_timeout"));
+  c.observability.http_max_request_bytes = std::stoul(in.text("observability.http.max_request_bytes"));
+  c.observability.http_max_headers = std::stoul(in.text("observability.http.max_headers"));
   for (const auto& name : in.names("systems")) {
     auto at = [&](std::string_view key) { return fmt::format("systems.{}.{}", name, key); };
     auto duration = [&](std::string_view key) { return *core::parse_duration(in.text(at(key))); };
@@ -657,8 +714,144 @@ void check_systems(Loader& in, const ConnectorConfig& c) {
   }
 }
 
+// Files a setting names must be readable (checked by `lint` too: they are part of the deployment).
+void check_readable(Loader& in, const std::string& key, const std::string& file) {
+  if (!file.empty() && !std::ifstream(file)) {
+    in.error_at(key, fmt::format("cannot read '{}' ({})", file, std::strerror(errno)));
+  }
+}
+
+// Properties that `kafka.security` sets: beside it they would silently fight over the same setting.
+bool security_property(const std::string& name) {
+  return name == "security.protocol" || name.rfind("ssl.", 0) == 0 || name.rfind("sasl.", 0) == 0 ||
+         name == "enable.ssl.certificate.verification";
+}
+
+void check_kafka_security(Loader& in, const ConnectorConfig& c) {
+  const auto& s = c.kafka.security;
+  if (!in.seen("kafka.security")) return;
+  for (const auto* props : {&c.kafka.properties, &c.kafka.consumer_properties, &c.kafka.producer_properties}) {
+    for (const auto& p : *props) {
+      if (security_property(p.name)) {
+        in.error_at_item(p.where, p.written(),
+                         "set by kafka.security (at " + s.where +
+                             "); set TLS and SASL there only (docs/security.md maps each key to librdkafka's)");
+      }
+    }
+  }
+  bool tls = s.protocol == "ssl" || s.protocol == "sasl_ssl";
+  bool sasl = s.protocol == "sasl_ssl" || s.protocol == "sasl_plaintext";
+  if (!tls) {
+    for (const char* key : {"ca_file", "cert_file", "key_file", "key_password", "verify", "verify_host"}) {
+      if (in.seen(fmt::format("kafka.security.{}", key))) {
+        in.error_at(fmt::format("kafka.security.{}", key),
+                    fmt::format("a TLS setting, but kafka.security.protocol is {} (no TLS); use ssl or sasl_ssl, or "
+                                "remove it",
+                                s.protocol));
+      }
+    }
+  }
+  if (sasl && !in.seen("kafka.security.sasl")) {
+    in.error_at("kafka.security", fmt::format("protocol {} needs `sasl: {{ mechanism, user, password }}`", s.protocol));
+  }
+  if (!sasl && in.seen("kafka.security.sasl")) {
+    in.error_at("kafka.security.sasl", fmt::format("SASL settings, but kafka.security.protocol is {}; use sasl_ssl "
+                                                   "(or sasl_plaintext), or remove them",
+                                                   s.protocol));
+  }
+  if (s.cert_file.empty() != s.key_file.empty()) {
+    in.error_at(s.cert_file.empty() ? "kafka.security.key_file" : "kafka.security.cert_file",
+                "cert_file and key_file go together (a client certificate and its key)");
+  }
+  if (!s.key_password.empty() && s.key_file.empty()) {
+    in.error_at("kafka.security.key_password", "is the passphrase of key_file, which is not set");
+  }
+  check_readable(in, "kafka.security.ca_file", s.ca_file);
+  check_readable(in, "kafka.security.cert_file", s.cert_file);
+  check_readable(in, "kafka.security.key_file", s.key_file);
+  if (!in.seen("kafka.security.sasl")) return;
+  bool oauth = s.mechanism == "OAUTHBEARER";
+  auto need = [&](const char* key, const std::string& value, const char* what) {
+    if (value.empty()) {
+      in.error_at("kafka.security.sasl", fmt::format("mechanism {} needs `{}` ({})", s.mechanism, key, what));
+    }
+  };
+  auto refuse = [&](const char* key) {
+    if (in.seen(fmt::format("kafka.security.sasl.{}", key))) {
+      in.error_at(fmt::format("kafka.security.sasl.{}", key),
+                  fmt::format("not used by mechanism {}; {}", s.mechanism,
+                              oauth ? "OAUTHBEARER takes token_url, client_id, client_secret, scope"
+                                    : "token_url, client_id, client_secret and scope are for OAUTHBEARER"));
+    }
+  };
+  if (oauth) {
+    need("token_url", s.token_url, "the identity provider's token endpoint");
+    need("client_id", s.client_id, "the client id");
+    need("client_secret", s.client_secret, "the client secret");
+    refuse("user");
+    refuse("password");
+    if (!s.token_url.empty() && s.token_url.rfind("https://", 0) != 0 && s.token_url.rfind("http://", 0) != 0) {
+      in.error_at("kafka.security.sasl.token_url", fmt::format("'{}' is not an http:// or https:// URL", s.token_url));
+    }
+  } else {
+    need("user", s.user, "the SASL user name");
+    need("password", s.password, "the SASL password; use ${file:/run/secrets/...} or ${VAR}");
+    for (const char* key : {"token_url", "client_id", "client_secret", "scope"}) refuse(key);
+  }
+}
+
+void check_observability(Loader& in, const ConnectorConfig& c) {
+  const auto& o = c.observability;
+  if (const auto& e = o.otlp_endpoint; !e.empty() && e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
+    in.error_at("observability.tracing.otlp_endpoint",
+                fmt::format("'{}' is not an http:// or https:// URL; expected e.g. http://127.0.0.1:4318", e));
+  }
+  bool https = o.otlp_endpoint.rfind("https://", 0) == 0;
+  for (const char* key : {"ca_file", "cert_file", "key_file"}) {
+    auto path = fmt::format("observability.tracing.{}", key);
+    if (in.seen(path) && !https) {
+      in.error_at(path, "a TLS setting, but observability.tracing.otlp_endpoint is not an https:// URL");
+    }
+  }
+  if (o.otlp_cert_file.empty() != o.otlp_key_file.empty()) {
+    in.error_at(o.otlp_cert_file.empty() ? "observability.tracing.key_file" : "observability.tracing.cert_file",
+                "cert_file and key_file go together (a client certificate and its key)");
+  }
+  if (in.seen("observability.tracing.headers") && o.otlp_endpoint.empty()) {
+    in.error_at("observability.tracing.headers",
+                "headers for an export, but observability.tracing.otlp_endpoint "
+                "is not set");
+  }
+  for (const auto& h : o.otlp_headers) {
+    bool token = !h.name.empty() && h.name.find_first_not_of(
+                                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789!#$%&'*+-.^_`|~") == std::string::npos;
+    if (!token) in.error_at_item(h.where, h.written(), fmt::format("'{}' is not an HTTP header name", h.name));
+    if (h.value.find_first_of("\r\n") != std::string::npos) {
+      in.error_at_item(h.where, h.written(), "a header value must be one line");
+    }
+  }
+  check_readable(in, "observability.tracing.ca_file", o.otlp_ca_file);
+  check_readable(in, "observability.tracing.cert_file", o.otlp_cert_file);
+  check_readable(in, "observability.tracing.key_file", o.otlp_key_file);
+  check_readable(in, "observability.http.tls.cert_file", o.http_cert_file);
+  check_readable(in, "observability.http.tls.key_file", o.http_key_file);
+  if (o.http_listen.empty()) {
+    for (const char* key :
+         {"metrics_token", "tls", "max_connections", "request_timeout", "max_request_bytes", "max_headers"}) {
+      auto path = fmt::format("observability.http.{}", key);
+      if (in.seen(path)) in.error_at(path, "observability.http.listen is not set: there is no endpoint to apply it to");
+    }
+  }
+  if (!o.metrics_token.empty() && o.metrics_token.find_first_of(" \t\r\n") != std::string::npos) {
+    in.error_at("observability.http.metrics_token", "must not contain blanks or line ends");
+  }
+}
+
 void cross_check(Loader& in, const ConnectorConfig& c) {
   check_systems(in, c);
+  check_kafka_security(in, c);
+  check_observability(in, c);
   if (in.seen("handler") && in.seen("flow")) {
     in.error_at("flow", "set only one of `handler` (a C++ handler) and `flow` (declarative steps), not both");
   } else if (!in.seen("handler") && !in.seen("flow")) {
@@ -691,10 +884,6 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
                 fmt::format("'{}' is not a sampler; expected always, never, parent or ratio:R with 0 <= R <= 1",
                             c.observability.sampler));
   }
-  if (const auto& e = c.observability.otlp_endpoint; !e.empty() && e.rfind("http://", 0) != 0) {
-    in.error_at("observability.tracing.otlp_endpoint",
-                fmt::format("'{}' is not an http:// URL; expected e.g. http://127.0.0.1:4318", e));
-  }
   if (const auto& listen = c.observability.http_listen; !listen.empty()) {
     auto colon = listen.rfind(':');
     bool port_ok = colon != std::string::npos && colon + 1 < listen.size() &&
@@ -719,6 +908,56 @@ void cross_check(Loader& in, const ConnectorConfig& c) {
 
 }  // namespace
 
+namespace {
+
+// `${file:PATH}`: the file's content without the blanks and line ends around it (a secret file
+// written with `echo` ends with a newline that is not part of the password). A relative PATH is
+// relative to the config file's directory. Refused: an empty or unreadable file, a directory, one
+// over 64 KiB (a secret, not a document).
+struct SecretFile {
+  std::string value;
+  std::string problem;
+  explicit operator bool() const { return problem.empty(); }
+  const std::string& operator*() const { return value; }
+  const std::string& error() const { return problem; }
+};
+
+SecretFile read_secret_file(std::string_view path, std::string_view base_dir) {
+  constexpr std::size_t kLimit = 64 * 1024;
+  SecretFile out;
+  if (path.empty()) {
+    out.problem = "'${file:}' names no file; expected ${file:/run/secrets/name}";
+    return out;
+  }
+  std::string full = path.front() == '/' || base_dir.empty() ? std::string(path) : fmt::format("{}/{}", base_dir, path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(full, ec)) {
+    out.problem = fmt::format("${{file:{}}}: '{}' is a directory; expected a file holding the secret", path, full);
+    return out;
+  }
+  std::ifstream file(full, std::ios::binary);
+  if (!file) {
+    out.problem = fmt::format("${{file:{}}}: cannot read '{}' ({})", path, full, std::strerror(errno));
+    return out;
+  }
+  std::string text(kLimit + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > kLimit) {
+    out.problem =
+        fmt::format("${{file:{}}}: '{}' is larger than 64 KiB; expected a file holding one secret", path, full);
+    return out;
+  }
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  auto begin = std::find_if_not(text.begin(), text.end(), blank);
+  auto end = std::find_if_not(text.rbegin(), std::make_reverse_iterator(begin), blank).base();
+  out.value.assign(begin, end);
+  if (out.value.empty()) out.problem = fmt::format("${{file:{}}}: '{}' is empty", path, full);
+  return out;
+}
+
+}  // namespace
+
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
     if (const char* v = std::getenv(name.c_str())) return std::string(v);
@@ -726,7 +965,7 @@ EnvLookup process_env() {
   };
 }
 
-Interpolated interpolate(std::string_view text, const EnvLookup& env) {
+Interpolated interpolate(std::string_view text, const EnvLookup& env, std::string_view base_dir) {
   Interpolated out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -745,6 +984,17 @@ Interpolated interpolate(std::string_view text, const EnvLookup& env) {
       return out;
     }
     std::string_view inner = text.substr(i + 2, close - i - 2);
+    if (inner.rfind("file:", 0) == 0) {
+      auto secret = read_secret_file(inner.substr(5), base_dir);
+      if (!secret) {
+        out.error = secret.error();
+        return out;
+      }
+      core::add_secret(*secret);  // whatever key it is read for
+      out.text += *secret;
+      i = close + 1;
+      continue;
+    }
     std::string_view name = inner;
     std::optional<std::string_view> fallback;
     if (auto sep = inner.find(":-"); sep != std::string_view::npos) {
@@ -754,7 +1004,8 @@ Interpolated interpolate(std::string_view text, const EnvLookup& env) {
     bool valid_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
     for (char ch : name) valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
     if (!valid_name) {
-      out.error = fmt::format("'${{{}}}' is not a variable reference; expected ${{NAME}} or ${{NAME:-default}}", inner);
+      out.error = fmt::format(
+          "'${{{}}}' is not a variable reference; expected ${{NAME}}, ${{NAME:-default}} or ${{file:/path}}", inner);
       return out;
     }
     auto value = env(std::string(name));
@@ -806,6 +1057,41 @@ ConnectorConfig load(const std::string& path, const EnvLookup& env) {
   std::stringstream text;
   text << file.rdbuf();
   return parse(text.str(), path, env);
+}
+
+KafkaSection load_kafka_section(const std::string& path, const EnvLookup& env) {
+  std::ifstream file(path);
+  if (!file) throw ConfigError(fmt::format("{}: cannot read the file ({})", path, std::strerror(errno)));
+  std::stringstream text;
+  text << file.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text.str());
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: YAML syntax: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (!root.IsMap() || !root["kafka"]) {
+    throw ConfigError(
+        fmt::format("{}:1:1: no `kafka:` section; expected `kafka: {{ bootstrap, security, "
+                    "properties }}` (docs/config.md)",
+                    path));
+  }
+  // Only `kafka:` is read; the rest of a connector config is not this tool's business.
+  YAML::Node only(YAML::NodeType::Map);
+  only["kafka"] = root["kafka"];
+  Loader in(path, env);
+  in.walk(only, "", "");
+  auto slash = path.rfind('/');
+  std::string base_dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  auto resolve = [&](const std::string& f) { return f.empty() || f.front() == '/' ? f : base_dir + "/" + f; };
+  ConnectorConfig c;
+  c.source = path;
+  c.kafka.bootstrap = in.text("kafka.bootstrap");
+  c.kafka.properties = in.map("kafka.properties");
+  c.kafka.security = kafka_security(in, "kafka.security", resolve);
+  check_kafka_security(in, c);
+  if (!in.errors().empty()) throw ConfigError(fmt::format("{}", fmt::join(in.errors(), "\n")));
+  return KafkaSection{c.kafka.bootstrap, c.kafka.security, c.kafka.properties, path};
 }
 
 }  // namespace fxconnect::config

@@ -114,6 +114,18 @@ struct ExecSystemConfig {
       75};  // `legacy_unavailable` (retriable), e.g. EX_TEMPFAIL; other non-zero: `legacy_failed`
 };
 
+// `kafka.security`: TLS and SASL to the brokers (files resolved against the config's directory).
+struct KafkaSecurity {
+  std::string protocol = "plaintext";  // plaintext | ssl | sasl_ssl | sasl_plaintext
+  std::string ca_file, cert_file, key_file, key_password;
+  bool verify = true;                       // the brokers' certificate chain
+  bool verify_host = true;                  // the broker's name against its certificate
+  std::string mechanism = "SCRAM-SHA-512";  // with sasl_*: SCRAM-SHA-512 | SCRAM-SHA-256 | PLAIN | OAUTHBEARER
+  std::string user, password;               // SCRAM, PLAIN
+  std::string token_url, client_id, client_secret, scope;  // OAUTHBEARER (OIDC client credentials)
+  std::string where;  // file:line:column of `kafka.security`, for messages ("" when unset)
+};
+
 struct ConnectorConfig {
   std::string source;  // the file it came from
   struct {
@@ -122,6 +134,7 @@ struct ConnectorConfig {
     std::vector<Property> properties;           // both clients
     std::vector<Property> consumer_properties;  // consumer only, after `properties`
     std::vector<Property> producer_properties;  // producer only, after `properties`
+    KafkaSecurity security;
   } kafka;
   struct {
     std::string topic;  // exactly one of topic and pattern is set
@@ -161,9 +174,18 @@ struct ConnectorConfig {
   } flow;
   struct {
     std::string service_name;   // "" = kafka.group_id
-    std::string otlp_endpoint;  // "" = no tracing
+    std::string otlp_endpoint;  // "" = no tracing; http:// or https://
     std::string sampler = "parent";
-    std::string http_listen;  // "" = no HTTP endpoint
+    // For an https:// collector (files resolved against the config's directory).
+    std::string otlp_ca_file, otlp_cert_file, otlp_key_file;
+    std::vector<Property> otlp_headers;         // sent with every export (an API key); values are secrets
+    std::string http_listen;                    // "" = no HTTP endpoint
+    std::string metrics_token;                  // "" = /metrics open; else `Authorization: Bearer <token>`
+    std::string http_cert_file, http_key_file;  // both set: HTTPS
+    std::size_t http_max_connections = 64;
+    std::chrono::milliseconds http_request_timeout{10'000};
+    std::size_t http_max_request_bytes = 8192;
+    std::size_t http_max_headers = 32;
   } observability;
   struct {
     std::string level = "info";
@@ -186,7 +208,10 @@ struct Interpolated {
   std::string text;
   std::string error;  // non-empty when a variable is unset and has no default, or syntax is bad
 };
-Interpolated interpolate(std::string_view text, const EnvLookup& env);
+// `${NAME}`, `${NAME:-default}` (environment), `${file:/path}` (a secret file's trimmed content;
+// relative to `base_dir`), `$${` for a literal `${`. Values read from files are registered as
+// secrets (core/secrets.h).
+Interpolated interpolate(std::string_view text, const EnvLookup& env, std::string_view base_dir = {});
 
 // Whether `topic` is wholly matched by the regular expression `pattern`.
 bool topic_matches(const std::string& pattern, const std::string& topic);

@@ -32,6 +32,46 @@ constexpr std::array kFields = {
           "missing reply or dead-letter topic is refused at startup, not created with a broker's "
           "defaults)."},
 
+    Field{"kafka.security", Kind::section, "", false,
+          "TLS and SASL to the brokers (docs/security.md). Unset: plaintext, no authentication. Set here, not "
+          "through `security.protocol`, `ssl.*` or `sasl.*` librdkafka properties (those are refused beside it)."},
+    Field{"kafka.security.protocol", Kind::enumeration, "plaintext", false,
+          "`ssl` (TLS), `sasl_ssl` (TLS and SASL: the usual for a managed cluster), `sasl_plaintext` (SASL "
+          "without TLS: credentials hashed by SCRAM but data in clear), `plaintext`.",
+          "plaintext|ssl|sasl_ssl|sasl_plaintext"},
+    Field{"kafka.security.ca_file", Kind::string, "", false,
+          "PEM file of the CAs the brokers' certificates must chain to (`ssl.ca.location`; relative to the "
+          "config file). Unset: the system's trust store."},
+    Field{"kafka.security.cert_file", Kind::string, "", false,
+          "PEM client certificate for mutual TLS (`ssl.certificate.location`), with `key_file`."},
+    Field{"kafka.security.key_file", Kind::string, "", false, "PEM private key of `cert_file` (`ssl.key.location`)."},
+    Field{"kafka.security.key_password", Kind::string, "", false,
+          "Passphrase of an encrypted `key_file` (`ssl.key.password`; use `${file:...}` or `${VAR}`)."},
+    Field{"kafka.security.verify", Kind::boolean, "true", false,
+          "Verify the brokers' certificate chain (`enable.ssl.certificate.verification`). `false` accepts any "
+          "certificate, so anyone on the path can read and change the traffic: logged as a warning at every start."},
+    Field{"kafka.security.verify_host", Kind::boolean, "true", false,
+          "Verify that a broker's certificate names the host connected to (`ssl.endpoint.identification."
+          "algorithm=https`). `false` is logged as a warning at every start."},
+    Field{"kafka.security.sasl", Kind::section, "", false,
+          "SASL authentication (required with `sasl_ssl` and `sasl_plaintext`, refused otherwise)."},
+    Field{"kafka.security.sasl.mechanism", Kind::enumeration, "SCRAM-SHA-512", false,
+          "`SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN` (with `user`, `password`; PLAIN sends the password itself: "
+          "only over `sasl_ssl`), or `OAUTHBEARER` (OIDC client credentials: `token_url`, `client_id`, "
+          "`client_secret`, optional `scope`; librdkafka fetches and refreshes the token).",
+          "SCRAM-SHA-512|SCRAM-SHA-256|PLAIN|OAUTHBEARER"},
+    Field{"kafka.security.sasl.user", Kind::string, "", false, "The SASL user name (`sasl.username`)."},
+    Field{"kafka.security.sasl.password", Kind::string, "", false,
+          "The SASL password (`sasl.password`; use `${file:/run/secrets/...}` or `${VAR}`). Never printed."},
+    Field{"kafka.security.sasl.token_url", Kind::string, "", false,
+          "OAUTHBEARER: the identity provider's token endpoint (`sasl.oauthbearer.token.endpoint.url`)."},
+    Field{"kafka.security.sasl.client_id", Kind::string, "", false,
+          "OAUTHBEARER: the client id (`sasl.oauthbearer.client.id`)."},
+    Field{"kafka.security.sasl.client_secret", Kind::string, "", false,
+          "OAUTHBEARER: the client secret (`sasl.oauthbearer.client.secret`). Never printed."},
+    Field{"kafka.security.sasl.scope", Kind::string, "", false,
+          "OAUTHBEARER: the scope requested, if the provider needs one (`sasl.oauthbearer.scope`)."},
+
     Field{"input", Kind::section, "", true, "What the connector consumes: set exactly one of `topic`, `pattern`."},
     Field{"input.topic", Kind::string, "", false, "The topic the engine's message send node writes to."},
     Field{"input.pattern", Kind::regex, "", false,
@@ -349,8 +389,17 @@ constexpr std::array kFields = {
           "Traces continuing the engine's (W3C `traceparent` or Jaeger `uber-trace-id`), exported to an "
           "OTLP/HTTP collector such as Jaeger."},
     Field{"observability.tracing.otlp_endpoint", Kind::string, "", false,
-          "`http://host:port` of the collector; `/v1/traces` is appended. Unset: no tracing, and trace "
-          "headers pass through untouched."},
+          "`http://host:port` or `https://host:port` of the collector; `/v1/traces` is appended. Unset: no "
+          "tracing, and trace headers pass through untouched."},
+    Field{"observability.tracing.ca_file", Kind::string, "", false,
+          "For an `https://` collector: PEM file of the CAs to trust (relative to the config file). Unset: the "
+          "system's trust store. The certificate and its host name are always verified."},
+    Field{"observability.tracing.cert_file", Kind::string, "", false,
+          "For an `https://` collector asking for mutual TLS: PEM client certificate, with `key_file`."},
+    Field{"observability.tracing.key_file", Kind::string, "", false, "PEM private key of `cert_file`."},
+    Field{"observability.tracing.headers", Kind::map, "", false,
+          "Headers sent with every export, e.g. a hosted collector's API key (`x-api-key: ${file:/run/secrets/otlp}`). "
+          "Their values are never printed."},
     Field{"observability.tracing.sampler", Kind::string, "parent", false,
           "`always`, `never`, `ratio:R` (0..1, by trace id) or `parent` (follow the caller's decision; "
           "sample new traces)."},
@@ -358,6 +407,41 @@ constexpr std::array kFields = {
     Field{"observability.http.listen", Kind::string, "", false,
           "`host:port` serving /metrics (Prometheus text format), /health/live and /health/ready. "
           "Unset: no endpoint. Port 0 picks a free port (logged at start)."},
+    Field{"observability.http.metrics_token", Kind::string, "", false,
+          "A bearer token `/metrics` requires (`Authorization: Bearer <token>`; else 401). The health pages stay "
+          "open for probes. Use `${file:...}` or `${VAR}`; never printed. Unset: /metrics is open."},
+    Field{"observability.http.tls", Kind::section, "", false,
+          "Serve the endpoint over HTTPS (TLS 1.2 or later) instead of HTTP."},
+    Field{"observability.http.tls.cert_file", Kind::string, "", true,
+          "PEM certificate (chain) of the endpoint (relative to the config file)."},
+    Field{"observability.http.tls.key_file", Kind::string, "", true, "PEM private key of `cert_file`."},
+    Field{"observability.http.max_connections",
+          Kind::integer,
+          "64",
+          false,
+          "Connections open at once; one more is accepted and closed at once (the client may retry) instead of "
+          "waiting behind slow ones.",
+          {},
+          1,
+          10000},
+    Field{"observability.http.request_timeout", Kind::duration, "10s", false,
+          "To receive a whole request and send its answer: a client that sends or reads slowly is cut after this."},
+    Field{"observability.http.max_request_bytes",
+          Kind::integer,
+          "8192",
+          false,
+          "The largest request (request line, headers and body) read; a larger one is closed unanswered.",
+          {},
+          1024,
+          1048576},
+    Field{"observability.http.max_headers",
+          Kind::integer,
+          "32",
+          false,
+          "The most header fields in a request; a request with more is closed unanswered.",
+          {},
+          1,
+          1000},
 
     Field{"lists", Kind::yaml, "", false,
           "Value lists for the `lookup` transform of a flow, by name: `<name>: { csv: file.csv, key: column, value: "

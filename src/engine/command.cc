@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/secrets.h"
 #include "engine/engine.h"
 #include "kafka/client.h"
 #include "observability/logging.h"
@@ -86,7 +87,7 @@ class EngineCommand final : public cli::Extension {
           auto topics = definition.send_topics();
           for (const auto& t : definition.receive_topics()) topics.push_back(t);
           auto problems = kafka::create_topics(eopt_.bootstrap, topics, eopt_.partitions, std::chrono::seconds(30));
-          for (const auto& p : problems) std::cerr << p << "\n";
+          for (const auto& p : problems) std::cerr << core::redact(p) << "\n";
           if (problems.empty()) std::cout << "topics ready: " << fmt::format("{}", fmt::join(topics, " ")) << "\n";
           return problems.empty() ? 0 : 1;
         }
@@ -111,7 +112,7 @@ class EngineCommand final : public cli::Extension {
         }
         return result.summary.exit_code();
       } catch (const ConfigError& e) {
-        std::cerr << e.what() << "\n";
+        std::cerr << core::redact(e.what()) << "\n";
         return 2;  // as a refused connector config
       }
     }

@@ -1,6 +1,7 @@
 #include "observability/logging.h"
 
 #include "core/json_text.h"
+#include "core/secrets.h"
 
 #include <algorithm>
 #include <array>
@@ -28,12 +29,23 @@ std::array<char, 4> hex_escape(unsigned char c) {
   return {'\\', 'x', digits[c >> 4], digits[c & 15]};
 }
 
+// The message with every secret the process knows replaced (core/secrets.h); "" when there is
+// nothing to replace (the common case costs one atomic load).
+std::string without_secrets(const spdlog::details::log_msg& msg) {
+  if (!core::has_secrets()) return {};
+  std::string_view payload(msg.payload.data(), msg.payload.size());
+  auto out = core::redact(payload);
+  return out == payload ? std::string() : out;
+}
+
 // The text format's message (%v) with its control bytes as \xHH: one call, one line.
 class SafePayloadFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    const char* begin = msg.payload.data();
-    const char* end = begin + msg.payload.size();
+    std::string redacted = without_secrets(msg);
+    std::string_view payload = redacted.empty() ? std::string_view(msg.payload.data(), msg.payload.size()) : redacted;
+    const char* begin = payload.data();
+    const char* end = begin + payload.size();
     for (const char* run = begin; run != end;) {
       const char* p = run;
       while (p != end && !control_byte(static_cast<unsigned char>(*p))) ++p;
@@ -109,7 +121,9 @@ class JsonFormatter final : public spdlog::formatter {
     auto level = spdlog::level::to_string_view(msg.level);
     core::append_json_string(line, std::string_view(level.data(), level.size()));
     line += ",\"message\":";
-    core::append_json_string(line, std::string_view(msg.payload.data(), msg.payload.size()));
+    std::string redacted = without_secrets(msg);
+    core::append_json_string(
+        line, redacted.empty() ? std::string_view(msg.payload.data(), msg.payload.size()) : std::string_view(redacted));
     if (const LogScope* scope = t_scope) {
       if (!scope->trace_id_.empty()) {
         line += ",\"trace_id\":";

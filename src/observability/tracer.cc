@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/json_text.h"
+#include "core/secrets.h"
 
 #include <algorithm>
 #include <future>
@@ -172,7 +173,8 @@ void OtlpExporter::run() {
       dropped_ += batch.size();
       continue;
     }
-    if (post(otlp_json(service_name_, batch))) {
+    // Span attributes carry URLs, statements and error texts: no secret leaves in them.
+    if (post(core::redact(otlp_json(service_name_, batch)))) {
       exported_ += batch.size();
     } else {
       dropped_ += batch.size();

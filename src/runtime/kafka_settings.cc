@@ -1,5 +1,7 @@
 #include "runtime/kafka_settings.h"
 
+#include "config/kafka_security.h"
+
 namespace fxconnect::runtime {
 namespace {
 
@@ -7,7 +9,10 @@ void fill(kafka::ClientSettings& s, const config::ConnectorConfig& c, const std:
   s.bootstrap = c.kafka.bootstrap;
   s.client_id = "fxconnect-" + c.kafka.group_id;
   s.source = c.source;
-  s.properties = c.kafka.properties;  // both clients, then the client's own
+  // kafka.security, then the properties for both clients, then the client's own (lint refuses
+  // security properties beside kafka.security, so nothing here overrides it).
+  s.properties = config::kafka_security_properties(c.kafka.security, c.source);
+  s.properties.insert(s.properties.end(), c.kafka.properties.begin(), c.kafka.properties.end());
   s.properties.insert(s.properties.end(), own.begin(), own.end());
 }
 

@@ -15,7 +15,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "config/kafka_security.h"
 #include "core/duration.h"
+#include "core/secrets.h"
 #include "kafka/replier.h"
 #include "kafka/source.h"
 #include "observability/http_server.h"
@@ -174,6 +176,7 @@ class Runtime::Impl {
 // --- lifecycle -------------------------------------------------------------------------------
 
 int Runtime::Impl::run(bool handle_signals) {
+  for (const auto& warning : config::kafka_security_warnings(config_.kafka.security)) spdlog::warn("{}", warning);
   if (!config_.observability.otlp_endpoint.empty()) {
     try {
       exporter_ = std::make_shared<observability::OtlpExporter>(config_.observability.service_name,
@@ -548,7 +551,8 @@ observability::Page Runtime::Impl::metrics_page() {
   for (const auto& [tp, committed] : partitions_.committed_offsets()) {
     if (auto end = consumer_->end_offset(tp)) m.committed_lag[tp] = std::max<std::int64_t>(0, *end - committed);
   }
-  return {200, "text/plain; version=0.0.4; charset=utf-8", m.render()};
+  // Label values come from the config (system names, topics): a secret never shows here either.
+  return {200, "text/plain; version=0.0.4; charset=utf-8", core::redact(m.render())};
 }
 
 // Ready: a member of its group with a reachable broker, no request in flight past its deadline,
