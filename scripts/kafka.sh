@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/kafka.sh start [--brokers N]|stop|status|kill-node N|start-node N -- a local Kafka
-# (KRaft) on 127.0.0.1, for development and tests: one combined broker+controller, or with
+# scripts/kafka.sh start [--brokers N | --secure]|stop|status|kill-node N|start-node N -- a local
+# Kafka (KRaft) on 127.0.0.1, for development and tests: one combined broker+controller, or with
 # `--brokers 3` a three-node cluster (every node a broker and a quorum voter; replication
-# factor 3, min.insync.replicas=2, unclean leader election off) for the fault tests.
+# factor 3, min.insync.replicas=2, unclean leader election off) for the fault tests, or with
+# `--secure` one node with TLS, SASL and ACLs for the security tests (see "a secured single
+# node" below).
 #
 #   start   start it in the background (detached; survives the calling shell), wait
 #           until it answers Metadata requests (90 s max), print `bootstrap=HOST:PORT`
@@ -12,10 +14,48 @@
 #                                                  put a Toxiproxy proxy on each P_i (see below)
 #             proxy_upstreams=127.0.0.1:X1,...     where proxy i must forward to (the real port)
 #             bootstrap=127.0.0.1:B1,...           all nodes, direct (last line)
-#           A state dir holds one kind: a single broker or a cluster of one size.
+#           With --secure (a single node; not with --brokers N > 1), print in this order
+#             plaintext_bootstrap=127.0.0.1:P      PLAINTEXT: no authentication, User:ANONYMOUS, a
+#                                                  super user (setup, ACLs, inter-broker)
+#             ssl_bootstrap=127.0.0.1:S            SSL: TLS; a client certificate is optional and,
+#                                                  if given, must be signed by the test CA
+#                                                  (principal User:<its CN>; none: User:ANONYMOUS)
+#             sasl_plaintext_bootstrap=127.0.0.1:R SASL_PLAINTEXT: SCRAM-SHA-512, SCRAM-SHA-256,
+#                                                  PLAIN, OAUTHBEARER
+#             sasl_ssl_bootstrap=127.0.0.1:Q       SASL_SSL: the same mechanisms over TLS
+#             ca_file=DIR/tls/ca.pem               the test CA (signs the broker's certificate:
+#                                                  SAN DNS:localhost, IP:127.0.0.1)
+#             untrusted_ca_file=DIR/tls/untrusted-ca.pem   a CA the broker does not know
+#             client_cert_file=DIR/tls/client.pem  client certificate (CN=fxconnect-client) and
+#             client_key_file=DIR/tls/client.key   key (PEM, unencrypted), signed by the test CA
+#             client_encrypted_key_file=DIR/tls/client-encrypted.key   the same key, PKCS#8
+#             client_key_password=...              encrypted (AES-256) with this passphrase
+#             untrusted_client_cert_file=DIR/tls/untrusted-client.pem  a client certificate
+#             untrusted_client_key_file=DIR/tls/untrusted-client.key   (CN=fxconnect-client) and
+#                                                  key signed by the untrusted CA (refused on SSL)
+#             oauthbearer=yes                      OAUTHBEARER on both SASL listeners takes an
+#                                                  unsigned JWT (alg none; sub = principal, exp;
+#                                                  any sub is believed: test use only)
+#             mechanism=SCRAM-SHA-512
+#             user=fxconnect                       SASL user (SCRAM-SHA-512, SCRAM-SHA-256 and
+#             password=...                         PLAIN), random password made once per state dir
+#             limited_user=limited                 a second SASL user, for ACL tests
+#             limited_password=...
+#             bootstrap=127.0.0.1:Q                SASL_SSL, what goes with the credentials (last)
+#           and write them to DIR/secure.env (mode 600). Certificates are made with openssl on
+#           the first start and again when one is missing or expires within a day. ACLs:
+#           StandardAuthorizer, super.users=User:ANONYMOUS, allow.everyone.if.no.acl.found=true:
+#           a topic without ACLs is open to every authenticated user; once a topic has an ACL,
+#           only what its ACLs allow is allowed (put an ALLOW for User:* next to a DENY for
+#           User:limited to keep the topic open to the others). Create ACLs on the PLAINTEXT
+#           listener. Note: SCRAM against Kafka 4.x needs librdkafka >= 2.6.1 (older ones send a
+#           client-final nonce the broker refuses: "invalid credentials"); PLAIN and OAUTHBEARER
+#           work with any.
+#           A state dir holds one kind: a single broker, a secure one or a cluster of one size.
 #   stop    SIGTERM (every node at once), wait up to 30 s, then SIGKILL. OK if not running.
-#   status  print `running bootstrap=...` (exit 0), or `stopped` / for a cluster with some
-#           nodes down `partial bootstrap=... down=N,...` (exit 1).
+#   status  print `running bootstrap=...` (exit 0; for --secure the SASL_SSL listener), or
+#           `stopped` / for a cluster with some nodes down `partial bootstrap=... down=N,...`
+#           (exit 1).
 #   kill-node N   (cluster) SIGKILL node N, as a crash would.
 #   stop-node N   (cluster) SIGTERM node N: a controlled shutdown, as in a rolling restart.
 #   start-node N  (cluster) start node N again (same ports and storage), wait until it lists
@@ -25,11 +65,15 @@
 # Env vars:
 #   FXC_KAFKA_BOOTSTRAP  use an external broker: start/status print
 #                        `bootstrap=$FXC_KAFKA_BOOTSTRAP` and start nothing; stop does nothing.
+#                        `start --secure` refuses to run with it set.
 #   FXC_KAFKA_DIR        state dir (default: $FXC_BUILD/kafka): server.properties, data/,
 #                        broker.log, console.log, pid, port, controller.port; for a cluster
-#                        cluster, ports and node1..N/ (see "a three-node cluster" below)
-#   FXC_KAFKA_PORT       broker port (default: the port used last time for this state
-#                        dir if still free, else a free port)
+#                        cluster, ports and node1..N/ (see "a three-node cluster" below); for
+#                        --secure also secure, secure.ports, users, tls/, secure.env (see "a
+#                        secured single node" below)
+#   FXC_KAFKA_PORT       broker port (with --secure: the PLAINTEXT listener's; default: the
+#                        port used last time for this state dir if still free, else a free
+#                        port; the other listeners of --secure are chosen the same way)
 #   FXC_BUILD, FXC_CACHE see scripts/versions.sh
 # The broker jars come from scripts/setup.sh (run automatically with
 # FXC_SETUP_NO_BUILD=1 if they are missing). Java is taken from PATH.
@@ -60,7 +104,7 @@ BROKERLOG="$DIR/broker.log"
 CONSOLELOG="$DIR/console.log"
 LOG4J_CONF="$SCRIPTS/kafka/log4j2.properties"
 
-usage() { echo "usage: $0 start [--brokers N] | stop | status | kill-node N | stop-node N | start-node N" >&2; exit 2; }
+usage() { echo "usage: $0 start [--brokers N | --secure] | stop | status | kill-node N | stop-node N | start-node N" >&2; exit 2; }
 
 # Pid of the broker for this state dir, if alive (guards against pid reuse by
 # checking that the process runs kafka.Kafka with our server.properties).
@@ -83,11 +127,13 @@ except OSError:
 PY
 }
 
-# probe PORT [MIN_BROKERS]: succeeds when the broker answers ApiVersions v0 and a Metadata v4
-# request listing at least MIN_BROKERS (default 1) registered, unfenced brokers.
+# probe PORT [MIN_BROKERS [CAFILE]]: succeeds when the broker answers ApiVersions v0 and a
+# Metadata v4 request listing at least MIN_BROKERS (default 1) registered, unfenced brokers; with
+# MIN_BROKERS 0, ApiVersions only (what a SASL listener answers before authentication). With
+# CAFILE, over TLS, the broker's certificate verified with that CA for the name 127.0.0.1.
 probe() {
-  python3 - "$HOST" "$1" "${2:-1}" <<'PY'
-import socket, struct, sys
+  python3 - "$HOST" "$1" "${2:-1}" "${3:-}" <<'PY'
+import socket, ssl, struct, sys
 
 def recvn(s, n):
     buf = b""
@@ -109,11 +155,16 @@ def call(s, api_key, version, corr, body):
     return resp[4:]
 
 try:
-    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as s:
-        s.settimeout(5)
+    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as raw:
+        raw.settimeout(5)
+        s = raw
+        if sys.argv[4]:
+            s = ssl.create_default_context(cafile=sys.argv[4]).wrap_socket(raw, server_hostname=sys.argv[1])
         r = call(s, 18, 0, 1, b"")                         # ApiVersions v0
         if struct.unpack(">h", r[:2])[0] != 0:
             sys.exit(1)
+        if int(sys.argv[3]) == 0:
+            sys.exit(0)
         r = call(s, 3, 4, 2, struct.pack(">ib", -1, 0))    # Metadata v4, all topics
         (nbrokers,) = struct.unpack(">i", r[4:8])          # after throttle_time_ms
         sys.exit(0 if nbrokers >= int(sys.argv[3]) else 1)
@@ -173,6 +224,14 @@ listeners=PLAINTEXT://$HOST:$port,CONTROLLER://$HOST:$cport
 advertised.listeners=PLAINTEXT://$HOST:$port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+PROPS
+  common_props >>"$PROPS.tmp"
+  mv -f -- "$PROPS.tmp" "$PROPS"
+}
+
+# The settings a single broker has whether plain or secure.
+common_props() {
+  cat <<PROPS
 log.dirs=$DATA
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
@@ -183,7 +242,6 @@ num.partitions=1
 auto.create.topics.enable=true
 message.max.bytes=52428800
 PROPS
-  mv -f -- "$PROPS.tmp" "$PROPS"
 }
 
 java_cmd() {
@@ -202,6 +260,8 @@ cmd_start() {
   # One start/stop at a time per state dir (the broker itself does not inherit fd 9).
   exec 9>"$DIR/.lock"
   flock -w $((START_TIMEOUT + STOP_TIMEOUT + 30)) 9 || die "timed out waiting for $DIR/.lock"
+  ! secure_mode || die "$DIR holds a secure broker: start it with '$0 start --secure' (or use another FXC_KAFKA_DIR)"
+  ! cluster_mode || die "$DIR holds a $(cluster_size)-node cluster; use another FXC_KAFKA_DIR (or remove $DIR) for a single broker"
 
   local pid
   if pid="$(running_pid)"; then
@@ -243,16 +303,28 @@ cmd_start() {
   write_props "$port" "$cport"
 
   java_cmd
-  if [[ ! -f "$DATA/meta.properties" ]]; then
-    local cluster_id
-    cluster_id="$("${JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$CONSOLELOG" | tail -n 1)"
-    [[ -n "$cluster_id" ]] || { tail_log; die "StorageTool random-uuid failed"; }
-    log "formatting storage in $DATA (cluster id $cluster_id, controller port $cport)"
-    "${JAVA[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" \
-      >>"$CONSOLELOG" 2>&1 || { tail_log; die "StorageTool format failed"; }
-  fi
-
+  format_single "$cport"
   log "starting broker on $HOST:$port (controller $HOST:$cport), log: $BROKERLOG"
+  pid="$(launch_single)"
+  wait_ready "$pid" "$port"
+  log "ready (pid $pid)"
+  echo "bootstrap=$HOST:$port"
+}
+
+# format_single CONTROLLER_PORT [StorageTool format options]: formats $DATA for the single node
+# unless it is formatted already (JAVA set by java_cmd).
+format_single() {
+  [[ -f "$DATA/meta.properties" ]] && return 0
+  local cluster_id
+  cluster_id="$("${JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$CONSOLELOG" | tail -n 1)"
+  [[ -n "$cluster_id" ]] || { tail_log; die "StorageTool random-uuid failed"; }
+  log "formatting storage in $DATA (cluster id $cluster_id, controller port $1)"
+  "${JAVA[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" "${@:2}" \
+    >>"$CONSOLELOG" 2>&1 || { tail_log; die "StorageTool format failed"; }
+}
+
+# Starts the single node (server.properties written, storage formatted) detached; prints its pid.
+launch_single() {
   # setsid: new session, no controlling terminal, immune to the caller's SIGHUP/SIGINT.
   # The inner shell records its own pid, then execs java (so the pid is java's).
   # shellcheck disable=SC2016  # $$ and $@ are for the inner shell
@@ -265,10 +337,7 @@ cmd_start() {
     sleep 0.1
   done
   [[ -s "$PIDFILE" ]] || die "broker did not start (no pid file)"
-  pid="$(<"$PIDFILE")"
-  wait_ready "$pid" "$port"
-  log "ready (pid $pid)"
-  echo "bootstrap=$HOST:$port"
+  cat -- "$PIDFILE"
 }
 
 cmd_stop() {
@@ -294,12 +363,284 @@ cmd_status() {
     echo "bootstrap=$FXC_KAFKA_BOOTSTRAP"
     return 0
   fi
+  if running_pid >/dev/null && secure_mode && [[ -s "$SPORTSFILE" ]]; then
+    echo "running bootstrap=$HOST:$(secure_port sasl_ssl)"
+    return 0
+  fi
   if running_pid >/dev/null && [[ -s "$PORTFILE" ]]; then
     echo "running bootstrap=$(bootstrap)"
     return 0
   fi
   echo "stopped"
   return 1
+}
+
+# --- a secured single node (start --secure) -----------------------------------------------------
+# Layout of a secure state dir: the single broker's files (server.properties, data/, pid, port (the
+# PLAINTEXT listener's), controller.port, broker.log, console.log) and
+#   secure         marks the kind
+#   secure.ports   `NAME=PORT` for plaintext, ssl, sasl_plaintext, sasl_ssl and controller
+#   users          `NAME=PASSWORD` of the SASL users (mode 600; made once: the SCRAM credentials are
+#                  written into the storage when it is formatted)
+#   tls/           the test CAs, certificates and keys (see ensure_secure_tls)
+#   secure.env     the lines start prints (mode 600)
+
+SECUREFILE="$DIR/secure"
+SPORTSFILE="$DIR/secure.ports"
+USERSFILE="$DIR/users"
+TLS="$DIR/tls"
+ENVFILE="$DIR/secure.env"
+SASL_USERS=(fxconnect limited)
+SCRAM_MECHANISMS=(SCRAM-SHA-512 SCRAM-SHA-256)
+
+secure_mode() { [[ -f "$SECUREFILE" ]]; }
+secure_port() { sed -n "s/^$1=//p" "$SPORTSFILE"; }
+user_password() { sed -n "s/^$1=//p" "$USERSFILE"; }
+
+# Chooses the listeners' ports and writes them to secure.ports (and port, controller.port): the
+# controller's is kept once the storage is formatted (the quorum names it), each other one is the
+# one used last time if it is still free, else a new free port (FXC_KAFKA_PORT: the PLAINTEXT one).
+secure_choose_ports() {
+  local formatted=0 name p used=" " out=""
+  local -a fresh
+  [[ -f "$DATA/meta.properties" ]] && formatted=1
+  if ((formatted)); then
+    [[ -s "$SPORTSFILE" && -n "$(secure_port controller)" ]] \
+      || die "$DATA is formatted but $SPORTSFILE is missing; remove $DIR to start afresh"
+  else
+    rm -rf -- "$DATA"
+  fi
+  read -r -a fresh < <(fxc_free_ports 10)
+  for name in controller plaintext ssl sasl_plaintext sasl_ssl; do
+    p=""
+    [[ -s "$SPORTSFILE" ]] && p="$(secure_port "$name")"
+    [[ "$name" == plaintext && -n "${FXC_KAFKA_PORT:-}" ]] && p="$FXC_KAFKA_PORT"
+    if [[ "$name" == controller ]] && ((formatted)); then
+      port_free "$p" || die "controller port $p (recorded in $SPORTSFILE) is in use; free it or remove $DIR"
+    elif [[ -z "$p" || "$used" == *" $p "* ]] || ! port_free "$p"; then
+      [[ "$name" != plaintext || -z "${FXC_KAFKA_PORT:-}" ]] || die "FXC_KAFKA_PORT=$p is in use"
+      for p in "${fresh[@]}"; do [[ "$used" == *" $p "* ]] || break; done
+    fi
+    [[ "$p" =~ ^[0-9]+$ ]] || die "bad $name port '$p'"
+    used+="$p "
+    out+="$name=$p"$'\n'
+  done
+  printf '%s' "$out" >"$SPORTSFILE.tmp"
+  mv -f -- "$SPORTSFILE.tmp" "$SPORTSFILE"
+  secure_port plaintext >"$PORTFILE"
+  secure_port controller >"$CPORTFILE"
+}
+
+# The SASL users' passwords: made once per state dir (random, 32 hex digits).
+ensure_users() {
+  [[ -s "$USERSFILE" ]] && return 0
+  [[ ! -f "$DATA/meta.properties" ]] \
+    || die "$DATA holds SCRAM credentials but $USERSFILE is missing; remove $DIR to start afresh"
+  local u
+  (
+    umask 077
+    for u in "${SASL_USERS[@]}"; do echo "$u=$(openssl rand -hex 16)"; done >"$USERSFILE.tmp"
+  )
+  mv -f -- "$USERSFILE.tmp" "$USERSFILE"
+}
+
+# Whether tls/ is complete, its certificates valid for at least a day more and signed as they should be.
+tls_valid() {
+  [[ -f "$TLS/.complete" ]] || return 1
+  local f
+  for f in ca broker client untrusted-ca untrusted-client; do
+    openssl x509 -noout -checkend 86400 -in "$TLS/$f.pem" >/dev/null 2>&1 || return 1
+  done
+  openssl verify -CAfile "$TLS/ca.pem" "$TLS/broker.pem" "$TLS/client.pem" >/dev/null 2>&1 \
+    && openssl verify -CAfile "$TLS/untrusted-ca.pem" "$TLS/untrusted-client.pem" >/dev/null 2>&1
+}
+
+# Creates (unless tls/ is there and valid) in tls/:
+#   ca.pem, ca.key                     the test CA the broker trusts
+#   broker.pem, broker.key             the broker's certificate (CN=localhost, SAN DNS:localhost,
+#                                      IP:127.0.0.1) signed by it, and broker-keystore.pem (key,
+#                                      certificate and CA: ssl.keystore.type=PEM)
+#   client.pem, client.key             a client certificate (CN=fxconnect-client) signed by the CA
+#   client-encrypted.key               the same key, PKCS#8 encrypted (AES-256) with the passphrase
+#                                      in client-key.password
+#   untrusted-ca.pem, untrusted-ca.key a second CA the broker does not know, and
+#   untrusted-client.pem, .key         a client certificate (CN=fxconnect-client) signed by it
+# Written to a temporary dir, then renamed: complete or absent.
+ensure_secure_tls() {
+  tls_valid && return 0
+  local tmp
+  tmp="$(mktemp -d "$DIR/.tls.tmp.XXXXXX")"
+  log "creating test CAs and certificates for 127.0.0.1/localhost in $TLS"
+  (
+    set -e
+    cd -- "$tmp"
+    ca() { # ca NAME CN
+      openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/O=fxconnect/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$1.key" -out "$1.pem"
+    }
+    leaf() { # leaf NAME CA CN SERIAL EXTENSION...
+      openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=$3" -keyout "$1.key" -out "$1.csr"
+      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "${@:5}" >"$1.ext"
+      openssl x509 -req -sha256 -days 825 -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -set_serial "$4" \
+        -extfile "$1.ext" -out "$1.pem"
+      rm -f -- "$1.csr" "$1.ext"
+    }
+    ca ca "fxconnect Kafka test CA"
+    leaf broker ca localhost 2 "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1"
+    leaf client ca fxconnect-client 3 "extendedKeyUsage=clientAuth"
+    ca untrusted-ca "fxconnect untrusted test CA"
+    leaf untrusted-client untrusted-ca fxconnect-client 4 "extendedKeyUsage=clientAuth"
+    cat broker.key broker.pem ca.pem >broker-keystore.pem
+    openssl rand -hex 12 >client-key.password
+    openssl pkcs8 -topk8 -v2 aes-256-cbc -in client.key -out client-encrypted.key \
+      -passout "file:client-key.password"
+    chmod 600 -- *.key broker-keystore.pem client-key.password
+    touch .complete
+  ) >"$tmp/openssl.log" 2>&1 || {
+    cat -- "$tmp/openssl.log" >&2
+    rm -rf -- "$tmp"
+    die "creating the test certificates failed"
+  }
+  rm -f -- "$tmp/openssl.log"
+  rm -rf -- "$TLS"
+  mv -T -- "$tmp" "$TLS"
+}
+
+write_secure_props() {
+  local p s r q c mechs jaas="" plain="org.apache.kafka.common.security.plain.PlainLoginModule required" u l m
+  p="$(secure_port plaintext)" s="$(secure_port ssl)" r="$(secure_port sasl_plaintext)"
+  q="$(secure_port sasl_ssl)" c="$(secure_port controller)"
+  for u in "${SASL_USERS[@]}"; do plain+=" user_$u=\"$(user_password "$u")\""; done
+  mechs="$(IFS=,; echo "${SCRAM_MECHANISMS[*]}"),PLAIN,OAUTHBEARER"
+  for l in sasl_ssl sasl_plaintext; do
+    jaas+="listener.name.$l.sasl.enabled.mechanisms=$mechs"$'\n'
+    for m in "${SCRAM_MECHANISMS[@]}"; do
+      jaas+="listener.name.$l.${m,,}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"$'\n'
+    done
+    jaas+="listener.name.$l.plain.sasl.jaas.config=$plain;"$'\n'
+    jaas+="listener.name.$l.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"ANONYMOUS\";"$'\n'
+    jaas+="listener.name.$l.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler"$'\n'
+  done
+  (
+    umask 077
+    cat >"$PROPS.tmp" <<PROPS
+# Generated by scripts/kafka.sh (--secure) -- rewritten on every start; edits are lost.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$HOST:$c
+listeners=PLAINTEXT://$HOST:$p,SSL://$HOST:$s,SASL_PLAINTEXT://$HOST:$r,SASL_SSL://$HOST:$q,CONTROLLER://$HOST:$c
+advertised.listeners=PLAINTEXT://$HOST:$p,SSL://$HOST:$s,SASL_PLAINTEXT://$HOST:$r,SASL_SSL://$HOST:$q
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+# TLS (SSL and SASL_SSL): PEM files made by kafka.sh. On SSL a client certificate is optional; one
+# that is given must be signed by the test CA, and its CN becomes the principal (User:CN).
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS/ca.pem
+listener.name.ssl.ssl.client.auth=requested
+ssl.principal.mapping.rules=RULE:^CN=([^,]+).*\$/\$1/,DEFAULT
+# SASL (SASL_SSL and SASL_PLAINTEXT): SCRAM credentials are in the metadata log (written when the
+# storage was formatted); PLAIN users are listed here; OAUTHBEARER takes unsigned JWTs (unsecured
+# validator: alg none, sub = principal, exp).
+$jaas# Authorization: PLAINTEXT (setup, inter-broker, controller) and TLS clients without a certificate
+# are User:ANONYMOUS, a super user; a topic without ACLs is open to every authenticated user.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=true
+PROPS
+  )
+  common_props >>"$PROPS.tmp"
+  mv -f -- "$PROPS.tmp" "$PROPS"
+}
+
+# The lines start prints (and secure.env holds).
+secure_lines() {
+  cat <<LINES
+plaintext_bootstrap=$HOST:$(secure_port plaintext)
+ssl_bootstrap=$HOST:$(secure_port ssl)
+sasl_plaintext_bootstrap=$HOST:$(secure_port sasl_plaintext)
+sasl_ssl_bootstrap=$HOST:$(secure_port sasl_ssl)
+ca_file=$TLS/ca.pem
+untrusted_ca_file=$TLS/untrusted-ca.pem
+client_cert_file=$TLS/client.pem
+client_key_file=$TLS/client.key
+client_encrypted_key_file=$TLS/client-encrypted.key
+client_key_password=$(<"$TLS/client-key.password")
+untrusted_client_cert_file=$TLS/untrusted-client.pem
+untrusted_client_key_file=$TLS/untrusted-client.key
+oauthbearer=yes
+mechanism=${SCRAM_MECHANISMS[0]}
+user=${SASL_USERS[0]}
+password=$(user_password "${SASL_USERS[0]}")
+limited_user=${SASL_USERS[1]}
+limited_password=$(user_password "${SASL_USERS[1]}")
+bootstrap=$HOST:$(secure_port sasl_ssl)
+LINES
+}
+
+# Waits until the PLAINTEXT listener answers Metadata (wait_ready), then until SSL answers Metadata
+# and SASL_SSL and SASL_PLAINTEXT answer ApiVersions (TLS verified with the test CA).
+wait_secure() {
+  local pid="$1" deadline=$((SECONDS + 30))
+  wait_ready "$pid" "$(secure_port plaintext)"
+  until probe "$(secure_port ssl)" 1 "$TLS/ca.pem" && probe "$(secure_port sasl_ssl)" 0 "$TLS/ca.pem" \
+    && probe "$(secure_port sasl_plaintext)" 0; do
+    if ! fxc_alive "$pid" || ((SECONDS >= deadline)); then
+      tail_log
+      die "the PLAINTEXT listener answers but SSL, SASL_SSL or SASL_PLAINTEXT does not (ports in $SPORTSFILE)"
+    fi
+    sleep 0.5
+  done
+}
+
+secure_start() {
+  [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]] \
+    || die "FXC_KAFKA_BOOTSTRAP is set: --secure starts a broker of its own; unset it (env -u FXC_KAFKA_BOOTSTRAP)"
+  exec 9>"$DIR/.lock"
+  flock -w $((START_TIMEOUT + STOP_TIMEOUT + 30)) 9 || die "timed out waiting for $DIR/.lock"
+  ! cluster_mode || die "$DIR holds a $(cluster_size)-node cluster; use another FXC_KAFKA_DIR (or remove $DIR) for --secure"
+  if [[ -f "$PORTFILE" ]] && ! secure_mode; then
+    die "$DIR holds a plain single broker; stop it and use another FXC_KAFKA_DIR (or remove $DIR) for --secure"
+  fi
+
+  local pid
+  if pid="$(running_pid)"; then
+    log "already running (pid $pid, state dir $DIR)"
+    wait_secure "$pid"
+    secure_lines
+    return
+  fi
+  rm -f -- "$PIDFILE"
+
+  ensure_prereqs
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (apt package 'openssl')"
+  touch "$SECUREFILE"
+  secure_choose_ports
+  ensure_users
+  ensure_secure_tls
+  write_secure_props
+
+  java_cmd
+  local -a scram=()
+  local u m
+  for u in "${SASL_USERS[@]}"; do
+    for m in "${SCRAM_MECHANISMS[@]}"; do scram+=(--add-scram "$m=[name=$u,password=$(user_password "$u")]"); done
+  done
+  format_single "$(secure_port controller)" "${scram[@]}"
+  log "starting secure broker: PLAINTEXT $HOST:$(secure_port plaintext), SSL :$(secure_port ssl), SASL_PLAINTEXT :$(secure_port sasl_plaintext), SASL_SSL :$(secure_port sasl_ssl) (controller :$(secure_port controller)), log: $BROKERLOG"
+  pid="$(launch_single)"
+  wait_secure "$pid"
+  (
+    umask 077
+    secure_lines >"$ENVFILE.tmp"
+  )
+  mv -f -- "$ENVFILE.tmp" "$ENVFILE"
+  log "ready (pid $pid); the lines below are also in $ENVFILE"
+  cat -- "$ENVFILE"
 }
 
 # --- a three-node cluster (start --brokers 3) ----------------------------------------------------
@@ -417,7 +758,7 @@ cluster_start() {
   exec 9>"$DIR/.lock"
   flock -w $((START_TIMEOUT + STOP_TIMEOUT + 30)) 9 || die "timed out waiting for $DIR/.lock"
   if [[ -f "$PORTFILE" ]] && ! cluster_mode; then
-    die "$DIR holds a single broker; stop it and use another FXC_KAFKA_DIR (or remove $DIR) for a cluster"
+    die "$DIR holds a $(secure_mode && echo "secure" || echo "single") broker; stop it and use another FXC_KAFKA_DIR (or remove $DIR) for a cluster"
   fi
   if cluster_mode && [[ "$(cluster_size)" != "$size" ]]; then
     die "$DIR holds a $(cluster_size)-node cluster, not $size; remove $DIR to start afresh"
@@ -554,7 +895,16 @@ if [[ -n "${FXC_KAFKA_BOOTSTRAP:-}" && "$1" != start && "$1" != stop && "$1" != 
 fi
 case "$1" in
   start)
-    if [[ $# -eq 3 && "$2" == --brokers && -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
+    if [[ " ${*:2} " == *" --secure "* ]]; then
+      rest=()
+      for a in "${@:2}"; do [[ "$a" == --secure ]] || rest+=("$a"); done
+      if [[ ${#rest[@]} -eq 2 && "${rest[0]}" == --brokers ]]; then
+        [[ "${rest[1]}" == 1 ]] || die "--secure is a single node: it does not go with --brokers ${rest[1]}"
+      elif [[ ${#rest[@]} -ne 0 ]]; then
+        usage
+      fi
+      secure_start
+    elif [[ $# -eq 3 && "$2" == --brokers && -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
       if [[ "$3" == 1 ]]; then cmd_start; else cluster_start "$3"; fi
     elif [[ $# -eq 1 || ($# -eq 3 && "$2" == --brokers) ]]; then
       cmd_start

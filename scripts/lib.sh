@@ -28,6 +28,59 @@ fxc_stop_private_kafka3() {
   FXC_PRIVATE_KAFKA3_DIR=""
 }
 
+# fxc_private_kafka_secure NAME: unless FXC_KAFKA_SECURE_BOOTSTRAP is set, starts a secured broker
+# (scripts/kafka.sh start --secure: TLS, SASL, ACLs; see its header) with its state in
+# $FXC_BUILD/kafka-secure-NAME and exports FXC_KAFKA_SECURE_BOOTSTRAP (the PLAINTEXT listener, a
+# super user: for setup and ACLs), FXC_KAFKA_SECURE_SSL, _SASL_SSL, _SASL_PLAINTEXT (bootstraps),
+# _CA, _UNTRUSTED_CA, _CLIENT_CERT, _CLIENT_KEY, _CLIENT_ENCRYPTED_KEY, _CLIENT_KEY_PASSWORD,
+# _UNTRUSTED_CLIENT_CERT, _UNTRUSTED_CLIENT_KEY (files, passphrase), _OAUTHBEARER (yes when
+# OAUTHBEARER takes unsigned JWTs on both SASL listeners), _MECHANISM, _USER, _PASSWORD,
+# _LIMITED_USER, _LIMITED_PASSWORD and _DIR; fxc_stop_private_kafka_secure stops it. With
+# FXC_KAFKA_SECURE_BOOTSTRAP set, both do nothing (the other variables must be set by the caller).
+FXC_PRIVATE_KAFKA_SECURE_DIR=""
+fxc_private_kafka_secure() {
+  [[ -n "${FXC_KAFKA_SECURE_BOOTSTRAP:-}" ]] && return 0
+  FXC_PRIVATE_KAFKA_SECURE_DIR="$FXC_BUILD/kafka-secure-$1"
+  local out line v
+  out="$(env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_PRIVATE_KAFKA_SECURE_DIR" "$FXC_ROOT/scripts/kafka.sh" start --secure)"
+  while IFS= read -r line; do
+    v="${line#*=}"
+    case "${line%%=*}" in
+      plaintext_bootstrap) FXC_KAFKA_SECURE_BOOTSTRAP="$v" ;;
+      ssl_bootstrap) FXC_KAFKA_SECURE_SSL="$v" ;;
+      sasl_plaintext_bootstrap) FXC_KAFKA_SECURE_SASL_PLAINTEXT="$v" ;;
+      sasl_ssl_bootstrap) FXC_KAFKA_SECURE_SASL_SSL="$v" ;;
+      ca_file) FXC_KAFKA_SECURE_CA="$v" ;;
+      untrusted_ca_file) FXC_KAFKA_SECURE_UNTRUSTED_CA="$v" ;;
+      client_cert_file) FXC_KAFKA_SECURE_CLIENT_CERT="$v" ;;
+      client_key_file) FXC_KAFKA_SECURE_CLIENT_KEY="$v" ;;
+      client_encrypted_key_file) FXC_KAFKA_SECURE_CLIENT_ENCRYPTED_KEY="$v" ;;
+      client_key_password) FXC_KAFKA_SECURE_CLIENT_KEY_PASSWORD="$v" ;;
+      untrusted_client_cert_file) FXC_KAFKA_SECURE_UNTRUSTED_CLIENT_CERT="$v" ;;
+      untrusted_client_key_file) FXC_KAFKA_SECURE_UNTRUSTED_CLIENT_KEY="$v" ;;
+      oauthbearer) FXC_KAFKA_SECURE_OAUTHBEARER="$v" ;;
+      mechanism) FXC_KAFKA_SECURE_MECHANISM="$v" ;;
+      user) FXC_KAFKA_SECURE_USER="$v" ;;
+      password) FXC_KAFKA_SECURE_PASSWORD="$v" ;;
+      limited_user) FXC_KAFKA_SECURE_LIMITED_USER="$v" ;;
+      limited_password) FXC_KAFKA_SECURE_LIMITED_PASSWORD="$v" ;;
+    esac
+  done <<<"$out"
+  [[ -n "${FXC_KAFKA_SECURE_BOOTSTRAP:-}" && -n "${FXC_KAFKA_SECURE_SASL_SSL:-}" ]] || return 1
+  export FXC_KAFKA_SECURE_BOOTSTRAP FXC_KAFKA_SECURE_SSL FXC_KAFKA_SECURE_SASL_PLAINTEXT \
+    FXC_KAFKA_SECURE_SASL_SSL FXC_KAFKA_SECURE_CA FXC_KAFKA_SECURE_UNTRUSTED_CA \
+    FXC_KAFKA_SECURE_CLIENT_CERT FXC_KAFKA_SECURE_CLIENT_KEY FXC_KAFKA_SECURE_CLIENT_ENCRYPTED_KEY \
+    FXC_KAFKA_SECURE_CLIENT_KEY_PASSWORD FXC_KAFKA_SECURE_UNTRUSTED_CLIENT_CERT \
+    FXC_KAFKA_SECURE_UNTRUSTED_CLIENT_KEY FXC_KAFKA_SECURE_OAUTHBEARER FXC_KAFKA_SECURE_MECHANISM \
+    FXC_KAFKA_SECURE_USER FXC_KAFKA_SECURE_PASSWORD FXC_KAFKA_SECURE_LIMITED_USER \
+    FXC_KAFKA_SECURE_LIMITED_PASSWORD FXC_KAFKA_SECURE_DIR="$FXC_PRIVATE_KAFKA_SECURE_DIR"
+}
+fxc_stop_private_kafka_secure() {
+  [[ -z "$FXC_PRIVATE_KAFKA_SECURE_DIR" ]] && return 0
+  env -u FXC_KAFKA_BOOTSTRAP FXC_KAFKA_DIR="$FXC_PRIVATE_KAFKA_SECURE_DIR" "$FXC_ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true
+  FXC_PRIVATE_KAFKA_SECURE_DIR=""
+}
+
 # fxc_private_kafka NAME: unless FXC_KAFKA_BOOTSTRAP is set, starts a broker with its state in
 # $FXC_BUILD/kafka-NAME and exports FXC_KAFKA_BOOTSTRAP; fxc_stop_private_kafka stops it again
 # (call it from an EXIT trap). With FXC_KAFKA_BOOTSTRAP set, both do nothing.

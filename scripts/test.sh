@@ -3,7 +3,10 @@
 #   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent); then scripts/lint.sh:
 #      clang-format and clang-tidy, clean or the run fails;
 #   2. a private Kafka broker for the integration tier (state in $FXC_BUILD/kafka-test), stopped
-#      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; likewise
+#      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; a
+#      secured broker for the security tests of the integration tier (scripts/kafka.sh start
+#      --secure: TLS, SASL, ACLs; state in $FXC_BUILD/kafka-secure-test; FXC_KAFKA_SECURE_* to use
+#      a running one, see fxc_private_kafka_secure in scripts/lib.sh); likewise
 #      Jaeger (scripts/jaeger.sh; FXC_JAEGER_OTLP + FXC_JAEGER_QUERY to use a running one) and
 #      WireMock for the legacy tier (scripts/legacy.sh start --mtls; FXC_LEGACY_HTTP, _HTTPS, _CA,
 #      _CLIENT_CERT, _CLIENT_KEY to use a running one), PostgreSQL (scripts/postgres.sh;
@@ -48,10 +51,13 @@ status=0
 log "lint: clang-format and clang-tidy (scripts/lint.sh)"
 "$SCRIPTS/lint.sh" || status=1
 
-trap 'fxc_stop_private_kafka3; fxc_stop_private_toxiproxy; fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka' EXIT
+trap 'fxc_stop_private_kafka3; fxc_stop_private_toxiproxy; fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka_secure; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
+log "a secured Kafka broker for the security tests (scripts/kafka.sh start --secure: TLS, SASL, ACLs)"
+fxc_private_kafka_secure test
+log "secured Kafka: SASL_SSL ${FXC_KAFKA_SECURE_SASL_SSL:-}, SSL ${FXC_KAFKA_SECURE_SSL:-}, SASL_PLAINTEXT ${FXC_KAFKA_SECURE_SASL_PLAINTEXT:-}, setup (PLAINTEXT) $FXC_KAFKA_SECURE_BOOTSTRAP"
 log "Jaeger for the tracing tests (built once from the Go module proxy: several minutes the first time)"
 fxc_private_jaeger test
 log "Jaeger: OTLP/HTTP $FXC_JAEGER_OTLP, query $FXC_JAEGER_QUERY"
