@@ -4,7 +4,8 @@
 # `--brokers 3` a three-node cluster (every node a broker and a quorum voter; replication
 # factor 3, min.insync.replicas=2, unclean leader election off) for the fault tests, or with
 # `--secure` one node with TLS, SASL and ACLs for the security tests (see "a secured single
-# node" below).
+# node" below). The single broker and the cluster run Kafka $KAFKA_VERSION; --secure runs Kafka
+# $KAFKA_SECURE_VERSION (scripts/versions.sh) unless FXC_KAFKA_SECURE_VERSION says otherwise.
 #
 #   start   start it in the background (detached; survives the calling shell), wait
 #           until it answers Metadata requests (90 s max), print `bootstrap=HOST:PORT`
@@ -41,6 +42,7 @@
 #             password=...                         PLAIN), random password made once per state dir
 #             limited_user=limited                 a second SASL user, for ACL tests
 #             limited_password=...
+#             kafka_version=3.9.1                  the broker's Kafka version
 #             bootstrap=127.0.0.1:Q                SASL_SSL, what goes with the credentials (last)
 #           and write them to DIR/secure.env (mode 600). Certificates are made with openssl on
 #           the first start and again when one is missing or expires within a day. ACLs:
@@ -48,9 +50,15 @@
 #           a topic without ACLs is open to every authenticated user; once a topic has an ACL,
 #           only what its ACLs allow is allowed (put an ALLOW for User:* next to a DENY for
 #           User:limited to keep the topic open to the others). Create ACLs on the PLAINTEXT
-#           listener. Note: SCRAM against Kafka 4.x needs librdkafka >= 2.6.1 (older ones send a
-#           client-final nonce the broker refuses: "invalid credentials"); PLAIN and OAUTHBEARER
-#           work with any.
+#           listener.
+#           Kafka version: $KAFKA_SECURE_VERSION (3.9.x) by default, because SCRAM against Kafka
+#           4.x needs librdkafka >= 2.6.1: older ones (Debian 12 has 2.0.2) repeat the client nonce
+#           in the client-final message, which Kafka 4.x refuses ("invalid credentials") and 3.9
+#           accepts. FXC_KAFKA_SECURE_VERSION=$KAFKA_VERSION runs the main version instead (to show
+#           that limit; PLAIN and OAUTHBEARER work there with any librdkafka). The jars of either
+#           come from setup.sh. The storage of a state dir is formatted by one version: the version
+#           is kept in DIR/kafka.version, and a start with another one is refused (stop the broker
+#           and delete DIR, or use another FXC_KAFKA_DIR).
 #           A state dir holds one kind: a single broker, a secure one or a cluster of one size.
 #   stop    SIGTERM (every node at once), wait up to 30 s, then SIGKILL. OK if not running.
 #   status  print `running bootstrap=...` (exit 0; for --secure the SASL_SSL listener), or
@@ -69,14 +77,16 @@
 #   FXC_KAFKA_DIR        state dir (default: $FXC_BUILD/kafka): server.properties, data/,
 #                        broker.log, console.log, pid, port, controller.port; for a cluster
 #                        cluster, ports and node1..N/ (see "a three-node cluster" below); for
-#                        --secure also secure, secure.ports, users, tls/, secure.env (see "a
-#                        secured single node" below)
+#                        --secure also secure, secure.ports, users, tls/, secure.env,
+#                        kafka.version (see "a secured single node" below)
 #   FXC_KAFKA_PORT       broker port (with --secure: the PLAINTEXT listener's; default: the
 #                        port used last time for this state dir if still free, else a free
 #                        port; the other listeners of --secure are chosen the same way)
+#   FXC_KAFKA_SECURE_VERSION  the Kafka version of --secure: $KAFKA_SECURE_VERSION (default) or
+#                        $KAFKA_VERSION; no other (setup.sh fetches only these two)
 #   FXC_BUILD, FXC_CACHE see scripts/versions.sh
-# The broker jars come from scripts/setup.sh (run automatically with
-# FXC_SETUP_NO_BUILD=1 if they are missing). Java is taken from PATH.
+# The broker jars ($KAFKA_LIBS, $KAFKA_SECURE_LIBS) come from scripts/setup.sh (run automatically
+# with FXC_SETUP_NO_BUILD=1 if the ones needed are missing). Java is taken from PATH.
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -203,13 +213,17 @@ wait_ready() {
   die "broker did not answer Metadata requests on $HOST:$port within ${START_TIMEOUT}s (pid $pid still running; stop it with '$0 stop')"
 }
 
+# The broker jars java_cmd uses: Kafka $KAFKA_VERSION, or for --secure the version chosen by
+# secure_version.
+LIBS="$KAFKA_LIBS"
+
 ensure_prereqs() {
-  if [[ ! -f "$KAFKA_LIBS/.complete" ]] || ! command -v java >/dev/null 2>&1 \
+  if [[ ! -f "$LIBS/.complete" ]] || ! command -v java >/dev/null 2>&1 \
      || ! command -v python3 >/dev/null 2>&1; then
     log "Kafka jars or java/python3 missing: running scripts/setup.sh (FXC_SETUP_NO_BUILD=1)"
     FXC_SETUP_NO_BUILD=1 "$SCRIPTS/setup.sh" >&2
   fi
-  [[ -f "$KAFKA_LIBS/.complete" ]] || die "Kafka jars still missing in $KAFKA_LIBS"
+  [[ -f "$LIBS/.complete" ]] || die "Kafka jars still missing in $LIBS"
   command -v java >/dev/null 2>&1 || die "java not found in PATH"
 }
 
@@ -248,7 +262,7 @@ java_cmd() {
   JAVA=(java -Xms256m -Xmx1g
         "-Dlog4j2.configurationFile=$LOG4J_CONF"
         "-Dfxc.kafka.log=$BROKERLOG"
-        -cp "$KAFKA_LIBS/*")
+        -cp "$LIBS/*")
 }
 
 cmd_start() {
@@ -384,8 +398,11 @@ cmd_status() {
 #                  written into the storage when it is formatted)
 #   tls/           the test CAs, certificates and keys (see ensure_secure_tls)
 #   secure.env     the lines start prints (mode 600)
+#   kafka.version  the Kafka version that formatted the storage (and runs on it); a state dir
+#                  without it, formatted by an older kafka.sh, holds Kafka $KAFKA_VERSION's
 
 SECUREFILE="$DIR/secure"
+VERSIONFILE="$DIR/kafka.version"
 SPORTSFILE="$DIR/secure.ports"
 USERSFILE="$DIR/users"
 TLS="$DIR/tls"
@@ -396,6 +413,33 @@ SCRAM_MECHANISMS=(SCRAM-SHA-512 SCRAM-SHA-256)
 secure_mode() { [[ -f "$SECUREFILE" ]]; }
 secure_port() { sed -n "s/^$1=//p" "$SPORTSFILE"; }
 user_password() { sed -n "s/^$1=//p" "$USERSFILE"; }
+
+# Sets SECURE_VERSION (FXC_KAFKA_SECURE_VERSION, default $KAFKA_SECURE_VERSION) and LIBS (its jars).
+# Only the two versions setup.sh fetches are known.
+secure_version() {
+  SECURE_VERSION="${FXC_KAFKA_SECURE_VERSION:-$KAFKA_SECURE_VERSION}"
+  case "$SECURE_VERSION" in
+    "$KAFKA_SECURE_VERSION") LIBS="$KAFKA_SECURE_LIBS" ;;
+    "$KAFKA_VERSION") LIBS="$KAFKA_LIBS" ;;
+    *) die "FXC_KAFKA_SECURE_VERSION=$SECURE_VERSION: --secure runs Kafka $KAFKA_SECURE_VERSION (default) or $KAFKA_VERSION" ;;
+  esac
+}
+
+# The Kafka version the storage was formatted with (empty: not formatted).
+formatted_version() {
+  [[ -f "$DATA/meta.properties" ]] || return 0
+  if [[ -s "$VERSIONFILE" ]]; then cat -- "$VERSIONFILE"; else echo "$KAFKA_VERSION"; fi
+}
+
+# Refuses a state dir formatted (or a broker started) by another Kafka version than SECURE_VERSION.
+check_secure_version() {
+  local had why="the default"
+  had="$(formatted_version)"
+  [[ -z "${FXC_KAFKA_SECURE_VERSION:-}" ]] || why="FXC_KAFKA_SECURE_VERSION=$FXC_KAFKA_SECURE_VERSION"
+  [[ -z "$had" || "$had" == "$SECURE_VERSION" ]] \
+    || die "$DIR holds storage formatted by Kafka $had, not Kafka $SECURE_VERSION ($why): stop it (FXC_KAFKA_DIR=$DIR $0 stop) and delete $DIR, or use another FXC_KAFKA_DIR (or FXC_KAFKA_SECURE_VERSION=$had)"
+  [[ -z "$had" || -s "$VERSIONFILE" ]] || echo "$had" >"$VERSIONFILE"
+}
 
 # Chooses the listeners' ports and writes them to secure.ports (and port, controller.port): the
 # controller's is kept once the storage is formatted (the quorum names it), each other one is the
@@ -578,6 +622,7 @@ user=${SASL_USERS[0]}
 password=$(user_password "${SASL_USERS[0]}")
 limited_user=${SASL_USERS[1]}
 limited_password=$(user_password "${SASL_USERS[1]}")
+kafka_version=$(<"$VERSIONFILE")
 bootstrap=$HOST:$(secure_port sasl_ssl)
 LINES
 }
@@ -606,6 +651,8 @@ secure_start() {
   if [[ -f "$PORTFILE" ]] && ! secure_mode; then
     die "$DIR holds a plain single broker; stop it and use another FXC_KAFKA_DIR (or remove $DIR) for --secure"
   fi
+  secure_version
+  check_secure_version
 
   local pid
   if pid="$(running_pid)"; then
@@ -630,8 +677,11 @@ secure_start() {
   for u in "${SASL_USERS[@]}"; do
     for m in "${SCRAM_MECHANISMS[@]}"; do scram+=(--add-scram "$m=[name=$u,password=$(user_password "$u")]"); done
   done
-  format_single "$(secure_port controller)" "${scram[@]}"
-  log "starting secure broker: PLAINTEXT $HOST:$(secure_port plaintext), SSL :$(secure_port ssl), SASL_PLAINTEXT :$(secure_port sasl_plaintext), SASL_SSL :$(secure_port sasl_ssl) (controller :$(secure_port controller)), log: $BROKERLOG"
+  if [[ ! -f "$DATA/meta.properties" ]]; then
+    format_single "$(secure_port controller)" "${scram[@]}"
+    echo "$SECURE_VERSION" >"$VERSIONFILE"
+  fi
+  log "starting secure broker (Kafka $SECURE_VERSION): PLAINTEXT $HOST:$(secure_port plaintext), SSL :$(secure_port ssl), SASL_PLAINTEXT :$(secure_port sasl_plaintext), SASL_SSL :$(secure_port sasl_ssl) (controller :$(secure_port controller)), log: $BROKERLOG"
   pid="$(launch_single)"
   wait_secure "$pid"
   (

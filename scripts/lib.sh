@@ -35,8 +35,10 @@ fxc_stop_private_kafka3() {
 # _CA, _UNTRUSTED_CA, _CLIENT_CERT, _CLIENT_KEY, _CLIENT_ENCRYPTED_KEY, _CLIENT_KEY_PASSWORD,
 # _UNTRUSTED_CLIENT_CERT, _UNTRUSTED_CLIENT_KEY (files, passphrase), _OAUTHBEARER (yes when
 # OAUTHBEARER takes unsigned JWTs on both SASL listeners), _MECHANISM, _USER, _PASSWORD,
-# _LIMITED_USER, _LIMITED_PASSWORD and _DIR; fxc_stop_private_kafka_secure stops it. With
-# FXC_KAFKA_SECURE_BOOTSTRAP set, both do nothing (the other variables must be set by the caller).
+# _LIMITED_USER, _LIMITED_PASSWORD, _KAFKA_VERSION (the broker's: $KAFKA_SECURE_VERSION, or with
+# FXC_KAFKA_SECURE_VERSION=$KAFKA_VERSION that one, where librdkafka < 2.6.1 cannot use SCRAM) and
+# _DIR; fxc_stop_private_kafka_secure stops it. With FXC_KAFKA_SECURE_BOOTSTRAP set, both do
+# nothing (the other variables must be set by the caller).
 FXC_PRIVATE_KAFKA_SECURE_DIR=""
 fxc_private_kafka_secure() {
   [[ -n "${FXC_KAFKA_SECURE_BOOTSTRAP:-}" ]] && return 0
@@ -64,6 +66,7 @@ fxc_private_kafka_secure() {
       password) FXC_KAFKA_SECURE_PASSWORD="$v" ;;
       limited_user) FXC_KAFKA_SECURE_LIMITED_USER="$v" ;;
       limited_password) FXC_KAFKA_SECURE_LIMITED_PASSWORD="$v" ;;
+      kafka_version) FXC_KAFKA_SECURE_KAFKA_VERSION="$v" ;;
     esac
   done <<<"$out"
   [[ -n "${FXC_KAFKA_SECURE_BOOTSTRAP:-}" && -n "${FXC_KAFKA_SECURE_SASL_SSL:-}" ]] || return 1
@@ -73,7 +76,8 @@ fxc_private_kafka_secure() {
     FXC_KAFKA_SECURE_CLIENT_KEY_PASSWORD FXC_KAFKA_SECURE_UNTRUSTED_CLIENT_CERT \
     FXC_KAFKA_SECURE_UNTRUSTED_CLIENT_KEY FXC_KAFKA_SECURE_OAUTHBEARER FXC_KAFKA_SECURE_MECHANISM \
     FXC_KAFKA_SECURE_USER FXC_KAFKA_SECURE_PASSWORD FXC_KAFKA_SECURE_LIMITED_USER \
-    FXC_KAFKA_SECURE_LIMITED_PASSWORD FXC_KAFKA_SECURE_DIR="$FXC_PRIVATE_KAFKA_SECURE_DIR"
+    FXC_KAFKA_SECURE_LIMITED_PASSWORD FXC_KAFKA_SECURE_KAFKA_VERSION \
+    FXC_KAFKA_SECURE_DIR="$FXC_PRIVATE_KAFKA_SECURE_DIR"
 }
 fxc_stop_private_kafka_secure() {
   [[ -z "$FXC_PRIVATE_KAFKA_SECURE_DIR" ]] && return 0

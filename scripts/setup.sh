@@ -4,7 +4,9 @@
 #   1. installs the missing apt packages listed in scripts/versions.sh
 #      (apt-get update runs once, only if something is missing; sudo if not root);
 #   2. downloads the Apache Kafka broker jars (Maven Central, via scripts/kafka/pom.xml)
-#      into $KAFKA_LIBS, marked complete by $KAFKA_LIBS/.complete, and the WireMock standalone
+#      into $KAFKA_LIBS, marked complete by $KAFKA_LIBS/.complete, the same for Kafka
+#      $KAFKA_SECURE_VERSION into $KAFKA_SECURE_LIBS (the broker of `kafka.sh start --secure`;
+#      see versions.sh for why it differs), and the WireMock standalone
 #      jar (the legacy stand-in of scripts/legacy.sh; via scripts/legacy/pom.xml) into
 #      $WIREMOCK_JAR's directory, marked complete by .complete there;
 #   3. configures and builds with `cmake --preset release` / `cmake --build --preset release`.
@@ -46,9 +48,12 @@ install_packages() {
 }
 
 # ---------------------------------------------------------------- 2. Kafka jars
+# fetch_kafka_jars VERSION LIBS: the broker jars of Kafka VERSION (and log4j $LOG4J_VERSION) into
+# LIBS, marked complete by LIBS/.complete; nothing to do if it is there already.
 fetch_kafka_jars() {
-  if [[ -f "$KAFKA_LIBS/.complete" ]]; then
-    log "Kafka $KAFKA_VERSION jars: already in $KAFKA_LIBS"
+  local version="$1" libs="$2"
+  if [[ -f "$libs/.complete" ]]; then
+    log "Kafka $version jars: already in $libs"
     return
   fi
   command -v mvn >/dev/null 2>&1 || die "mvn not found (apt package 'maven')"
@@ -56,41 +61,41 @@ fetch_kafka_jars() {
   # Serialise concurrent setups sharing the same cache.
   exec 8>"$FXC_CACHE/.setup.lock"
   flock -w 600 8 || die "timed out waiting for $FXC_CACHE/.setup.lock"
-  if [[ -f "$KAFKA_LIBS/.complete" ]]; then
-    log "Kafka $KAFKA_VERSION jars: already in $KAFKA_LIBS (fetched concurrently)"
+  if [[ -f "$libs/.complete" ]]; then
+    log "Kafka $version jars: already in $libs (fetched concurrently)"
     exec 8>&-
     return
   fi
   local parent tmp
-  parent="$(dirname -- "$KAFKA_LIBS")"
+  parent="$(dirname -- "$libs")"
   mkdir -p "$parent"
   # Temp dir on the same filesystem so that the final rename is atomic.
   tmp="$(mktemp -d "$parent/.libs.tmp.XXXXXX")"
   # shellcheck disable=SC2064
   trap "rm -rf -- '$tmp'" EXIT
-  log "Kafka $KAFKA_VERSION jars: resolving from Maven Central (log4j $LOG4J_VERSION) ..."
+  log "Kafka $version jars: resolving from Maven Central (log4j $LOG4J_VERSION) ..."
   # mvn's output is kept aside (Debian's Maven 3.8 prints stray colour codes even
   # with -q -B) and shown only on failure.
   if ! mvn -q -B -f "$FXC_ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$tmp/libs" \
-      -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$LOG4J_VERSION" \
+      -Dkafka.version="$version" -Dlog4j.version="$LOG4J_VERSION" \
       </dev/null >"$tmp/mvn.log" 2>&1; then
     sed 's/\x1b\[[0-9;]*m//g' "$tmp/mvn.log" >&2
-    die "mvn dependency:copy-dependencies failed"
+    die "mvn dependency:copy-dependencies failed (Kafka $version)"
   fi
-  [[ -f "$tmp/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] \
-    || die "mvn did not produce kafka_2.13-$KAFKA_VERSION.jar in $tmp/libs"
+  [[ -f "$tmp/libs/kafka_2.13-$version.jar" ]] \
+    || die "mvn did not produce kafka_2.13-$version.jar in $tmp/libs"
   touch "$tmp/libs/.complete"
   # A leftover incomplete dir (no .complete) from an interrupted older run: discard.
-  if [[ -e "$KAFKA_LIBS" ]]; then
-    log "removing incomplete $KAFKA_LIBS"
-    rm -rf -- "$KAFKA_LIBS"
+  if [[ -e "$libs" ]]; then
+    log "removing incomplete $libs"
+    rm -rf -- "$libs"
   fi
-  mv -T -- "$tmp/libs" "$KAFKA_LIBS"
+  mv -T -- "$tmp/libs" "$libs"
   rm -rf -- "$tmp"
   trap - EXIT
   exec 8>&-
-  log "Kafka $KAFKA_VERSION jars: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS"
+  log "Kafka $version jars: $(find "$libs" -name '*.jar' | wc -l) jars in $libs"
 }
 
 # ---------------------------------------------------------------- 2b. WireMock jar
@@ -150,7 +155,8 @@ build() {
 }
 
 install_packages
-fetch_kafka_jars
+fetch_kafka_jars "$KAFKA_VERSION" "$KAFKA_LIBS"
+fetch_kafka_jars "$KAFKA_SECURE_VERSION" "$KAFKA_SECURE_LIBS"
 fetch_wiremock_jar
 build
 

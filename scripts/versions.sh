@@ -6,14 +6,19 @@
 # Env vars (all optional, read here):
 #   FXC_CACHE  download cache (default: $HOME/.cache/fxconnect)
 #   FXC_BUILD  build / runtime-state dir (default: <repo root>/build)
-# Sets: KAFKA_VERSION, LOG4J_VERSION, JAEGER_VERSION, WIREMOCK_VERSION, TOXIPROXY_VERSION,
-#   FXC_ROOT (repo root, from this file's location), FXC_CACHE, FXC_BUILD, KAFKA_LIBS (Kafka broker jars),
+# Sets: KAFKA_VERSION, KAFKA_SECURE_VERSION, LOG4J_VERSION, JAEGER_VERSION, WIREMOCK_VERSION,
+#   TOXIPROXY_VERSION, FXC_ROOT (repo root, from this file's location), FXC_CACHE, FXC_BUILD,
+#   KAFKA_LIBS (Kafka broker jars), KAFKA_SECURE_LIBS (the jars of Kafka $KAFKA_SECURE_VERSION, for
+#   `kafka.sh start --secure`; fetched by setup.sh too),
 #   JAEGER_BIN (Jaeger v2 all-in-one binary, built by scripts/jaeger.sh), WIREMOCK_JAR
 #   (WireMock standalone, the legacy stand-in of scripts/legacy.sh; fetched by setup.sh),
 #   TOXIPROXY_BIN (toxiproxy-server, toxiproxy-cli next to it; built by scripts/toxiproxy.sh), and
 #   the array FXC_APT_PACKAGES (Debian 12 packages needed to build and test).
 
 KAFKA_VERSION=4.1.1
+# Secured broker (kafka.sh start --secure): librdkafka < 2.6.1 (Debian 12: 2.0.2) repeats the client
+# nonce in its SCRAM client-final message; Kafka 4.x refuses that, 3.8.1..3.9.x accept it.
+KAFKA_SECURE_VERSION=3.9.1
 LOG4J_VERSION=2.24.3
 JAEGER_VERSION=1.76.0
 WIREMOCK_VERSION=3.13.2
@@ -23,6 +28,7 @@ FXC_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 FXC_CACHE="${FXC_CACHE:-$HOME/.cache/fxconnect}"
 FXC_BUILD="${FXC_BUILD:-$FXC_ROOT/build}"
 KAFKA_LIBS="$FXC_CACHE/kafka-$KAFKA_VERSION/libs"
+KAFKA_SECURE_LIBS="$FXC_CACHE/kafka-$KAFKA_SECURE_VERSION/libs"
 JAEGER_BIN="$FXC_CACHE/jaeger-$JAEGER_VERSION/jaeger"
 WIREMOCK_JAR="$FXC_CACHE/wiremock-$WIREMOCK_VERSION/wiremock-standalone-$WIREMOCK_VERSION.jar"
 TOXIPROXY_BIN="$FXC_CACHE/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
@@ -66,4 +72,4 @@ FXC_APT_PACKAGES=(
 
 export KAFKA_VERSION LOG4J_VERSION JAEGER_VERSION WIREMOCK_VERSION FXC_ROOT FXC_CACHE FXC_BUILD KAFKA_LIBS \
   JAEGER_BIN WIREMOCK_JAR
-export TOXIPROXY_VERSION TOXIPROXY_BIN
+export TOXIPROXY_VERSION TOXIPROXY_BIN KAFKA_SECURE_VERSION KAFKA_SECURE_LIBS
