@@ -9,9 +9,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "config/kafka_security.h"
 #include "core/secrets.h"
 #include "engine/engine.h"
 #include "kafka/client.h"
@@ -44,7 +46,11 @@ class EngineCommand final : public cli::Extension {
     erun_->add_option("--json", json_path_, "Write the summary as JSON to this file");
     erun_->add_option("--show", eopt_.show, "Print the process data of this many finished instances, before and after");
     erun_->add_option("--bootstrap", eopt_.bootstrap,
-                      "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+                      "Kafka bootstrap servers (default: the --kafka-config file's kafka.bootstrap, else "
+                      "$FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+    erun_->add_option("--kafka-config", kafka_config_,
+                      "A YAML file with a `kafka:` section (a connector config will do): its bootstrap, security "
+                      "(TLS, SASL) and properties are used for every client (docs/security.md)");
     erun_
         ->add_option("--profile", eopt_.profile,
                      "Engine identity headers: 4.x (Fx-AppId, Fx-RootAppId, Fx-BuildId) or 5.x "
@@ -67,7 +73,10 @@ class EngineCommand final : public cli::Extension {
     eprepare_ = engine_->add_subcommand("prepare", "Create the process's topics when missing (engine run does it too)");
     eprepare_->add_option("process", process_path_, "Process definition (YAML)")->required();
     eprepare_->add_option("--bootstrap", eopt_.bootstrap,
-                          "Kafka bootstrap servers (default: $FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+                          "Kafka bootstrap servers (default: the --kafka-config file's kafka.bootstrap, else "
+                          "$FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
+    eprepare_->add_option("--kafka-config", kafka_config_,
+                          "A YAML file with a `kafka:` section: its bootstrap, security and properties");
     eprepare_->add_option("--partitions", eopt_.partitions, "Partitions of each topic created")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -83,10 +92,12 @@ class EngineCommand final : public cli::Extension {
           std::cout << process_path_ << ": ok\n";
           return 0;
         }
+        apply_kafka_config();
         if (*eprepare_) {
           auto topics = definition.send_topics();
           for (const auto& t : definition.receive_topics()) topics.push_back(t);
-          auto problems = kafka::create_topics(eopt_.bootstrap, topics, eopt_.partitions, std::chrono::seconds(30));
+          auto problems = kafka::create_topics(eopt_.bootstrap, topics, eopt_.partitions, std::chrono::seconds(30), {},
+                                               eopt_.kafka_properties);
           for (const auto& p : problems) std::cerr << core::redact(p) << "\n";
           if (problems.empty()) std::cout << "topics ready: " << fmt::format("{}", fmt::join(topics, " ")) << "\n";
           return problems.empty() ? 0 : 1;
@@ -119,6 +130,19 @@ class EngineCommand final : public cli::Extension {
   }
 
  private:
+  // `--kafka-config`: the file's kafka.bootstrap unless --bootstrap was given, its security and
+  // properties for every client.
+  void apply_kafka_config() {
+    if (kafka_config_.empty()) return;
+    auto section = config::load_kafka_section(kafka_config_);
+    bool explicit_bootstrap = (erun_->count("--bootstrap") + eprepare_->count("--bootstrap")) > 0;
+    if (!explicit_bootstrap && !section.bootstrap.empty()) eopt_.bootstrap = section.bootstrap;
+    eopt_.kafka_properties = config::kafka_security_properties(section.security, kafka_config_);
+    eopt_.kafka_properties.insert(eopt_.kafka_properties.end(), section.properties.begin(), section.properties.end());
+    for (const auto& warning : config::kafka_security_warnings(section.security)) spdlog::warn("engine: {}", warning);
+  }
+
+  std::string kafka_config_;
   CLI::App* engine_ = nullptr;
   CLI::App* erun_ = nullptr;
   CLI::App* elint_ = nullptr;

@@ -136,7 +136,8 @@ RunResult Simulator::run() {
   summary_.instances = opt_.instances;
   std::vector<std::string> topics = def_.send_topics();
   for (const auto& t : def_.receive_topics()) topics.push_back(t);
-  if (auto problems = kafka::create_topics(opt_.bootstrap, topics, opt_.partitions, milliseconds(30'000));
+  if (auto problems = kafka::create_topics(opt_.bootstrap, topics, opt_.partitions, milliseconds(30'000), {},
+                                           opt_.kafka_properties);
       !problems.empty()) {
     throw ConfigError(
         fmt::format("engine: cannot prepare the topics on {}: {}", opt_.bootstrap, fmt::join(problems, "; ")));
@@ -159,14 +160,16 @@ RunResult Simulator::run() {
   producer.bootstrap = opt_.bootstrap;
   producer.client_id = "fxconnect-engine";
   producer.source = "engine";
-  producer.properties = {{"linger.ms", "1", "engine", ""}};
+  producer.properties = opt_.kafka_properties;
+  producer.properties.push_back({"linger.ms", "1", "engine", ""});
   kafka::ConsumerSettings consumer;
   consumer.bootstrap = opt_.bootstrap;
   consumer.client_id = "fxconnect-engine";
   consumer.source = "engine";
   consumer.group_id = "fxconnect-engine-" + new_uuid();
-  consumer.properties = {{"topic.metadata.refresh.interval.ms", "5000", "engine", ""},
-                         {"fetch.wait.max.ms", "10", "engine", ""}};
+  consumer.properties = opt_.kafka_properties;
+  consumer.properties.push_back({"topic.metadata.refresh.interval.ms", "5000", "engine", ""});
+  consumer.properties.push_back({"fetch.wait.max.ms", "10", "engine", ""});
   producer_ = std::make_unique<kafka::Replier>(
       io_, producer, def_.send_topics(),
       kafka::Producer::Events{

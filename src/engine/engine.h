@@ -9,13 +9,17 @@
 
 #include <boost/json/value.hpp>
 
+#include "core/property.h"
 #include "engine/definition.h"
 #include "engine/report.h"
 
 namespace fxconnect::engine {
 
 struct EngineOptions {
-  std::string bootstrap;        // Kafka
+  std::string bootstrap;  // Kafka
+  // librdkafka properties of every client the simulator makes, topic creation included: a
+  // `kafka:` section's security and properties (`--kafka-config`).
+  std::vector<core::Property> kafka_properties;
   std::string profile = "5.x";  // identity headers: 4.x or 5.x
   std::uint64_t instances = 1;
   std::vector<boost::json::object> data;   // per instance, cycled; empty → the sample data

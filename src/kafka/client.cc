@@ -190,12 +190,26 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
 
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
                                        int partitions, std::chrono::milliseconds timeout,
-                                       const std::vector<std::pair<std::string, std::string>>& configs) {
+                                       const std::vector<std::pair<std::string, std::string>>& configs,
+                                       const std::vector<core::Property>& properties) {
   std::vector<std::string> problems;
   if (topics.empty()) return problems;
   ConfPtr conf(rd_kafka_conf_new());
   char err[512];
   rd_kafka_conf_set(conf.get(), "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  for (const auto& p : properties) {
+    if (rd_kafka_conf_set(conf.get(), p.name.c_str(), p.value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      problems.push_back(fmt::format("{}: {}: {}", p.where, p.written(), err));
+    }
+  }
+  if (!problems.empty()) return problems;
+  // The first refused login or certificate, reported through the admin client's main queue.
+  std::optional<std::string> refused;
+  rd_kafka_conf_set_opaque(conf.get(), &refused);
+  rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t*, int e, const char* reason, void* opaque) {
+    auto& first = *static_cast<std::optional<std::string>*>(opaque);
+    if (!first && refusal(e, reason)) first = explain_refusal(e, reason);
+  });
   log_through_spdlog(conf.get());
   KafkaPtr admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!admin) return {std::string("cannot create an admin client: ") + err};
@@ -214,8 +228,12 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
   }
   QueuePtr queue(rd_kafka_queue_new(admin.get()));
   rd_kafka_CreateTopics(admin.get(), requests.data(), requests.size(), nullptr, queue.get());
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
-      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())), rd_kafka_event_destroy);
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(nullptr, rd_kafka_event_destroy);
+  for (auto end = std::chrono::steady_clock::now() + timeout; !ev && std::chrono::steady_clock::now() < end;) {
+    ev.reset(rd_kafka_queue_poll(queue.get(), 200));
+    rd_kafka_poll(admin.get(), 0);  // serves error_cb
+    if (refused) return {fmt::format("the cluster at {} refused the connection: {}", bootstrap, *refused)};
+  }
   if (!ev) return {fmt::format("creating topics timed out after {} ms ({})", timeout.count(), bootstrap)};
   if (rd_kafka_event_error(ev.get())) return {std::string("creating topics: ") + rd_kafka_event_error_string(ev.get())};
   std::size_t n = 0;
@@ -274,6 +292,39 @@ std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const 
   }
   spdlog::warn("kafka {}: {}: {}", role, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
   return std::nullopt;
+}
+
+bool refusal(int err, std::string_view reason) {
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) return true;
+  // librdkafka 2.0.2 reports the first failed handshake of a connection as a transport error.
+  return err == RD_KAFKA_RESP_ERR__TRANSPORT && reason.find("SSL routines") != std::string_view::npos;
+}
+
+std::string explain_refusal(int err, std::string_view reason) {
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+    // librdkafka before 2.6.1 repeats the client nonce in SCRAM's client-final message; Kafka 3.8.1
+    // to 3.9 tolerate it, Kafka 4 refuses it as wrong credentials (docs/security.md).
+    bool scram_limit = reason.find("SCRAM") != std::string_view::npos && rd_kafka_version() < 0x020601ff;
+    return fmt::format(
+        "SASL authentication failed ({}); check kafka.security.sasl: the mechanism must be one the "
+        "listener enables, and the user and password the cluster's{}",
+        reason,
+        scram_limit ? fmt::format(". Note: this librdkafka ({}) cannot do SCRAM with Kafka 4.0 or later "
+                                  "brokers (they need librdkafka 2.6.1 or later); with such a cluster use "
+                                  "PLAIN over sasl_ssl or OAUTHBEARER",
+                                  rd_kafka_version_str())
+                    : "");
+  }
+  if (reason.find("verify") != std::string_view::npos || reason.find("certificate") != std::string_view::npos) {
+    return fmt::format(
+        "the broker's TLS certificate was not accepted ({}); check kafka.security.ca_file (the CA that "
+        "signed the brokers' certificates) and that the bootstrap host names are the certificate's",
+        reason);
+  }
+  return fmt::format(
+      "the TLS handshake failed ({}); check kafka.security.protocol against the listener (TLS or not) "
+      "and, if the cluster asks for a client certificate, kafka.security.cert_file and key_file",
+      reason);
 }
 
 ProduceFailure classify_produce_error(rd_kafka_resp_err_t err) {

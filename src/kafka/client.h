@@ -6,10 +6,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <librdkafka/rdkafka.h>
 
+#include "core/property.h"
 #include "core/records.h"
 #include "fxconnect/handler.h"  // ConfigError
 #include "fxconnect/message.h"
@@ -61,10 +63,13 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
 
 // Creates the topics that do not exist yet (`partitions` each, the cluster's default replication
 // factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are
-// known. Returns one text per problem. `configs` are topic configs (e.g. message.timestamp.type=LogAppendTime).
+// known. Returns one text per problem. `configs` are topic configs (e.g. message.timestamp.type=LogAppendTime);
+// `properties` librdkafka properties of the admin client (TLS, SASL: kafka.security). A refused login or
+// certificate ends the wait at once, with explain_refusal()'s text.
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
                                        int partitions, std::chrono::milliseconds timeout,
-                                       const std::vector<std::pair<std::string, std::string>>& configs = {});
+                                       const std::vector<std::pair<std::string, std::string>>& configs = {},
+                                       const std::vector<core::Property>& properties = {});
 
 // librdkafka's log lines, through spdlog (a rd_kafka_conf_set_log_cb callback).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
@@ -77,6 +82,12 @@ void log_through_spdlog(rd_kafka_conf_t* conf);
 // For a client error callback: logs a non-fatal error and returns nullopt, or returns what made
 // the client unusable (idempotent producer fencing, ...) for the caller to stop on.
 std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const char* reason);
+
+// Whether a client error (error_cb) means the cluster refuses this client as configured: a failed
+// SASL authentication or TLS handshake (an untrusted certificate, say), not a broker that is down.
+bool refusal(int err, std::string_view reason);
+// For such a refusal: what went wrong and which `kafka.security` keys to look at.
+std::string explain_refusal(int err, std::string_view reason);
 
 // librdkafka took what `owned` holds (rd_kafka_new() keeps its conf on success, rd_kafka_producev()
 // its headers): stop owning it, without freeing it.

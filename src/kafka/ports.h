@@ -29,6 +29,9 @@ class Consumer {
     // The outcome of a commit of a stored offset (`ok` false: it failed; it is committed again).
     std::function<void(const TopicPartition&, std::int64_t offset, bool ok)> committed = nullptr;
     std::function<void(const std::string& why)> fatal;
+    // The cluster refuses this member its input topic or its group (ACLs): nothing will be
+    // consumed until someone grants it. Reported once.
+    std::function<void(const std::string& why)> unauthorized = nullptr;
     // Every broker unreachable (true), or one reachable again (false). Reported on changes only.
     std::function<void(bool down)> brokers_down = nullptr;
   };
@@ -98,6 +101,15 @@ class Producer {
   // does not (missing, not authorized, unreachable within `timeout`).
   virtual std::vector<std::string> check_topics(const std::vector<std::string>& topics,
                                                 std::chrono::milliseconds timeout) = 0;
+  // After check_topics(): whether this producer may write to each topic, without writing to it. One
+  // problem text per topic it may not write to; nothing when it cannot tell.
+  virtual std::vector<std::string> check_write_access(const std::vector<std::string>& /*topics*/,
+                                                      std::chrono::milliseconds /*timeout*/) {
+    return {};
+  }
+  // Why the cluster refused this client's connections, if it did: its credentials (SASL) or its
+  // TLS setup (an untrusted or unverifiable certificate). Set by check_topics().
+  virtual std::optional<std::string> refused() const { return std::nullopt; }
 };
 
 }  // namespace fxconnect::kafka

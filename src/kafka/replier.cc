@@ -1,5 +1,6 @@
 #include "kafka/replier.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
@@ -19,7 +20,7 @@ constexpr std::chrono::milliseconds kQueueFullRetry{20};
 
 Replier::Replier(boost::asio::io_context& io, const ProducerSettings& settings, const std::vector<std::string>& topics,
                  Events events)
-    : io_(io), events_(std::move(events)), backlog_timer_(io), tick_(io) {
+    : io_(io), settings_(settings), events_(std::move(events)), backlog_timer_(io), tick_(io) {
   auto conf = producer_conf(settings);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Replier::delivery_cb);
@@ -60,9 +61,16 @@ std::vector<std::string> Replier::check_topics(const std::vector<std::string>& t
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       const struct rd_kafka_metadata* md = nullptr;
+      // In short attempts: between them, the errors librdkafka queued are served (error_cb), so a
+      // refused login or certificate ends the wait at once instead of after `timeout`.
       auto err = rd_kafka_metadata(producer_.get(), 0, handle.get(), &md,
-                                   static_cast<int>(std::max<long long>(left.count(), 1)));
+                                   static_cast<int>(std::clamp<long long>(left.count(), 1, 500)));
       if (err) {
+        rd_kafka_poll(producer_.get(), 0);  // nothing is produced yet: only errors are served
+        if (refused_) {
+          problems.push_back(fmt::format("topic '{}': the cluster refused the connection: {}", topic, *refused_));
+          return problems;
+        }
         // No answer at all (brokers unreachable): retry until the time is up.
         if (std::chrono::steady_clock::now() < end) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -178,7 +186,78 @@ void Replier::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque
 }
 
 void Replier::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  if (auto fatal = describe_client_error(rk, err, reason)) static_cast<Replier*>(opaque)->events_.fatal(*fatal);
+  auto* self = static_cast<Replier*>(opaque);
+  if (!self->refused_ && refusal(err, reason)) self->refused_ = explain_refusal(err, reason);
+  if (auto fatal = describe_client_error(rk, err, reason)) self->events_.fatal(*fatal);
+}
+
+std::optional<std::string> Replier::refused() const { return refused_; }
+
+std::vector<std::string> Replier::check_write_access(const std::vector<std::string>& topics,
+                                                     std::chrono::milliseconds timeout) {
+  struct Outcome {
+    std::string topic;
+    std::optional<rd_kafka_resp_err_t> err;  // nullopt: no delivery report (yet)
+  };
+  std::vector<Outcome> outcomes;
+  for (const auto& t : topics) {
+    if (!t.empty()) outcomes.push_back({t, std::nullopt});
+  }
+  if (outcomes.empty()) return {};
+  auto conf = producer_conf(settings_);
+  char err[512];
+  for (auto [name, value] : {std::pair{"enable.idempotence", "false"},
+                             {"acks", "2"},
+                             {"retries", "0"},
+                             {"linger.ms", "0"},
+                             {"allow.auto.create.topics", "false"}}) {
+    if (rd_kafka_conf_set(conf.get(), name, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+      spdlog::warn("write check: {}={}: {}; skipped", name, value, err);
+      return {};
+    }
+  }
+  rd_kafka_conf_set(conf.get(), "message.timeout.ms", std::to_string(std::max<long long>(timeout.count(), 1)).c_str(),
+                    err, sizeof err);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    static_cast<Outcome*>(m->_private)->err = m->err;
+  });
+  log_through_spdlog(conf.get());
+  KafkaPtr probe(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!probe) {
+    spdlog::warn("write check: cannot create its producer: {}; skipped", err);
+    return {};
+  }
+  handed_to_librdkafka(conf);
+  static constexpr std::string_view kMarker = "fxconnect-write-check";
+  for (auto& o : outcomes) {
+    auto e = rd_kafka_producev(probe.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                               RD_KAFKA_V_KEY(kMarker.data(), kMarker.size()),
+                               RD_KAFKA_V_HEADER(kMarker.data(), "1", 1), RD_KAFKA_V_OPAQUE(&o), RD_KAFKA_V_END);
+    if (e) o.err = e;
+  }
+  rd_kafka_flush(probe.get(), static_cast<int>(timeout.count()) + 1000);
+  std::vector<std::string> problems;
+  for (const auto& o : outcomes) {
+    if (!o.err) {
+      spdlog::warn("write check: no answer for topic '{}' within {} ms; not checked", o.topic, timeout.count());
+    } else if (*o.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+               *o.err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) {
+      problems.push_back(fmt::format(
+          "topic '{}': this client may not write to it ({}); grant its principal WRITE on the topic (and DESCRIBE), "
+          "or fix the name",
+          o.topic, rd_kafka_err2name(*o.err)));
+    } else if (*o.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn(
+          "write check: the cluster accepted a produce request with acks=2, which Kafka refuses: one record "
+          "keyed '{}' was written to topic '{}'",
+          kMarker, o.topic);
+    } else if (*o.err != RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS) {
+      spdlog::warn("write check: topic '{}': {}; not checked", o.topic, rd_kafka_err2str(*o.err));
+    } else {
+      spdlog::debug("write check: topic '{}': may write", o.topic);
+    }
+  }
+  return problems;
 }
 
 }  // namespace fxconnect::kafka

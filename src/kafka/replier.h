@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,14 @@ class Replier final : public Producer {
   // problem. Blocks up to `timeout`: for startup only.
   std::vector<std::string> check_topics(const std::vector<std::string>& topics,
                                         std::chrono::milliseconds timeout) override;
+  // Sends, from a separate non-idempotent producer, one produce request per topic (partition 0)
+  // with acks=2. A Kafka broker checks WRITE authorization first (TOPIC_AUTHORIZATION_FAILED) and
+  // only then refuses acks other than -1, 0, 1 (INVALID_REQUIRED_ACKS) without appending
+  // anything: the answer says whether this client may write there, and nothing is written. Only an
+  // authorization failure is a problem; any other outcome is logged and startup goes on.
+  std::vector<std::string> check_write_access(const std::vector<std::string>& topics,
+                                              std::chrono::milliseconds timeout) override;
+  std::optional<std::string> refused() const override;
 
  private:
   static void delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
@@ -50,7 +59,10 @@ class Replier final : public Producer {
   void schedule_tick();
 
   boost::asio::io_context& io_;
+  ProducerSettings settings_;
   Events events_;
+  // The first authentication or TLS failure librdkafka reported (error_cb), for check_topics().
+  std::optional<std::string> refused_;
   KafkaPtr producer_;
   QueuePtr queue_;
   std::unique_ptr<QueueWakeup> wakeup_;

@@ -35,7 +35,8 @@ Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, st
       events_(std::move(events)),
       before_assign_(std::move(before_assign)),
       subscription_(std::move(subscription)),
-      tick_(io) {
+      tick_(io),
+      group_id_(settings.group_id) {
   auto conf = consumer_conf(settings);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Source::rebalance_cb);
@@ -92,8 +93,20 @@ void Source::drain() {
     if (!m) return;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
     if (m->err) {
-      spdlog::warn("consumer: {}{}: {}", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
-                   m->rkt ? fmt::format("[{}]", m->partition) : "", rd_kafka_message_errstr(m.get()));
+      std::string what = fmt::format("{}{}: {}", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
+                                     m->rkt ? fmt::format("[{}]", m->partition) : "", rd_kafka_message_errstr(m.get()));
+      if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+          m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+        if (!unauthorized_reported_ && events_.unauthorized) {
+          unauthorized_reported_ = true;
+          events_.unauthorized(fmt::format(
+              "consumer: {} ({}); grant this client's principal READ (and DESCRIBE) on the input topics and READ "
+              "on the group '{}'",
+              what, rd_kafka_err2name(m->err), group_id_));
+        }
+        continue;
+      }
+      spdlog::warn("consumer: {}", what);
       continue;
     }
     set_brokers_down(false);  // a message: a broker answered

@@ -78,6 +78,8 @@ class Source final : public Consumer {
   bool closed_ = false;
   bool taking_ = true;
   bool brokers_down_ = false;
+  bool unauthorized_reported_ = false;
+  std::string group_id_;  // for messages
 };
 
 // A librdkafka partition list of `partitions` (offsets unset).

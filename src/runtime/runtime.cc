@@ -43,6 +43,7 @@ constexpr seconds kHoldBeforePause{5};
 constexpr milliseconds kStopFlush{5'000};
 // How long the startup check waits for the cluster to describe the reply and dead-letter topics.
 constexpr milliseconds kTopicCheckTimeout{30'000};
+constexpr milliseconds kWriteCheckTimeout{10'000};
 
 std::string_view ordering_name(config::Ordering ordering) {
   switch (ordering) {
@@ -211,22 +212,37 @@ int Runtime::Impl::run(bool handle_signals) {
   // reply that can never be written would otherwise hold its partition's commits forever.
   std::vector<std::string> topics{config_.reply.topic};
   if (!config_.errors.dlq_topic.empty()) topics.push_back(config_.errors.dlq_topic);
-  if (auto problems = producer_->check_topics(topics, kTopicCheckTimeout); !problems.empty()) {
+  auto describe = [&](const std::vector<std::string>& problems) {
     std::string text;
     for (const auto& p : problems) {
       text += fmt::format(
           "{}{}: {}: {}", text.empty() ? "" : "\n", config_.source,
           p.find("'" + config_.reply.topic + "'") != std::string::npos ? "reply.topic" : "errors.dlq_topic", p);
     }
+    return text;
+  };
+  if (auto problems = producer_->check_topics(topics, kTopicCheckTimeout); !problems.empty()) {
+    if (auto refused = producer_->refused()) {
+      // Wrong credentials or certificates: retrying would only repeat the refusal (and hammer the
+      // brokers' authentication); the deployment must change.
+      spdlog::critical("the Kafka cluster at {} refused the connection: {}; not started", config_.kafka.bootstrap,
+                       *refused);
+      return exit_fatal;
+    }
     bool unreachable = std::all_of(problems.begin(), problems.end(), [](const std::string& p) {
       return p.find("no metadata from the cluster") != std::string::npos;
     });
     if (unreachable) {
-      spdlog::critical("{}", text);
+      spdlog::critical("{}", describe(problems));
       spdlog::critical("the Kafka cluster at {} did not answer; not started", config_.kafka.bootstrap);
       return exit_fatal;
     }
-    throw ConfigError(text);
+    throw ConfigError(describe(problems));
+  }
+  // Existing is not writable: without WRITE on the reply topic every reply would fail and its
+  // partition's commits stay behind it forever.
+  if (auto problems = producer_->check_write_access(topics, kWriteCheckTimeout); !problems.empty()) {
+    throw ConfigError(describe(problems));
   }
 
   // librdkafka anchors only the start of a pattern: the whole topic name must match.
@@ -243,6 +259,7 @@ int Runtime::Impl::run(bool handle_signals) {
     partitions_.committed(tp, offset);
   };
   events.fatal = [this](const std::string& why) { fatal(why); };
+  events.unauthorized = [this](const std::string& why) { unusable_topic(why); };
   events.brokers_down = [this](bool down) { brokers_down_ = down; };
   consumer_ = clients_.consumer(io_, subscription, std::move(events));
   consumer_->start();
