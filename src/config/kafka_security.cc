@@ -23,13 +23,9 @@ std::vector<Property> kafka_security_properties(const KafkaSecurity& s, const st
   }
   if (s.protocol == "sasl_ssl" || s.protocol == "sasl_plaintext") {
     set("sasl.mechanisms", s.mechanism, "sasl.mechanism");
-    if (s.mechanism == "OAUTHBEARER") {
-      set("sasl.oauthbearer.method", "oidc", "sasl.mechanism");
-      set("sasl.oauthbearer.token.endpoint.url", s.token_url, "sasl.token_url");
-      set("sasl.oauthbearer.client.id", s.client_id, "sasl.client_id");
-      set("sasl.oauthbearer.client.secret", s.client_secret, "sasl.client_secret");
-      if (!s.scope.empty()) set("sasl.oauthbearer.scope", s.scope, "sasl.scope");
-    } else {
+    // OAUTHBEARER: tokens come from fxconnect's own client-credentials fetcher (librdkafka's
+    // refresh callback, systems/http/kafka_token.h): Debian's librdkafka 2.0.2 has no OIDC client.
+    if (s.mechanism != "OAUTHBEARER") {
       set("sasl.username", s.user, "sasl.user");
       set("sasl.password", s.password, "sasl.password");
     }

@@ -58,19 +58,21 @@ constexpr std::array kFields = {
     Field{"kafka.security.sasl.mechanism", Kind::enumeration, "SCRAM-SHA-512", false,
           "`SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN` (with `user`, `password`; PLAIN sends the password itself: "
           "only over `sasl_ssl`), or `OAUTHBEARER` (OIDC client credentials: `token_url`, `client_id`, "
-          "`client_secret`, optional `scope`; librdkafka fetches and refreshes the token).",
+          "`client_secret`, optional `scope`: fxconnect fetches the token by OAuth2 client credentials and again "
+          "before it expires; Debian's librdkafka 2.0.2 has no OIDC client of its own).",
           "SCRAM-SHA-512|SCRAM-SHA-256|PLAIN|OAUTHBEARER"},
     Field{"kafka.security.sasl.user", Kind::string, "", false, "The SASL user name (`sasl.username`)."},
     Field{"kafka.security.sasl.password", Kind::string, "", false,
           "The SASL password (`sasl.password`; use `${file:/run/secrets/...}` or `${VAR}`). Never printed."},
     Field{"kafka.security.sasl.token_url", Kind::string, "", false,
-          "OAUTHBEARER: the identity provider's token endpoint (`sasl.oauthbearer.token.endpoint.url`)."},
+          "OAUTHBEARER: the identity provider's token endpoint (`https://`, verified with `ca_file` or the system's "
+          "trust store)."},
     Field{"kafka.security.sasl.client_id", Kind::string, "", false,
-          "OAUTHBEARER: the client id (`sasl.oauthbearer.client.id`)."},
+          "OAUTHBEARER: the client id (sent with the secret as HTTP Basic credentials)."},
     Field{"kafka.security.sasl.client_secret", Kind::string, "", false,
-          "OAUTHBEARER: the client secret (`sasl.oauthbearer.client.secret`). Never printed."},
+          "OAUTHBEARER: the client secret (use `${file:...}` or `${VAR}`). Never printed."},
     Field{"kafka.security.sasl.scope", Kind::string, "", false,
-          "OAUTHBEARER: the scope requested, if the provider needs one (`sasl.oauthbearer.scope`)."},
+          "OAUTHBEARER: the scope requested, if the provider needs one."},
 
     Field{"input", Kind::section, "", true, "What the connector consumes: set exactly one of `topic`, `pattern`."},
     Field{"input.topic", Kind::string, "", false, "The topic the engine's message send node writes to."},

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "kafka/client.h"
 #include "observability/logging.h"
+#include "systems/http/kafka_token.h"
 
 namespace fxconnect::engine {
 namespace {
@@ -97,7 +98,7 @@ class EngineCommand final : public cli::Extension {
           auto topics = definition.send_topics();
           for (const auto& t : definition.receive_topics()) topics.push_back(t);
           auto problems = kafka::create_topics(eopt_.bootstrap, topics, eopt_.partitions, std::chrono::seconds(30), {},
-                                               eopt_.kafka_properties);
+                                               eopt_.kafka_properties, eopt_.oauth_token);
           for (const auto& p : problems) std::cerr << core::redact(p) << "\n";
           if (problems.empty()) std::cout << "topics ready: " << fmt::format("{}", fmt::join(topics, " ")) << "\n";
           return problems.empty() ? 0 : 1;
@@ -139,6 +140,9 @@ class EngineCommand final : public cli::Extension {
     if (!explicit_bootstrap && !section.bootstrap.empty()) eopt_.bootstrap = section.bootstrap;
     eopt_.kafka_properties = config::kafka_security_properties(section.security, kafka_config_);
     eopt_.kafka_properties.insert(eopt_.kafka_properties.end(), section.properties.begin(), section.properties.end());
+    if (section.security.mechanism == "OAUTHBEARER" && section.security.protocol.rfind("sasl_", 0) == 0) {
+      eopt_.oauth_token = systems::kafka_token_source(section.security);
+    }
     for (const auto& warning : config::kafka_security_warnings(section.security)) spdlog::warn("engine: {}", warning);
   }
 

@@ -137,7 +137,7 @@ RunResult Simulator::run() {
   std::vector<std::string> topics = def_.send_topics();
   for (const auto& t : def_.receive_topics()) topics.push_back(t);
   if (auto problems = kafka::create_topics(opt_.bootstrap, topics, opt_.partitions, milliseconds(30'000), {},
-                                           opt_.kafka_properties);
+                                           opt_.kafka_properties, opt_.oauth_token);
       !problems.empty()) {
     throw ConfigError(
         fmt::format("engine: cannot prepare the topics on {}: {}", opt_.bootstrap, fmt::join(problems, "; ")));
@@ -161,6 +161,7 @@ RunResult Simulator::run() {
   producer.client_id = "fxconnect-engine";
   producer.source = "engine";
   producer.properties = opt_.kafka_properties;
+  producer.oauth_token = opt_.oauth_token;
   producer.properties.push_back({"linger.ms", "1", "engine", ""});
   kafka::ConsumerSettings consumer;
   consumer.bootstrap = opt_.bootstrap;
@@ -168,6 +169,7 @@ RunResult Simulator::run() {
   consumer.source = "engine";
   consumer.group_id = "fxconnect-engine-" + new_uuid();
   consumer.properties = opt_.kafka_properties;
+  consumer.oauth_token = opt_.oauth_token;
   consumer.properties.push_back({"topic.metadata.refresh.interval.ms", "5000", "engine", ""});
   consumer.properties.push_back({"fetch.wait.max.ms", "10", "engine", ""});
   producer_ = std::make_unique<kafka::Replier>(

@@ -12,6 +12,7 @@
 #include "core/property.h"
 #include "engine/definition.h"
 #include "engine/report.h"
+#include "kafka/settings.h"
 
 namespace fxconnect::engine {
 
@@ -20,7 +21,8 @@ struct EngineOptions {
   // librdkafka properties of every client the simulator makes, topic creation included: a
   // `kafka:` section's security and properties (`--kafka-config`).
   std::vector<core::Property> kafka_properties;
-  std::string profile = "5.x";  // identity headers: 4.x or 5.x
+  kafka::OAuthTokenSource oauth_token;  // SASL OAUTHBEARER: where tokens come from
+  std::string profile = "5.x";          // identity headers: 4.x or 5.x
   std::uint64_t instances = 1;
   std::vector<boost::json::object> data;   // per instance, cycled; empty → the sample data
   double rate = 0;                         // > 0: open loop, instances started per second

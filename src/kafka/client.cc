@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
 #include <string_view>
 #include <thread>
 
@@ -24,6 +26,50 @@ void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& valu
 
 // The engine's largest message (CONTRACT.md: KAFKA_MESSAGE_MAX_BYTES).
 constexpr std::string_view kPlatformMessageMaxBytes = "52428800";
+
+// Token sources by id: librdkafka hands its refresh callback `sasl.oauthbearer.config`, which
+// carries the id (the conf's opaque belongs to the client object). Kept for the process's life: a
+// handful of clients, each made once.
+std::mutex g_token_sources_mutex;
+std::map<std::string, OAuthTokenSource> g_token_sources;
+
+void refresh_token(rd_kafka_t* rk, const char* config, void*) {
+  OAuthTokenSource source;
+  {
+    std::lock_guard lock(g_token_sources_mutex);
+    if (auto it = g_token_sources.find(config ? config : ""); it != g_token_sources.end()) source = it->second;
+  }
+  if (!source) {
+    rd_kafka_oauthbearer_set_token_failure(rk, "fxconnect: no token source for this client");
+    return;
+  }
+  try {
+    auto token = source();
+    auto expires = std::chrono::duration_cast<std::chrono::milliseconds>(token.expires.time_since_epoch()).count();
+    char err[512];
+    if (rd_kafka_oauthbearer_set_token(rk, token.value.c_str(), expires, token.principal.c_str(), nullptr, 0, err,
+                                       sizeof err) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_oauthbearer_set_token_failure(rk, err);
+    }
+  } catch (const std::exception& e) {
+    rd_kafka_oauthbearer_set_token_failure(rk, e.what());
+  }
+}
+
+void use_token_source(rd_kafka_conf_t* conf, const OAuthTokenSource& source) {
+  if (!source) return;
+  static std::uint64_t next = 0;
+  std::string id;
+  {
+    std::lock_guard lock(g_token_sources_mutex);
+    id = fmt::format("fxconnect-token-source-{}", ++next);
+    g_token_sources[id] = source;
+  }
+  char err[512];
+  rd_kafka_conf_set(conf, "sasl.oauthbearer.config", id.c_str(), err, sizeof err);
+  rd_kafka_conf_enable_sasl_queue(conf, 1);
+  rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &refresh_token);
+}
 
 ConfPtr build(const ClientSettings& c, Role role, const std::string& group_id,
               std::chrono::milliseconds commit_interval, std::vector<std::string>& errors) {
@@ -65,6 +111,7 @@ ConfPtr build(const ClientSettings& c, Role role, const std::string& group_id,
     // happens to allow it (with whatever partitions and replication that broker defaults to).
     own("allow.auto.create.topics", "false");
   }
+  use_token_source(conf.get(), c.oauth_token);
   for (const auto& p : c.properties) {
     const auto& owned = owned_properties();
     auto it = std::find_if(owned.begin(), owned.end(), [&](const OwnedProperty& o) { return p.name == o.name; });
@@ -191,7 +238,8 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
                                        int partitions, std::chrono::milliseconds timeout,
                                        const std::vector<std::pair<std::string, std::string>>& configs,
-                                       const std::vector<core::Property>& properties) {
+                                       const std::vector<core::Property>& properties,
+                                       const OAuthTokenSource& oauth_token) {
   std::vector<std::string> problems;
   if (topics.empty()) return problems;
   ConfPtr conf(rd_kafka_conf_new());
@@ -203,6 +251,7 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
     }
   }
   if (!problems.empty()) return problems;
+  use_token_source(conf.get(), oauth_token);
   // The first refused login or certificate, reported through the admin client's main queue.
   std::optional<std::string> refused;
   rd_kafka_conf_set_opaque(conf.get(), &refused);
@@ -213,6 +262,7 @@ std::vector<std::string> create_topics(const std::string& bootstrap, const std::
   log_through_spdlog(conf.get());
   KafkaPtr admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!admin) return {std::string("cannot create an admin client: ") + err};
+  after_create(admin.get());
   handed_to_librdkafka(conf);
   std::vector<std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)>> owned;
   std::vector<rd_kafka_NewTopic_t*> requests;
@@ -294,6 +344,11 @@ std::optional<std::string> describe_client_error(rd_kafka_t* rk, int err, const 
   return std::nullopt;
 }
 
+void after_create(rd_kafka_t* rk) {
+  // An error only says that no SASL callback is configured: nothing to forward.
+  if (rd_kafka_error_t* e = rd_kafka_sasl_background_callbacks_enable(rk)) rd_kafka_error_destroy(e);
+}
+
 bool refusal(int err, std::string_view reason) {
   if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) return true;
   // librdkafka 2.0.2 reports the first failed handshake of a connection as a transport error.
@@ -301,6 +356,11 @@ bool refusal(int err, std::string_view reason) {
 }
 
 std::string explain_refusal(int err, std::string_view reason) {
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION && reason.find("OAUTHBEARER token") != std::string_view::npos) {
+    return fmt::format("SASL authentication failed ({}); check kafka.security.sasl: token_url, client_id, "
+                       "client_secret and scope must be what the identity provider expects",
+                       reason);
+  }
   if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
     // librdkafka before 2.6.1 repeats the client nonce in SCRAM's client-final message; Kafka 3.8.1
     // to 3.9 tolerate it, Kafka 4 refuses it as wrong credentials (docs/security.md).

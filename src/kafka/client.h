@@ -69,7 +69,12 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
 std::vector<std::string> create_topics(const std::string& bootstrap, const std::vector<std::string>& topics,
                                        int partitions, std::chrono::milliseconds timeout,
                                        const std::vector<std::pair<std::string, std::string>>& configs = {},
-                                       const std::vector<core::Property>& properties = {});
+                                       const std::vector<core::Property>& properties = {},
+                                       const OAuthTokenSource& oauth_token = nullptr);
+
+// To call right after rd_kafka_new() for a client whose conf came from this file: tokens for
+// OAUTHBEARER are then fetched on librdkafka's background thread, never on the caller's loop.
+void after_create(rd_kafka_t* rk);
 
 // librdkafka's log lines, through spdlog (a rd_kafka_conf_set_log_cb callback).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);

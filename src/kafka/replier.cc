@@ -29,6 +29,7 @@ Replier::Replier(boost::asio::io_context& io, const ProducerSettings& settings, 
   char err[512];
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!producer_) throw ConfigError(std::string("cannot create the producer: ") + err);
+  after_create(producer_.get());
   handed_to_librdkafka(conf);
   queue_.reset(rd_kafka_queue_get_main(producer_.get()));
   wakeup_ = std::make_unique<QueueWakeup>(io_, queue_.get());
@@ -227,6 +228,7 @@ std::vector<std::string> Replier::check_write_access(const std::vector<std::stri
     spdlog::warn("write check: cannot create its producer: {}; skipped", err);
     return {};
   }
+  after_create(probe.get());
   handed_to_librdkafka(conf);
   static constexpr std::string_view kMarker = "fxconnect-write-check";
   for (auto& o : outcomes) {

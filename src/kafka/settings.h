@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,9 +11,22 @@
 
 namespace fxconnect::kafka {
 
+// An OAUTHBEARER token and what librdkafka needs to know of it.
+struct OAuthToken {
+  std::string value;
+  std::string principal;
+  std::chrono::system_clock::time_point expires;
+};
+// Fetches a token (blocking: librdkafka calls it on its background thread); throws
+// std::runtime_error saying why it cannot.
+using OAuthTokenSource = std::function<OAuthToken()>;
+
 struct ClientSettings {
   std::string bootstrap;
   std::string client_id;
+  // For SASL OAUTHBEARER: where tokens come from (fxconnect fetches them, see
+  // systems/http/kafka_token.h); unset otherwise.
+  OAuthTokenSource oauth_token;
   // librdkafka properties, applied in order after fxconnect's own (a user's override wins where
   // fxconnect allows one; properties fxconnect owns are refused, see owned_properties()).
   std::vector<core::Property> properties;

@@ -47,6 +47,7 @@ Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, st
   char err[512];
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
   if (!consumer_) throw ConfigError(std::string("cannot create the consumer: ") + err);
+  after_create(consumer_.get());
   handed_to_librdkafka(conf);
   rd_kafka_poll_set_consumer(consumer_.get());
   queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));

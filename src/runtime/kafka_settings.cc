@@ -1,6 +1,7 @@
 #include "runtime/kafka_settings.h"
 
 #include "config/kafka_security.h"
+#include "systems/http/kafka_token.h"
 
 namespace fxconnect::runtime {
 namespace {
@@ -9,6 +10,9 @@ void fill(kafka::ClientSettings& s, const config::ConnectorConfig& c, const std:
   s.bootstrap = c.kafka.bootstrap;
   s.client_id = "fxconnect-" + c.kafka.group_id;
   s.source = c.source;
+  if (c.kafka.security.mechanism == "OAUTHBEARER" && c.kafka.security.protocol.rfind("sasl_", 0) == 0) {
+    s.oauth_token = systems::kafka_token_source(c.kafka.security);
+  }
   // kafka.security, then the properties for both clients, then the client's own (lint refuses
   // security properties beside kafka.security, so nothing here overrides it).
   s.properties = config::kafka_security_properties(c.kafka.security, c.source);

@@ -15,11 +15,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <boost/json/parse.hpp>
 
 #include "child_process.h"
 #include "connector_fixture.h"
 #include "http_get.h"
 #include "kafka_test_client.h"
+#include "wiremock.h"
 
 namespace fxconnect::testing {
 namespace {
@@ -359,6 +361,75 @@ TEST_F(KafkaSecurityTest, NoChannelPrintsAPlantedSecret) {
       EXPECT_THAT(text, Not(HasSubstr(secret))) << channel << " shows a secret";
     }
   }
+}
+
+// base64url without padding, for a test JWT.
+std::string base64url(const std::string& in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(buffer >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 63];
+  return out;
+}
+
+// OAUTHBEARER with OAuth2 client credentials: WireMock plays the identity provider (it answers only
+// the right client id and secret, with an unsigned JWT the test broker's unsecured validator
+// accepts), fxconnect fetches the token itself (Debian's librdkafka has no OIDC client).
+class OauthbearerTest : public KafkaSecurityTest {
+ protected:
+  void SetUp() override {
+    KafkaSecurityTest::SetUp();
+    auto wm = WireMock::from_env();
+    if (!wm) GTEST_FAIL() << "FXC_LEGACY_HTTP is not set: run through scripts/test.sh (it starts WireMock)";
+    wm_.emplace(std::move(*wm));
+    path_ = "/oidc-" + unique_suffix() + "/token";
+    auto now = std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string jwt = base64url(R"({"alg":"none"})") + "." +
+                      base64url(fmt::format(R"({{"sub":"{}","iat":{},"exp":{}}})", b_.user, now, now + 3600)) + ".";
+    wm_->stub(boost::json::parse(fmt::format(
+        R"({{"request": {{"method": "POST", "url": "{}",
+              "basicAuthCredentials": {{"username": "fx-client", "password": "{}"}},
+              "bodyPatterns": [{{"contains": "grant_type=client_credentials"}}]}},
+            "response": {{"status": 200, "headers": {{"Content-Type": "application/json"}},
+              "jsonBody": {{"access_token": "{}", "token_type": "bearer", "expires_in": 3600}}}}}})",
+        path_, client_secret_, jwt)));
+  }
+  std::string oauth(const std::string& secret) const {
+    return "    protocol: sasl_ssl\n    ca_file: " + b_.ca +
+           "\n    sasl:\n      mechanism: OAUTHBEARER\n      token_url: " + wm_->base_url() + path_ +
+           "\n      client_id: fx-client\n      client_secret: ${file:" + secret_file("client-secret", secret) +
+           "}\n      scope: kafka\n";
+  }
+  std::optional<WireMock> wm_;
+  std::string path_;
+  const std::string client_secret_ = "cs-" + unique_suffix();
+};
+
+TEST_F(OauthbearerTest, ClientCredentialsTokensFromTheIdentityProviderServeRequests) {
+  auto c = start(config(b_.sasl_ssl, oauth(client_secret_)));
+  expect_round_trip(*c);
+  auto fetched = wm_->count(boost::json::parse(fmt::format(R"({{"method": "POST", "url": "{}"}})", path_)));
+  EXPECT_GE(fetched, 2u) << "a token for each of the connector's clients (consumer, producer, write check)";
+  EXPECT_THAT(c->log(), Not(HasSubstr(client_secret_)));
+}
+
+TEST_F(OauthbearerTest, AClientSecretTheProviderRefusesStopsTheConnectorWithExit1) {
+  auto c = start(config(b_.sasl_ssl, oauth("not-the-client-secret")));
+  auto code = c->wait(seconds(60));
+  ASSERT_TRUE(code.has_value()) << c->log();
+  EXPECT_EQ(*code, 1) << c->log();
+  EXPECT_THAT(c->log(), HasSubstr("refused the connection: SASL authentication failed"));
+  EXPECT_THAT(c->log(), HasSubstr("the token endpoint " + wm_->base_url() + path_ + " answered HTTP 404"));
+  EXPECT_THAT(c->log(), Not(HasSubstr("not-the-client-secret")));
 }
 
 }  // namespace

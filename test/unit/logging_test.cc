@@ -9,6 +9,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include "core/secrets.h"
+#include "kafka/client.h"
+
 namespace fxconnect::observability {
 namespace {
 
@@ -105,6 +108,31 @@ TEST(Logging, JsonLinesAreValidJsonWithTheScopeValuesMadeSafe) {
   EXPECT_EQ(uuid.rfind("bad\\xff\\x0d\\x0a\"uuid\"uuu", 0), 0u) << uuid;
   EXPECT_NE(uuid.find("...(1012 bytes)"), std::string::npos) << "bounded: " << uuid;
   EXPECT_LE(uuid.size(), 256u + 20u);
+}
+
+}  // namespace
+}  // namespace fxconnect::observability
+
+namespace fxconnect::observability {
+namespace {
+
+// A line as librdkafka's log callback forwards it.
+void kafka_like_line() { kafka::log_to_spdlog(nullptr, 6, "CONF", "x planted-s3cret y"); }
+
+// Every line, whoever writes it (librdkafka's forwarded lines too), loses the secrets the process knows.
+TEST(Logging, NoFormatPrintsAKnownSecret) {
+  core::forget_secrets_for_tests();
+  core::add_secret("planted-s3cret");
+  for (const char* format : {"text", "json"}) {
+    CapturedLogs logs(format);
+    spdlog::info("sasl.password = {}", "planted-s3cret");
+    kafka_like_line();
+    auto text = logs.text();
+    EXPECT_EQ(text.find("planted-s3cret"), std::string::npos) << format << ": " << text;
+    EXPECT_NE(text.find("sasl.password = [redacted]"), std::string::npos) << format << ": " << text;
+    EXPECT_NE(text.find("librdkafka CONF: x [redacted] y"), std::string::npos) << format << ": " << text;
+  }
+  core::forget_secrets_for_tests();
 }
 
 }  // namespace
