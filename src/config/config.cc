@@ -935,6 +935,13 @@ SecretFile read_secret_file(std::string_view path, std::string_view base_dir) {
     out.problem = fmt::format("${{file:{}}}: '{}' is a directory; expected a file holding the secret", path, full);
     return out;
   }
+  // Not a device or a pipe (/dev/stdin would wait forever); symbolic links, as Kubernetes mounts
+  // secrets, are followed.
+  if (std::filesystem::exists(full, ec) && !std::filesystem::is_regular_file(full, ec)) {
+    out.problem =
+        fmt::format("${{file:{}}}: '{}' is not a regular file; expected a file holding the secret", path, full);
+    return out;
+  }
   std::ifstream file(full, std::ios::binary);
   if (!file) {
     out.problem = fmt::format("${{file:{}}}: cannot read '{}' ({})", path, full, std::strerror(errno));

@@ -146,6 +146,9 @@ TEST_F(SecurityConfigTest, ASecretFileIsReadTrimmedAndRefusedClearlyWhenUnusable
   EXPECT_THAT(interpolate("${file:empty}", no_env(), dir_.string()).error, HasSubstr("is empty"));
   EXPECT_THAT(interpolate("${file:}", no_env()).error, HasSubstr("names no file"));
   EXPECT_THAT(interpolate("${file:" + dir_.string() + "}", no_env()).error, HasSubstr("is a directory"));
+  EXPECT_THAT(interpolate("${file:/dev/stdin}", no_env()).error, HasSubstr("is not a regular file"));
+  std::filesystem::create_symlink(dir_ / "token", dir_ / "link");
+  EXPECT_EQ(interpolate("${file:link}", no_env(), dir_.string()).text, "tok-123456") << "as Kubernetes mounts secrets";
   // Whatever key it is read for, a file's content is a secret.
   EXPECT_EQ(core::redact("header tok-123456 end"), "header [redacted] end");
 }
