@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/json_text.h"
+#include "core/secrets.h"
 
 namespace fxconnect {
 
@@ -67,7 +68,8 @@ std::string well_formed(std::string_view text) {
 }  // namespace
 
 std::string error_reply_body(const Error& error) {
-  auto message = well_formed(bounded(error.message));
+  // A legacy system's answer quoted in a message may echo a credential it was sent.
+  auto message = well_formed(bounded(redact(error.message)));
   boost::json::object detail;
   detail["code"] = to_string(error.code);
   detail["message"] = message;

@@ -1,5 +1,7 @@
 #include "core/records.h"
 
+#include "core/secrets.h"
+
 namespace fxconnect::core {
 
 OutgoingRecord make_reply(const Request& request, const std::string& reply_topic, std::string body) {
@@ -24,7 +26,7 @@ OutgoingRecord make_dead_letter(const Request& request, const std::string& dlq_t
     r.headers.push_back(Header{std::string(added_header_prefix) + std::string(name), std::move(value)});
   };
   add("error-code", std::string(to_string(error.code)));
-  add("error-message", error.message);
+  add("error-message", redact(error.message));
   add("error-retriable", error.retriable ? "true" : "false");
   if (error.field) add("error-field", *error.field);
   add("source-topic", request.topic);

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "config/kafka_security.h"
+#include "core/error_reply.h"
 #include "core/secrets.h"
 
 namespace fxconnect::config {
@@ -193,6 +194,16 @@ TEST(Redact, ReplacesEveryOccurrenceLongestFirstAndIgnoresTinyValues) {
   EXPECT_EQ(core::redact(R"({"p":"q\"uote"})"), R"({"p":"[redacted]"})") << "its JSON form too";
   core::forget_secrets_for_tests();
   EXPECT_FALSE(core::has_secrets());
+}
+
+TEST(Redact, ErrorRepliesAndDeadLettersDoNotQuoteASecret) {
+  core::forget_secrets_for_tests();
+  core::add_secret("tok-planted-99");
+  Error e{ErrorCode::legacy_failed, "core answered HTTP 401: invalid token tok-planted-99", false, std::nullopt};
+  auto body = core::error_reply_body(e);
+  EXPECT_THAT(body, Not(HasSubstr("tok-planted-99")));
+  EXPECT_THAT(body, HasSubstr("invalid token [redacted]"));
+  core::forget_secrets_for_tests();
 }
 
 }  // namespace
