@@ -923,7 +923,7 @@ struct SecretFile {
 };
 
 SecretFile read_secret_file(std::string_view path, std::string_view base_dir) {
-  constexpr std::size_t kLimit = 64 * 1024;
+  constexpr std::size_t kLimit = std::size_t{64} * 1024;
   SecretFile out;
   if (path.empty()) {
     out.problem = "'${file:}' names no file; expected ${file:/run/secrets/name}";
