@@ -53,6 +53,7 @@ FXC_APT_PACKAGES=(
   default-jre-headless
   python3
   openssl
+  libssl-dev
   procps
   prometheus
   clang-format

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,12 +32,32 @@ struct HttpLimits {
   // client learns immediately (and may retry) instead of waiting in the listen backlog behind
   // connections that may hold their slot for up to `request_timeout`.
   std::size_t max_connections = 64;
-  // To receive a whole request and send its answer: a client that connects and sends nothing, or
-  // sends slowly, loses its connection (and slot) after this.
+  // To complete the TLS handshake (HTTPS), receive a whole request and send its answer: a client
+  // that connects and sends nothing, never finishes its handshake, or sends or reads slowly, loses
+  // its connection (and slot) after this.
   std::chrono::milliseconds request_timeout{10000};
+  // The largest request read, request line, headers and body together; a larger one is closed
+  // unanswered (the parser stops at the limit: nothing beyond it is buffered).
+  std::size_t max_request_bytes = 8192;
+  // The most header fields in a request; a request with more is closed unanswered.
+  std::size_t max_headers = 32;
   // After a failed accept (EMFILE, ENFILE, ENOBUFS...), the wait before the next one, instead of
   // a loop spinning on the error; such errors are logged at most once a minute.
   std::chrono::milliseconds accept_retry_delay{100};
+};
+
+// Who may read what, and how the endpoint is reached.
+struct HttpSecurity {
+  // Both set: the endpoint serves HTTPS only (TLS 1.2 or later) with this PEM certificate (chain)
+  // and its PEM key; a client that does not complete a TLS handshake gets no answer.
+  std::string cert_file, key_file;
+  // Not empty: requests for `token_paths` need `Authorization: Bearer <token>`; without it, or
+  // with another token, they get a 401 with `WWW-Authenticate: Bearer` (tokens are compared in
+  // constant time). Other paths stay open (health checks for probes).
+  std::string bearer_token;
+  std::set<std::string> token_paths{"/metrics"};
+
+  bool tls() const { return !cert_file.empty(); }
 };
 
 class HttpServer {
@@ -46,15 +67,18 @@ class HttpServer {
   using Route = std::function<Page()>;
 
   // Binds `listen` ("host:port"; port 0 picks a free one). Throws std::runtime_error when the
-  // address cannot be bound.
+  // address cannot be bound, or the TLS certificate or key cannot be loaded (the message names the
+  // file and OpenSSL's reason).
   HttpServer(boost::asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes,
-             HttpLimits limits = {});
+             HttpLimits limits = {}, HttpSecurity security = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   // The bound address, e.g. "127.0.0.1:9464".
   std::string address() const;
+  // The endpoint's base URL: http://ADDRESS, or https://ADDRESS when it serves TLS.
+  std::string url() const;
   // Stops accepting; connections already open finish (within `request_timeout`).
   void close();
   // Failed accepts so far (each followed by `accept_retry_delay`).
@@ -70,12 +94,14 @@ class HttpServer {
 
 // What a connection answers when a client sends `bytes` and then shuts down its sending side, as
 // one function over bytes (no socket; tests and test/fuzz call it): the request is read as a
-// connection reads it (Beast's http::read with the same parser and limits as the connection's
-// http::async_read; the bytes arrive at most `chunk` at a time), then answered from `routes`
-// exactly as a connection answers. nullopt: no answer (the request is malformed, over a limit or
-// incomplete; a connection then closes unanswered).
+// connection reads it after its TLS handshake, if any (Beast's http::read_header and http::read
+// with the same parser, `limits` and header count as the connection's asynchronous reads; the
+// bytes arrive at most `chunk` at a time), then answered from `routes` exactly as a connection
+// answers, `security`'s bearer token included (its TLS files are not used). nullopt: no answer
+// (the request is malformed, over a limit or incomplete; a connection then closes unanswered).
 std::optional<std::string> answer_request(std::string_view bytes,
                                           const std::map<std::string, HttpServer::Route>& routes,
-                                          std::size_t chunk = std::string_view::npos);
+                                          std::size_t chunk = std::string_view::npos, const HttpLimits& limits = {},
+                                          const HttpSecurity& security = {});
 
 }  // namespace fxconnect::observability

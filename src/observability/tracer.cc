@@ -11,11 +11,16 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 namespace fxconnect::observability {
@@ -114,17 +119,85 @@ std::string otlp_json(const std::string& service_name, const std::vector<SpanDat
   return out;
 }
 
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+
+bool is_token(std::string_view name) {
+  return !name.empty() && name.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789!#$%&'*+-.^_`|~") == std::string_view::npos;
+}
+
+}  // namespace
+
+struct OtlpExporter::Tls {
+  ssl::context context{ssl::context::tls_client};
+};
+
 OtlpExporter::OtlpExporter(std::string service_name, const std::string& endpoint, std::size_t queue_capacity)
-    : service_name_(std::move(service_name)), capacity_(queue_capacity) {
+    : OtlpExporter(std::move(service_name), endpoint, [&] {
+        OtlpSettings settings;
+        settings.queue_capacity = queue_capacity;
+        return settings;
+      }()) {}
+
+OtlpExporter::OtlpExporter(std::string service_name, const std::string& endpoint, OtlpSettings settings)
+    : service_name_(std::move(service_name)), capacity_(settings.queue_capacity) {
   auto url = boost::urls::parse_uri(endpoint);
-  if (!url || url->scheme() != "http" || url->host().empty()) {
-    throw std::invalid_argument("'" + endpoint + "' is not an http:// URL such as http://127.0.0.1:4318");
+  bool https = url && url->scheme() == "https";
+  if (!url || (url->scheme() != "http" && !https) || url->host().empty()) {
+    throw std::invalid_argument("'" + endpoint + "' is not an http:// or https:// URL such as http://127.0.0.1:4318");
   }
   host_ = url->host();
-  port_ = url->has_port() ? std::string(url->port()) : "80";
+  port_ = url->has_port() ? std::string(url->port()) : https ? "443" : "80";
   path_ = std::string(url->path());
   while (!path_.empty() && path_.back() == '/') path_.pop_back();
   path_ += "/v1/traces";
+  for (const auto& [name, value] : settings.headers) {
+    // Never the value in a message: it is a secret.
+    if (!is_token(name)) throw std::invalid_argument("'" + name + "' is not an HTTP header name");
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      throw std::invalid_argument("the value of header '" + name + "' must be one line");
+    }
+    core::add_secret(value);
+  }
+  headers_ = std::move(settings.headers);
+  bool tls_files = !settings.ca_file.empty() || !settings.cert_file.empty() || !settings.key_file.empty();
+  if (!https && tls_files) {
+    throw std::invalid_argument("TLS files (ca_file, cert_file, key_file) need an https:// endpoint, not '" + endpoint +
+                                "'");
+  }
+  if (settings.cert_file.empty() != settings.key_file.empty()) {
+    throw std::invalid_argument("cert_file and key_file go together (a client certificate and its key)");
+  }
+  if (https) {
+    tls_ = std::make_shared<Tls>();
+    auto& context = tls_->context;
+    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+    context.set_verify_mode(ssl::verify_peer);
+    boost::system::error_code ec;
+    if (settings.ca_file.empty()) {
+      context.set_default_verify_paths(ec);
+      if (ec) throw std::invalid_argument("cannot load the system's trust store: " + ec.message());
+    } else {
+      context.load_verify_file(settings.ca_file, ec);
+      if (ec) throw std::invalid_argument("ca_file '" + settings.ca_file + "': " + ec.message());
+    }
+    if (!settings.cert_file.empty()) {
+      context.use_certificate_chain_file(settings.cert_file, ec);
+      if (ec) throw std::invalid_argument("cert_file '" + settings.cert_file + "': " + ec.message());
+      context.use_private_key_file(settings.key_file, ssl::context::pem, ec);
+      if (ec) throw std::invalid_argument("key_file '" + settings.key_file + "': " + ec.message());
+      if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+        throw std::invalid_argument("key_file '" + settings.key_file + "' is not the key of cert_file '" +
+                                    settings.cert_file + "'");
+      }
+    }
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -184,7 +257,6 @@ void OtlpExporter::run() {
 
 namespace {
 
-namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 // `host`'s addresses, or nothing when it cannot be resolved by `deadline`. getaddrinfo cannot be
@@ -226,38 +298,87 @@ std::vector<tcp::endpoint> resolve(const std::string& host, const std::string& p
 
 }  // namespace
 
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// Writes `request` and reads the answer on a connected (and, for TLS, handshaken) stream; the
+// status lands in `status`. `failed(step, ec)` reports a failed step.
+template <class Stream, class Failed>
+void exchange(Stream& stream, const http::request<http::string_body>& request, beast::flat_buffer& buffer,
+              http::response<http::string_body>& response, int& status, Failed failed) {
+  http::async_write(stream, request, [&, failed](const beast::error_code& written, std::size_t) {
+    if (written) return failed("write", written);
+    http::async_read(stream, buffer, response, [&, failed](const beast::error_code& read, std::size_t) {
+      if (read) return failed("read", read);
+      status = static_cast<int>(response.result_int());
+    });
+  });
+}
+
+}  // namespace
+
 int OtlpExporter::attempt(const std::string& body, std::chrono::steady_clock::time_point deadline) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
   auto endpoints = resolve(host_, port_, deadline);
-  if (endpoints.empty()) return 0;
+  if (endpoints.empty()) return kNetworkError;
   // Asynchronous operations on a private loop: the stream's expiry applies to all of them
   // together (it does nothing for synchronous calls), and cancels whichever step is pending.
   asio::io_context io;
-  beast::tcp_stream stream(io);
   http::request<http::string_body> req{http::verb::post, path_, 11};
   req.set(http::field::host, host_);
   req.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers_) req.set(name, value);
   req.body() = body;
   req.prepare_payload();
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
-  int status = 0;
+  int status = kNetworkError;
   auto failed = [this](const char* step, const beast::error_code& ec) {
     spdlog::debug("otlp: {}:{}: {}: {}", host_, port_, step, ec == beast::error::timeout ? "timed out" : ec.message());
   };
-  stream.expires_at(deadline);
-  stream.async_connect(endpoints, [&](const beast::error_code& connected, const tcp::endpoint&) {
+  if (!tls_) {
+    beast::tcp_stream stream(io);
+    stream.expires_at(deadline);
+    stream.async_connect(endpoints, [&](const beast::error_code& connected, const tcp::endpoint&) {
+      if (connected) return failed("connect", connected);
+      exchange(stream, req, buffer, res, status, failed);
+    });
+    io.run();
+    return status;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(io, tls_->context);
+  SSL* ssl = stream.native_handle();
+  // The collector's certificate must name the endpoint's host: an IP address as an IP SAN, a DNS
+  // name as a DNS SAN (no partial wildcards); the name also goes out as SNI.
+  boost::system::error_code not_ip;
+  asio::ip::make_address(host_, not_ip);
+  bool named = not_ip ? SSL_set1_host(ssl, host_.c_str()) == 1 && SSL_set_tlsext_host_name(ssl, host_.c_str()) == 1
+                      : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str()) == 1;
+  if (!named) {
+    spdlog::debug("otlp: {}:{}: cannot set the name to verify", host_, port_);
+    return kNetworkError;
+  }
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  auto& tcp_stream = beast::get_lowest_layer(stream);
+  tcp_stream.expires_at(deadline);
+  tcp_stream.async_connect(endpoints, [&](const beast::error_code& connected, const tcp::endpoint&) {
     if (connected) return failed("connect", connected);
-    http::async_write(stream, req, [&](const beast::error_code& written, std::size_t) {
-      if (written) return failed("write", written);
-      http::async_read(stream, buffer, res, [&](const beast::error_code& read, std::size_t) {
-        if (read) return failed("read", read);
-        status = static_cast<int>(res.result_int());
-      });
+    stream.async_handshake(ssl::stream_base::client, [&](const beast::error_code& shaken) {
+      if (!shaken) return exchange(stream, req, buffer, res, status, failed);
+      if (auto verified = SSL_get_verify_result(ssl); verified != X509_V_OK) {
+        // Refused by our side: the chain or the name does not check out.
+        tls_refusal_ = fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verified));
+        status = kTlsRefused;
+        spdlog::debug("otlp: {}:{}: TLS handshake: {}", host_, port_, tls_refusal_);
+        return;
+      }
+      failed("TLS handshake", shaken);
     });
   });
   io.run();
+  // No TLS close_notify: the collector answered (or failed) already, and waiting for its reply
+  // would only cost time; the connection closes with the stream.
   return status;
 }
 
@@ -269,13 +390,23 @@ bool OtlpExporter::post(const std::string& body) {
       std::lock_guard lock(mutex_);
       deadline = std::min(deadline, stop_deadline_);
     }
-    int status = 0;  // unreachable or timed out: like 503, worth another try
+    int status = kNetworkError;  // unreachable or timed out: like 503, worth another try
     try {
       status = attempt(body, deadline);
     } catch (const std::exception& e) {
       spdlog::debug("otlp: {}:{}: {}", host_, port_, e.what());
     }
     if (status >= 200 && status < 300) return true;
+    if (status == kTlsRefused) {
+      // A configuration problem, not a passing one: said once at warning level (spans_dropped
+      // in /metrics counts what it costs), and never retried.
+      if (!std::exchange(told_tls_refused_, true)) {
+        spdlog::warn("otlp: {}:{}: the collector's TLS certificate is refused ({}); spans are dropped", host_, port_,
+                     tls_refusal_);
+      }
+      spdlog::debug("otlp: batch dropped (TLS refused)");
+      return false;
+    }
     // OTLP/HTTP: retry only what the spec calls retryable; never a 400.
     bool retryable = status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
     if (retryable && attempt_number < 3) {

@@ -41,17 +41,33 @@ struct SpanData {
 // One batch as an OTLP/HTTP JSON ExportTraceServiceRequest.
 std::string otlp_json(const std::string& service_name, const std::vector<SpanData>& spans);
 
-// Every network step of an export (name resolution, connect, write, read) is bounded: one
-// attempt gets at most kAttemptTimeout, so a collector that accepts and never answers costs a
-// batch at most three attempts (~6.3 s with backoff), never the exporter thread.
+// How an exporter reaches its collector beyond the endpoint's URL.
+struct OtlpSettings {
+  // For an https:// endpoint (PEM files). The collector's certificate chain and its name (the
+  // endpoint's host: a DNS name or an IP address) are always verified: against `ca_file`, or the
+  // system's trust store when it is empty. `cert_file` and `key_file` (together): a client
+  // certificate for a collector that asks for one (mutual TLS).
+  std::string ca_file, cert_file, key_file;
+  // Sent with every export, e.g. a hosted collector's API key. The values are secrets: they are
+  // registered with core::add_secret() and never logged.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::size_t queue_capacity = 16384;
+};
+
+// Every network step of an export (name resolution, connect, TLS handshake, write, read) is
+// bounded: one attempt gets at most kAttemptTimeout, so a collector that accepts and never answers
+// costs a batch at most three attempts (~6.3 s with backoff), never the exporter thread.
 class OtlpExporter {
  public:
   static constexpr std::chrono::milliseconds kAttemptTimeout{2000};  // one request, all steps
   static constexpr std::chrono::milliseconds kFlushTime{2000};       // stop()'s budget
 
-  // `endpoint`: http://host:port[/prefix]; spans go to <endpoint>/v1/traces. Throws
-  // std::invalid_argument for a malformed endpoint.
+  // `endpoint`: http://host:port[/prefix] or https://host:port[/prefix]; spans go to
+  // <endpoint>/v1/traces. Throws std::invalid_argument for a malformed endpoint, TLS settings with
+  // an http:// endpoint, a header that cannot be sent, or TLS files that cannot be loaded (the
+  // message names the file and OpenSSL's reason).
   OtlpExporter(std::string service_name, const std::string& endpoint, std::size_t queue_capacity = 16384);
+  OtlpExporter(std::string service_name, const std::string& endpoint, OtlpSettings settings);
   ~OtlpExporter();  // stop()
   OtlpExporter(const OtlpExporter&) = delete;
   OtlpExporter& operator=(const OtlpExporter&) = delete;
@@ -70,13 +86,22 @@ class OtlpExporter {
  private:
   void run();
   // POSTs one batch; true when the collector took it. Retries 429/502/503/504 and network errors
-  // (timeouts included) with backoff, up to 3 attempts, none after the stop deadline.
+  // (timeouts included) with backoff, up to 3 attempts, none after the stop deadline. A refused
+  // certificate is not retried: it would be refused again.
   bool post(const std::string& body);
-  // One request, abandoned at `deadline`: the HTTP status, 0 for a network error or timeout.
+  // One request, abandoned at `deadline`: the HTTP status, kNetworkError for a network error or
+  // timeout, kTlsRefused when the TLS handshake failed on a certificate.
   int attempt(const std::string& body, std::chrono::steady_clock::time_point deadline);
+  static constexpr int kNetworkError = 0;
+  static constexpr int kTlsRefused = -1;
 
   std::string service_name_;
   std::string host_, port_, path_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  struct Tls;                      // OpenSSL's context, defined in the .cc
+  std::shared_ptr<Tls> tls_;       // null: plain http://
+  std::string tls_refusal_;        // why the last handshake refused the certificate (exporter thread)
+  bool told_tls_refused_ = false;  // the first refusal is a warning, the rest debug (exporter thread)
   std::size_t capacity_;
   std::mutex mutex_;
   std::condition_variable wake_;
