@@ -227,6 +227,8 @@ class Loader {
         continue;
       }
       remember_secrets(kv.first.Scalar(), text.text);
+      // A collector's headers are credentials whatever their names (docs/security.md).
+      if (path == "observability.tracing.headers") core::add_secret(text.text);
       out.push_back(Property{kv.first.Scalar(), text.text, place(kv.second), path + "." + kv.first.Scalar()});
     }
   }

@@ -401,7 +401,7 @@ constexpr std::array kFields = {
     Field{"observability.tracing.key_file", Kind::string, "", false, "PEM private key of `cert_file`."},
     Field{"observability.tracing.headers", Kind::map, "", false,
           "Headers sent with every export, e.g. a hosted collector's API key (`x-api-key: ${file:/run/secrets/otlp}`). "
-          "Their values are never printed."},
+          "Their values are secrets whatever the header's name: never printed, redacted everywhere."},
     Field{"observability.tracing.sampler", Kind::string, "parent", false,
           "`always`, `never`, `ratio:R` (0..1, by trace id) or `parent` (follow the caller's decision; "
           "sample new traces)."},
@@ -427,7 +427,8 @@ constexpr std::array kFields = {
           1,
           10000},
     Field{"observability.http.request_timeout", Kind::duration, "10s", false,
-          "To receive a whole request and send its answer: a client that sends or reads slowly is cut after this."},
+          "To complete the TLS handshake (with `tls`), receive a whole request and send its answer: a client that "
+          "connects and sends nothing, never completes its handshake, or sends or reads slowly is cut after this."},
     Field{"observability.http.max_request_bytes",
           Kind::integer,
           "8192",

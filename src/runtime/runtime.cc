@@ -178,17 +178,35 @@ class Runtime::Impl {
 
 int Runtime::Impl::run(bool handle_signals) {
   for (const auto& warning : config::kafka_security_warnings(config_.kafka.security)) spdlog::warn("{}", warning);
-  if (!config_.observability.otlp_endpoint.empty()) {
+  if (const auto& o = config_.observability; !o.otlp_endpoint.empty()) {
+    observability::OtlpSettings otlp;
+    otlp.ca_file = o.otlp_ca_file;
+    otlp.cert_file = o.otlp_cert_file;
+    otlp.key_file = o.otlp_key_file;
+    for (const auto& h : o.otlp_headers) otlp.headers.emplace_back(h.name, h.value);
     try {
-      exporter_ = std::make_shared<observability::OtlpExporter>(config_.observability.service_name,
-                                                                config_.observability.otlp_endpoint);
+      exporter_ = std::make_shared<observability::OtlpExporter>(o.service_name, o.otlp_endpoint, std::move(otlp));
     } catch (const std::exception& e) {
-      throw ConfigError(fmt::format("{}: observability.tracing.otlp_endpoint: {}", config_.source, e.what()));
+      throw ConfigError(fmt::format("{}: observability.tracing: {}", config_.source, e.what()));
     }
-    tracer_ = std::make_shared<observability::Tracer>(*observability::Sampler::parse(config_.observability.sampler),
-                                                      exporter_);
-    spdlog::info("tracing: OTLP/HTTP to {}/v1/traces, sampler {}, service {}", config_.observability.otlp_endpoint,
-                 config_.observability.sampler, config_.observability.service_name);
+    tracer_ = std::make_shared<observability::Tracer>(*observability::Sampler::parse(o.sampler), exporter_);
+    // What protects the export, never the headers' values (secrets).
+    std::string security;
+    if (o.otlp_endpoint.rfind("https://", 0) == 0) {
+      security = fmt::format(", TLS verified with {}{}",
+                             o.otlp_ca_file.empty() ? "the system's trust store" : "ca_file " + o.otlp_ca_file,
+                             o.otlp_cert_file.empty() ? "" : ", client certificate " + o.otlp_cert_file);
+    } else {
+      security = ", no TLS";
+    }
+    if (!o.otlp_headers.empty()) {
+      std::string names;
+      for (const auto& h : o.otlp_headers) names += (names.empty() ? "" : ", ") + h.name;
+      security += fmt::format(", {} custom header{} ({}; values not shown)", o.otlp_headers.size(),
+                              o.otlp_headers.size() == 1 ? "" : "s", names);
+    }
+    spdlog::info("tracing: OTLP/HTTP to {}/v1/traces{}, sampler {}, service {}", o.otlp_endpoint, security, o.sampler,
+                 o.service_name);
   }
   observer_.emplace(tracer_, config_.kafka.group_id, config_.handler.name);
   observer_->metrics().flow_steps = flow_steps_;
@@ -264,17 +282,28 @@ int Runtime::Impl::run(bool handle_signals) {
   consumer_ = clients_.consumer(io_, subscription, std::move(events));
   consumer_->start();
 
-  if (!config_.observability.http_listen.empty()) {
+  if (const auto& o = config_.observability; !o.http_listen.empty()) {
+    observability::HttpLimits limits;
+    limits.max_connections = o.http_max_connections;
+    limits.request_timeout = o.http_request_timeout;
+    limits.max_request_bytes = o.http_max_request_bytes;
+    limits.max_headers = o.http_max_headers;
+    observability::HttpSecurity security;
+    security.cert_file = o.http_cert_file;
+    security.key_file = o.http_key_file;
+    security.bearer_token = o.metrics_token;
     try {
-      http_ = std::make_unique<observability::HttpServer>(io_, config_.observability.http_listen,
+      http_ = std::make_unique<observability::HttpServer>(io_, o.http_listen,
                                                           std::map<std::string, observability::HttpServer::Route>{
                                                               {"/metrics", [this] { return metrics_page(); }},
                                                               {"/health/live", [] { return text_page(200, "live\n"); }},
-                                                              {"/health/ready", [this] { return ready_page(); }}});
+                                                              {"/health/ready", [this] { return ready_page(); }}},
+                                                          limits, std::move(security));
     } catch (const std::exception& e) {
-      throw ConfigError(fmt::format("{}: observability.http.listen: {}", config_.source, e.what()));
+      throw ConfigError(fmt::format("{}: observability.http: {}", config_.source, e.what()));
     }
-    spdlog::info("http: metrics and health on http://{}", http_->address());
+    spdlog::info("http: metrics and health on {}{}", http_->url(),
+                 o.metrics_token.empty() ? "" : " (/metrics needs its bearer token)");
   }
   spdlog::info("started: group={} input={} reply={} handler={} ordering={} max_in_flight={} deadline={}",
                config_.kafka.group_id, consumer_->subscription(), config_.reply.topic, config_.handler.name,
