@@ -1,8 +1,10 @@
 // The HTTP endpoint's request parsing (src/observability/http_server.h: answer_request(), what a
 // connection does with the bytes a client sends). The first input byte is how many bytes arrive
-// per read (0: all at once), the rest is what the client sends. Checked: the answer does not
-// depend on how the bytes were split; an answer is an HTTP/1.1 response that closes the
-// connection, with the status its route gives.
+// per read (0: all at once); its lowest bit also turns on small limits (1024 bytes, 8 header
+// fields) and a bearer token for /metrics; the rest is what the client sends. Checked: the answer
+// does not depend on how the bytes were split; an answer is an HTTP/1.1 response that closes the
+// connection, with the status its route gives (401 only for /metrics behind the token) and never
+// the metrics page without the token.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -46,8 +48,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t chunk = data[0] == 0 ? std::string_view::npos : data[0];
   std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
 
-  auto answer = answer_request(bytes, routes(), chunk);
-  auto whole = answer_request(bytes, routes());
+  bool guarded = (data[0] & 1) != 0;
+  HttpLimits limits;
+  HttpSecurity security;
+  if (guarded) {
+    limits.max_request_bytes = 1024;
+    limits.max_headers = 8;
+    security.bearer_token = "fuzz-token";
+  }
+  auto answer = answer_request(bytes, routes(), chunk, limits, security);
+  auto whole = answer_request(bytes, routes(), std::string_view::npos, limits, security);
   FUZZ_CHECK(answer == whole);
   if (!answer) return 0;
   std::string_view text = *answer;
@@ -58,6 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(head.find("\r\nConnection: close") != std::string_view::npos);
   FUZZ_CHECK(head.find("\r\nContent-Length: ") != std::string_view::npos);
   auto status = text.substr(9, 3);
-  FUZZ_CHECK(status == "200" || status == "404" || status == "405" || status == "503");
+  FUZZ_CHECK(status == "200" || status == "404" || status == "405" || status == "503" ||
+             (guarded && status == "401"));
+  if (guarded && text.find("fxconnect_up 1") != std::string_view::npos) {
+    FUZZ_CHECK(bytes.find("fuzz-token") != std::string_view::npos);  // the page only with the token
+  }
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -318,6 +319,24 @@ TEST(HttpEndpointLimits, ARequestLargerThanMaxRequestBytesIsRefused) {
     EXPECT_EQ(answer_request(c.request, routes(), 7, limits, open).has_value(), c.answered)
         << c.request.size() << " bytes, 7 at a time";
   }
+}
+
+// Found by the http_request fuzz target: Beast 1.81 let this 1,099-byte header (folded lines) through
+// a 1,024-byte header limit when it arrived in one read, and refused it in pieces.
+TEST(HttpEndpointLimits, AHeaderOverTheLimitIsRefusedHoweverItsBytesArrive) {
+  std::ifstream in(std::string(FXC_SOURCE_DIR) + "/test/fuzz/corpus/http_request/obs-fold-header-over-limit-whole",
+                   std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  std::string request = bytes.str().substr(1);  // the fuzz input's first byte is its read size
+  ASSERT_GT(request.find("\r\n\r\n"), 1024u);
+  HttpLimits limits;
+  limits.max_request_bytes = 1024;
+  for (std::size_t chunk : {std::string_view::npos, std::size_t{79}, std::size_t{1}}) {
+    EXPECT_FALSE(answer_request(request, routes(), chunk, limits, {}).has_value()) << "reads of " << chunk;
+  }
+  limits.max_request_bytes = 2048;
+  EXPECT_TRUE(answer_request(request, routes(), std::string_view::npos, limits, {}).has_value()) << "within 2048";
 }
 
 TEST(HttpEndpointLimits, AnswerRequestAppliesTheTokenAsAConnectionDoes) {
