@@ -357,9 +357,10 @@ bool refusal(int err, std::string_view reason) {
 
 std::string explain_refusal(int err, std::string_view reason) {
   if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION && reason.find("OAUTHBEARER token") != std::string_view::npos) {
-    return fmt::format("SASL authentication failed ({}); check kafka.security.sasl: token_url, client_id, "
-                       "client_secret and scope must be what the identity provider expects",
-                       reason);
+    return fmt::format(
+        "SASL authentication failed ({}); check kafka.security.sasl: token_url, client_id, "
+        "client_secret and scope must be what the identity provider expects",
+        reason);
   }
   if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
     // librdkafka before 2.6.1 repeats the client nonce in SCRAM's client-final message; Kafka 3.8.1

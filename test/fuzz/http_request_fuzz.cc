@@ -68,8 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(head.find("\r\nConnection: close") != std::string_view::npos);
   FUZZ_CHECK(head.find("\r\nContent-Length: ") != std::string_view::npos);
   auto status = text.substr(9, 3);
-  FUZZ_CHECK(status == "200" || status == "404" || status == "405" || status == "503" ||
-             (guarded && status == "401"));
+  FUZZ_CHECK(status == "200" || status == "404" || status == "405" || status == "503" || (guarded && status == "401"));
   if (guarded && text.find("fxconnect_up 1") != std::string_view::npos) {
     FUZZ_CHECK(bytes.find("fuzz-token") != std::string_view::npos);  // the page only with the token
   }
