@@ -49,7 +49,7 @@ class EngineCommand final : public cli::Extension {
     erun_->add_option("--bootstrap", eopt_.bootstrap,
                       "Kafka bootstrap servers (default: the --kafka-config file's kafka.bootstrap, else "
                       "$FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
-    erun_->add_option("--kafka-config", kafka_config_,
+    erun_->add_option("--kafka-config,--config", kafka_config_,
                       "A YAML file with a `kafka:` section (a connector config will do): its bootstrap, security "
                       "(TLS, SASL) and properties are used for every client (docs/security.md)");
     erun_
@@ -76,7 +76,7 @@ class EngineCommand final : public cli::Extension {
     eprepare_->add_option("--bootstrap", eopt_.bootstrap,
                           "Kafka bootstrap servers (default: the --kafka-config file's kafka.bootstrap, else "
                           "$FXC_KAFKA_BOOTSTRAP, else 127.0.0.1:9092)");
-    eprepare_->add_option("--kafka-config", kafka_config_,
+    eprepare_->add_option("--kafka-config,--config", kafka_config_,
                           "A YAML file with a `kafka:` section: its bootstrap, security and properties");
     eprepare_->add_option("--partitions", eopt_.partitions, "Partitions of each topic created")
         ->capture_default_str()
