@@ -413,6 +413,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
     return file.empty() || file.front() == '/' ? file : base_dir + "/" + file;
   };
   c.kafka.security = kafka_security(in, "kafka.security", resolve);
+  c.kafka.write_check = in.text("kafka.write_check") == "true";
   c.input.topic = in.text("input.topic");
   c.input.pattern = in.text("input.pattern");
   c.reply.topic = in.text("reply.topic");

@@ -135,6 +135,7 @@ struct ConnectorConfig {
     std::vector<Property> consumer_properties;  // consumer only, after `properties`
     std::vector<Property> producer_properties;  // producer only, after `properties`
     KafkaSecurity security;
+    bool write_check = true;  // kafka.write_check: the startup WRITE check (runtime.cc)
   } kafka;
   struct {
     std::string topic;  // exactly one of topic and pattern is set

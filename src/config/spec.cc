@@ -32,6 +32,12 @@ constexpr std::array kFields = {
           "missing reply or dead-letter topic is refused at startup, not created with a broker's "
           "defaults)."},
 
+    Field{"kafka.write_check", Kind::boolean, "true", false,
+          "At startup, check that the connector may write to the reply and dead-letter topics (a missing WRITE "
+          "ACL is then a startup error, not a partition stuck at its first reply). The check writes nothing on a "
+          "Kafka broker: it sends a produce request with acks=2, which Kafka refuses after its authorization "
+          "check. Turn it off for a Kafka-compatible broker that accepts acks=2 (it would append one record keyed "
+          "`fxconnect-write-check`; the connector warns if that happens) and for librdkafka's mock cluster."},
     Field{"kafka.security", Kind::section, "", false,
           "TLS and SASL to the brokers (docs/security.md). Unset: plaintext, no authentication. Set here, not "
           "through `security.protocol`, `ssl.*` or `sasl.*` librdkafka properties (those are refused beside it)."},

@@ -259,7 +259,9 @@ int Runtime::Impl::run(bool handle_signals) {
   }
   // Existing is not writable: without WRITE on the reply topic every reply would fail and its
   // partition's commits stay behind it forever.
-  if (auto problems = producer_->check_write_access(topics, kWriteCheckTimeout); !problems.empty()) {
+  if (auto problems = config_.kafka.write_check ? producer_->check_write_access(topics, kWriteCheckTimeout)
+                                                : std::vector<std::string>{};
+      !problems.empty()) {
     throw ConfigError(describe(problems));
   }
 

@@ -112,6 +112,8 @@ TEST_F(SecurityConfigTest, TurningVerificationOffNeedsItsOwnKeyAndWarns) {
 TEST_F(SecurityConfigTest, PlaintextSetsNothing) {
   auto c = load(yaml("    protocol: plaintext\n"));
   EXPECT_TRUE(props(c).empty());
+  EXPECT_TRUE(c.kafka.write_check) << "the startup WRITE check is on by default";
+  EXPECT_FALSE(load(yaml("    protocol: plaintext\n", "  write_check: false\n")).kafka.write_check);
 }
 
 TEST_F(SecurityConfigTest, LintRefusesEveryInconsistentCombinationNamingTheKey) {
