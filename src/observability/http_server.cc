@@ -386,6 +386,9 @@ std::optional<std::string> answer_request(std::string_view bytes, const Routes& 
 HttpServer::HttpServer(asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes,
                        HttpLimits limits, HttpSecurity security)
     : state_(std::make_shared<State>(io, std::move(routes), limits, std::move(security))) {
+  // spdlog's registry is made on first use: here, not by whichever thread first logs a connection
+  // while another logs too (ThreadSanitizer saw that race in the endpoint's tests).
+  spdlog::default_logger_raw();
   if (state_->security.tls() || !state_->security.key_file.empty()) state_->tls = server_tls(state_->security);
   auto endpoint = parse_listen(listen);
   auto& acceptor = state_->acceptor;

@@ -145,6 +145,7 @@ OtlpExporter::OtlpExporter(std::string service_name, const std::string& endpoint
 
 OtlpExporter::OtlpExporter(std::string service_name, const std::string& endpoint, OtlpSettings settings)
     : service_name_(std::move(service_name)), capacity_(settings.queue_capacity) {
+  spdlog::default_logger_raw();  // the registry made here, before the exporter thread may log
   auto url = boost::urls::parse_uri(endpoint);
   bool https = url && url->scheme() == "https";
   if (!url || (url->scheme() != "http" && !https) || url->host().empty()) {
