@@ -1,5 +1,7 @@
 #include "core/secrets.h"
 
+#include "core/json_text.h"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -17,20 +19,11 @@ using List = std::vector<std::string>;
 std::atomic<std::shared_ptr<const List>> g_secrets{std::make_shared<const List>()};
 std::mutex g_write;
 
-// The JSON string form of `value` (without quotes), where it differs from the raw text.
+// The JSON string form of `value` (without quotes), as JSON bodies and log lines write it.
 std::string json_escaped(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
-    }
-  }
-  return out;
+  std::string quoted;
+  append_json_string(quoted, value);
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 void remember(std::string value) {
