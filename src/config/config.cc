@@ -663,6 +663,13 @@ void check_system_kinds(Loader& in, const ConnectorConfig& c) {
   // `lint` and `fxconnect test` run where the production's folders do not exist.
 }
 
+// Files a setting names must be readable (checked by `lint` too: they are part of the deployment).
+void check_readable(Loader& in, const std::string& key, const std::string& file) {
+  if (!file.empty() && !std::ifstream(file)) {
+    in.error_at(key, fmt::format("cannot read '{}' ({})", file, std::strerror(errno)));
+  }
+}
+
 void check_systems(Loader& in, const ConnectorConfig& c) {
   check_system_kinds(in, c);
   for (const auto& sys : c.systems) {
@@ -708,19 +715,8 @@ void check_systems(Loader& in, const ConnectorConfig& c) {
       in.error_at(sys.tls.cert_file.empty() ? at("tls.key_file") : at("tls.cert_file"),
                   "tls.cert_file and tls.key_file go together (a client certificate and its key)");
     }
-    for (const char* key : {"tls.ca_file", "tls.cert_file", "tls.key_file"}) {
-      auto file = in.text(at(key));
-      if (!file.empty() && !std::ifstream(file)) {
-        in.error_at(at(key), fmt::format("cannot read '{}' ({})", file, std::strerror(errno)));
-      }
-    }
-  }
-}
-
-// Files a setting names must be readable (checked by `lint` too: they are part of the deployment).
-void check_readable(Loader& in, const std::string& key, const std::string& file) {
-  if (!file.empty() && !std::ifstream(file)) {
-    in.error_at(key, fmt::format("cannot read '{}' ({})", file, std::strerror(errno)));
+    for (const char* key : {"tls.ca_file", "tls.cert_file", "tls.key_file"})
+      check_readable(in, at(key), in.text(at(key)));
   }
 }
 
