@@ -36,6 +36,7 @@ TOXIPROXY_BIN="$FXC_CACHE/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 # shellcheck disable=SC2034  # used by scripts that source this file
 FXC_APT_PACKAGES=(
   librdkafka-dev
+  libjemalloc-dev
   libboost1.81-dev
   libboost-json1.81-dev
   libboost-url1.81-dev

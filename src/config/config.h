@@ -136,6 +136,7 @@ struct ConnectorConfig {
     std::vector<Property> producer_properties;  // producer only, after `properties`
     KafkaSecurity security;
     bool write_check = true;  // kafka.write_check: the startup WRITE check (runtime.cc)
+    bool fetch_wakeup = true;  // kafka.fetch_wakeup: kafka/fetch_waker.h
   } kafka;
   struct {
     std::string topic;  // exactly one of topic and pattern is set

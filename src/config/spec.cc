@@ -38,6 +38,13 @@ constexpr std::array kFields = {
           "Kafka broker: it sends a produce request with acks=2, which Kafka refuses after its authorization "
           "check. Turn it off for a Kafka-compatible broker that accepts acks=2 (it would append one record keyed "
           "`fxconnect-write-check`; the connector warns if that happens) and for librdkafka's mock cluster."},
+    Field{"kafka.fetch_wakeup", Kind::boolean, "true", false,
+          "Wake librdkafka's fetcher as soon as the connector has taken a quarter of the prefetch queue "
+          "(`queued.max.messages.kbytes`), with a small ListOffsets request to each leader of the assigned "
+          "partitions. Debian 12's librdkafka 2.0.2 otherwise stops fetching when that queue is full and starts "
+          "again only when its broker thread next wakes, up to a second later: a connector faster than one "
+          "prefetch queue per second then idles most of each second (docs/performance.md). Off: no such "
+          "requests, and that stall."},
     Field{"kafka.security", Kind::section, "", false,
           "TLS and SASL to the brokers (docs/security.md). Unset: plaintext, no authentication. Set here, not "
           "through `security.protocol`, `ssl.*` or `sasl.*` librdkafka properties (those are refused beside it)."},

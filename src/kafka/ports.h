@@ -57,6 +57,8 @@ class Consumer {
   virtual void release(const std::vector<TopicPartition>& partitions) = 0;
   // Commits what is stored, leaves the group, stops delivering events.
   virtual void close() = 0;
+  // Wake-ups sent to the fetcher so far (kafka.fetch_wakeup; kafka/fetch_waker.h).
+  virtual std::uint64_t fetch_wakeups() const { return 0; }
 };
 
 // Why a record was not written, as far as what to do next is concerned.

@@ -37,6 +37,8 @@ struct ConsumerSettings : ClientSettings {
   std::string group_id;
   // How often librdkafka commits the offsets the runtime stored (auto.commit.interval.ms).
   std::chrono::milliseconds commit_interval{1'000};
+  // Wake the fetcher once a quarter of the prefetch queue is taken (kafka/fetch_waker.h).
+  bool fetch_wakeup = true;
 };
 
 struct ProducerSettings : ClientSettings {};

@@ -51,10 +51,12 @@ Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, st
   handed_to_librdkafka(conf);
   rd_kafka_poll_set_consumer(consumer_.get());
   queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+  if (settings.fetch_wakeup) fetch_waker_ = std::make_unique<FetchWaker>(consumer_.get());
 }
 
 Source::~Source() {
   closed_ = true;  // destroying a consumer that was not closed revokes: release without events
+  fetch_waker_.reset();
   wakeup_.reset();
   queue_.reset();
   consumer_.reset();
@@ -111,6 +113,7 @@ void Source::drain() {
       continue;
     }
     set_brokers_down(false);  // a message: a broker answered
+    if (fetch_waker_) fetch_waker_->taken(m->len + m->key_len);
     events_.message(to_request(*m));
   }
   boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
@@ -172,6 +175,7 @@ void Source::close() {
   if (closed_) return;
   closed_ = true;  // from here the rebalance callback releases at once (see rebalance_cb)
   tick_.cancel();
+  if (fetch_waker_) fetch_waker_->stop();
   rd_kafka_consumer_close(consumer_.get());
   wakeup_.reset();
 }

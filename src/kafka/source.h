@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "kafka/client.h"
+#include "kafka/fetch_waker.h"
 #include "kafka/ports.h"
 #include "kafka/queue_wakeup.h"
 
@@ -45,6 +46,7 @@ class Source final : public Consumer {
   const std::string& subscription() const override { return subscription_; }
   // librdkafka keeps prefetching until its bounded queue is full (queued.max.messages.kbytes),
   // then stops fetching.
+  // (FetchWaker: taking a quarter of that bound wakes the fetcher at once.)
   void stop_taking() override;
   void resume_taking() override;
   // Pausing discards what librdkafka had prefetched for the partitions; it is fetched again on
@@ -55,6 +57,7 @@ class Source final : public Consumer {
   std::optional<std::int64_t> end_offset(const TopicPartition& tp) const override;
   void release(const std::vector<TopicPartition>& partitions) override;
   void close() override;
+  std::uint64_t fetch_wakeups() const override { return fetch_waker_ ? fetch_waker_->wakeups() : 0; }
 
  private:
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -74,6 +77,7 @@ class Source final : public Consumer {
   KafkaPtr consumer_;
   QueuePtr queue_;
   std::unique_ptr<QueueWakeup> wakeup_;
+  std::unique_ptr<FetchWaker> fetch_waker_;  // see fetch_waker.h: librdkafka 2.0.2 fetches again only when woken
   boost::asio::steady_timer tick_;
   bool closed_ = false;
   bool taking_ = true;

@@ -27,6 +27,7 @@ kafka::ConsumerSettings consumer_settings(const config::ConnectorConfig& c) {
   fill(s, c, c.kafka.consumer_properties);
   s.group_id = c.kafka.group_id;
   s.commit_interval = c.processing.commit_interval;
+  s.fetch_wakeup = c.kafka.fetch_wakeup;
   return s;
 }
 
