@@ -11,6 +11,7 @@ namespace {
 class Forward final : public fxconnect::Handler {
  public:
   Forward(std::string system, std::string path) : system_(std::move(system)), path_(std::move(path)) {}
+  bool reads_json() const override { return false; }  // forwards the body's bytes
 
   void handle(std::shared_ptr<fxconnect::Call> call) override {
     fxconnect::HttpRequest request;

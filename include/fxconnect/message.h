@@ -31,6 +31,9 @@ struct Request {
   std::string topic;
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+  // The record's timestamp, ms since the epoch (the engine's producer sets it when it sends:
+  // CreateTime), or -1 when the record has none.
+  std::int64_t timestamp = -1;
   std::optional<std::string> key;  // nullopt = null key
   Headers headers;
   std::string body;         // raw bytes of the record value

@@ -9,6 +9,7 @@ namespace {
 class Echo final : public Handler {
  public:
   explicit Echo(std::chrono::milliseconds delay) : delay_(delay) {}
+  bool reads_json() const override { return false; }  // replies with the body's bytes
 
   void handle(std::shared_ptr<Call> call) override {
     if (delay_.count() == 0) {

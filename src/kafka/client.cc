@@ -192,6 +192,7 @@ Request to_request(const rd_kafka_message_t& m) {
   r.topic = rd_kafka_topic_name(m.rkt);
   r.partition = m.partition;
   r.offset = m.offset;
+  r.timestamp = rd_kafka_message_timestamp(&m, nullptr);
   if (m.key) r.key.emplace(static_cast<const char*>(m.key), m.key_len);
   if (m.payload) r.body.assign(static_cast<const char*>(m.payload), m.len);
   rd_kafka_headers_t* hdrs = nullptr;

@@ -1,6 +1,7 @@
 #include "observability/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -57,6 +58,33 @@ std::vector<double> latency_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
+namespace {
+constexpr double kQuantileMin = 1e-5;
+constexpr double kQuantileGrowth = 1.05;
+}  // namespace
+
+void QuantileHistogram::observe(double seconds) {
+  std::size_t i = 0;
+  if (seconds > kQuantileMin) {
+    double index = std::ceil(std::log(seconds / kQuantileMin) / std::log(kQuantileGrowth));
+    i = std::min(kBuckets - 1, static_cast<std::size_t>(index));
+  }
+  ++counts_[i];
+  ++count_;
+}
+
+double QuantileHistogram::quantile(double q) const {
+  if (count_ == 0) return 0;
+  auto rank = static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_)));
+  rank = std::max<std::uint64_t>(rank, 1);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    cumulative += counts_[i];
+    if (cumulative >= rank) return kQuantileMin * std::pow(kQuantileGrowth, static_cast<double>(i));
+  }
+  return kQuantileMin * std::pow(kQuantileGrowth, static_cast<double>(kBuckets - 1));
+}
+
 std::string ConnectorMetrics::render() const {
   std::string out;
   header(out, "fxconnect_requests_consumed_total", "counter", "Requests consumed from the input topics.");
@@ -94,6 +122,11 @@ std::string ConnectorMetrics::render() const {
             handler_seconds);
   histogram(out, "fxconnect_end_to_end_duration_seconds",
             "Time from consuming a request to its outcome acknowledged by the broker.", end_to_end_seconds);
+  histogram(out, "fxconnect_consume_delay_seconds",
+            "Time from a request's record timestamp (CreateTime: when the engine sent it) to its consumption here: "
+            "the broker's and the prefetch queue's share of the latency (clock differences between the hosts "
+            "included; negative differences count as zero).",
+            consume_delay_seconds);
   header(out, "fxconnect_committed_offset_lag", "gauge",
          "Per assigned partition: its end offset minus the offset committed by this connector.");
   for (const auto& [tp, lag] : committed_lag) {

@@ -32,6 +32,21 @@ class Histogram {
 // Latency buckets from 1 ms to 60 s.
 std::vector<double> latency_buckets();
 
+// Log-spaced buckets 5 % wide from 10 us to about 100 s, for quantiles in log lines (the stop
+// line): a quantile is its bucket's upper bound, at most 5 % above the true value.
+class QuantileHistogram {
+ public:
+  void observe(double seconds);
+  // The q-quantile (0..1) in seconds; 0 when nothing was observed.
+  double quantile(double q) const;
+  std::uint64_t count() const { return count_; }
+
+ private:
+  static constexpr std::size_t kBuckets = 332;  // 1e-5 * 1.05^331 is about 1e2 s
+  std::array<std::uint64_t, kBuckets> counts_{};
+  std::uint64_t count_ = 0;
+};
+
 // Calls to one legacy system (`systems.<name>`).
 struct LegacyMetrics {
   enum Outcome { ok = 0, failed = 1, timeout = 2, unavailable = 3 };
@@ -67,6 +82,7 @@ struct ConnectorMetrics {
   std::uint64_t spans_dropped = 0;
   Histogram handler_seconds{latency_buckets()};
   Histogram end_to_end_seconds{latency_buckets()};
+  Histogram consume_delay_seconds{latency_buckets()};
   // (topic, partition) → end offset − committed offset
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed_lag;
   std::vector<std::shared_ptr<LegacyMetrics>> legacy;        // one per system, in config order

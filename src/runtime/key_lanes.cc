@@ -5,31 +5,45 @@
 namespace fxconnect::runtime {
 
 bool KeyLanes::enter(const std::string& key, std::uint64_t id) {
-  auto& lane = lanes_[key];
-  lane.push_back(id);
-  if (lane.size() > 1) ++waiting_;
-  return lane.size() == 1;
+  auto [it, created] = lanes_.try_emplace(key);
+  if (created) {
+    it->second.running = id;
+    return true;
+  }
+  it->second.waiting.push_back(id);
+  ++waiting_;
+  return false;
 }
 
 std::optional<std::uint64_t> KeyLanes::leave(const std::string& key) {
   auto it = lanes_.find(key);
-  if (it == lanes_.end() || it->second.empty()) return std::nullopt;
-  it->second.pop_front();
-  if (it->second.empty()) {
+  if (it == lanes_.end()) return std::nullopt;
+  Lane& lane = it->second;
+  if (lane.head == lane.waiting.size()) {
     lanes_.erase(it);
     return std::nullopt;
   }
+  lane.running = lane.waiting[lane.head++];
+  if (lane.head == lane.waiting.size()) {
+    lane.waiting.clear();
+    lane.head = 0;
+  }
   --waiting_;
-  return it->second.front();
+  return lane.running;
 }
 
 bool KeyLanes::remove_waiting(const std::string& key, std::uint64_t id) {
   auto it = lanes_.find(key);
   if (it == lanes_.end()) return false;
-  auto& lane = it->second;
-  auto pos = std::find(lane.begin() + (lane.empty() ? 0 : 1), lane.end(), id);
-  if (lane.empty() || pos == lane.end()) return false;
-  lane.erase(pos);
+  Lane& lane = it->second;
+  auto first = lane.waiting.begin() + static_cast<std::ptrdiff_t>(lane.head);
+  auto pos = std::find(first, lane.waiting.end(), id);
+  if (pos == lane.waiting.end()) return false;
+  lane.waiting.erase(pos);
+  if (lane.head == lane.waiting.size()) {
+    lane.waiting.clear();
+    lane.head = 0;
+  }
   --waiting_;
   return true;
 }

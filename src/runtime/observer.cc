@@ -1,6 +1,7 @@
 #include "runtime/observer.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +9,14 @@
 namespace fxconnect::runtime {
 
 namespace obs = observability;
+
+namespace {
+double coarse_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
 
 std::string_view to_string(RecordKind kind) {
   switch (kind) {
@@ -25,6 +34,14 @@ RequestObserver::RequestObserver(std::shared_ptr<const obs::Tracer> tracer, std:
 void RequestObserver::consumed(RequestSpans& spans, const Request& request) {
   ++stats_.consumed;
   ++metrics_.consumed;
+  if (request.timestamp >= 0) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    double delay = static_cast<double>(std::max<std::int64_t>(0, now_ms - request.timestamp)) / 1000.0;
+    metrics_.consume_delay_seconds.observe(delay);
+    stats_.consume_delay.observe(delay);
+  }
   if (!tracer_) return;
   auto incoming = obs::extract(request.headers);
   spans.formats = std::move(incoming.formats);
@@ -103,13 +120,15 @@ void RequestObserver::late_completion() {
 
 void RequestObserver::completed(RequestSpans& spans, Clock::duration end_to_end) {
   spans.consumer.end();
-  metrics_.end_to_end_seconds.observe(std::chrono::duration<double>(end_to_end).count());
+  double seconds = std::chrono::duration<double>(end_to_end).count();
+  metrics_.end_to_end_seconds.observe(seconds);
+  stats_.end_to_end.observe(seconds);
 }
 
 void RequestObserver::load(std::size_t in_flight, std::size_t handling, std::size_t bytes, std::size_t overdue) {
-  auto now = Clock::now();
-  if (since_ != Clock::time_point{}) {
-    double dt = std::chrono::duration<double>(now - since_).count();
+  double now = coarse_seconds();
+  if (since_ >= 0) {
+    double dt = now - since_;
     in_flight_integral_ += dt * static_cast<double>(in_flight_);
     handling_integral_ += dt * static_cast<double>(handling_);
     if (in_flight_ > 0) stats_.busy_seconds += dt;

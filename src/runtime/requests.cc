@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/memory_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/storage_ptr.hpp>
@@ -60,6 +61,41 @@ class CountingResource final : public boost::json::memory_resource {
   std::shared_ptr<std::size_t> allocated_;
 };
 
+// Boost.JSON's parser with nothing built: the same grammar, options and errors as parse(), for
+// handlers that do not read the document (Handler::reads_json()).
+struct ValidateOnly {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using ec = boost::system::error_code;
+  using sv = boost::json::string_view;
+  bool on_document_begin(ec&) { return true; }
+  bool on_document_end(ec&) { return true; }
+  bool on_object_begin(ec&) { return true; }
+  bool on_object_end(std::size_t, ec&) { return true; }
+  bool on_array_begin(ec&) { return true; }
+  bool on_array_end(std::size_t, ec&) { return true; }
+  bool on_key_part(sv, std::size_t, ec&) { return true; }
+  bool on_key(sv, std::size_t, ec&) { return true; }
+  bool on_string_part(sv, std::size_t, ec&) { return true; }
+  bool on_string(sv, std::size_t, ec&) { return true; }
+  bool on_number_part(sv, ec&) { return true; }
+  bool on_int64(std::int64_t, sv, ec&) { return true; }
+  bool on_uint64(std::uint64_t, sv, ec&) { return true; }
+  bool on_double(double, sv, ec&) { return true; }
+  bool on_bool(bool, ec&) { return true; }
+  bool on_null(ec&) { return true; }
+  bool on_comment_part(sv, ec&) { return true; }
+  bool on_comment(sv, ec&) { return true; }
+};
+
+void validate_json(std::string_view text, const boost::json::parse_options& options, boost::system::error_code& ec) {
+  boost::json::basic_parser<ValidateOnly> parser(options);
+  auto n = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = boost::json::error::extra_data;  // as parse() reports trailing bytes
+}
+
 }  // namespace
 
 std::uint64_t record_tag(std::uint64_t id, RecordKind kind) {
@@ -77,7 +113,8 @@ Requests::Requests(RequestSettings settings, Handler& handler, boost::asio::any_
       executor_(std::move(executor)),
       observer_(observer),
       effects_(std::move(effects)),
-      systems_(systems) {
+      systems_(systems),
+      reads_json_(handler.reads_json()) {
   answers_ = std::make_shared<AnswerSink>([this](std::uint64_t id, Result<Reply> answer) {
     boost::asio::post(
         executor_, [this, id, answer = std::move(answer)]() mutable { answered(id, std::move(answer), Clock::now()); });
@@ -109,7 +146,7 @@ std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock
   observer_.consumed(p.spans, req);
   pending_.emplace(id, std::move(owned));
   set_bytes(
-      p, kRequestOverhead + req.body.size() + req.key.value_or("").size() + headers_size(req.headers) + p.lane.size());
+      p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) + headers_size(req.headers) + p.lane.size());
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   deadlines_.emplace_back(now + settings_.deadline, id);
   p.in_lane = !p.lane.empty();
@@ -140,7 +177,12 @@ void Requests::start(Pending& p, Clock::time_point now) {
   options.max_depth = kMaxJsonDepth;
   // Only the loop thread parses; a handler reads the value, it never allocates through it.
   auto allocated = std::make_shared<std::size_t>(0);
-  auto json = boost::json::parse(req.body, ec, boost::json::make_shared_resource<CountingResource>(allocated), options);
+  boost::json::value json;
+  if (reads_json_) {
+    json = boost::json::parse(req.body, ec, boost::json::make_shared_resource<CountingResource>(allocated), options);
+  } else {
+    validate_json(req.body, options, ec);
+  }
   if (ec) {
     decide_error(p, Error{ErrorCode::invalid_request,
                           fmt::format("the request body is not valid JSON ({}); {} bytes received", ec.message(),

@@ -165,6 +165,7 @@ class Requests {
   RequestObserver& observer_;
   Effects effects_;
   systems::Systems* systems_;
+  bool reads_json_;  // the handler's reads_json(): else the body is only validated
   std::shared_ptr<AnswerSink> answers_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;

@@ -40,5 +40,23 @@ TEST(KeyLanes, RemovingAWaitingMessageKeepsTheOrderOfTheRest) {
   EXPECT_FALSE(lanes.remove_waiting("zzz", 9));
 }
 
+TEST(KeyLanes, ALaneKeepsItsOrderWhileMessagesComeAndGo) {
+  KeyLanes lanes;
+  EXPECT_TRUE(lanes.enter("a", 1));
+  EXPECT_FALSE(lanes.enter("a", 2));
+  EXPECT_FALSE(lanes.enter("a", 3));
+  EXPECT_EQ(lanes.leave("a"), 2u);
+  EXPECT_FALSE(lanes.enter("a", 4));
+  EXPECT_TRUE(lanes.remove_waiting("a", 3));
+  EXPECT_FALSE(lanes.remove_waiting("a", 2)) << "2 runs now";
+  EXPECT_EQ(lanes.waiting(), 1u);
+  EXPECT_EQ(lanes.leave("a"), 4u);
+  EXPECT_FALSE(lanes.enter("a", 5));
+  EXPECT_TRUE(lanes.remove_waiting("a", 5));
+  EXPECT_EQ(lanes.waiting(), 0u);
+  EXPECT_EQ(lanes.leave("a"), std::nullopt);
+  EXPECT_EQ(lanes.lanes(), 0u);
+}
+
 }  // namespace
 }  // namespace fxconnect::runtime

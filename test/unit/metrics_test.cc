@@ -53,5 +53,24 @@ TEST(Metrics, RetriesGiveUpsLateAnswersAndHeldMemoryAreExported) {
   EXPECT_THAT(page, HasSubstr("# TYPE fxconnect_overdue_handlers gauge\nfxconnect_overdue_handlers 1\n"));
 }
 
+// The stop line's quantiles: a quantile is its bucket's upper bound, at most 5 % above the truth.
+TEST(QuantileHistogram, QuantilesAreWithinFivePercentAboveTheTrueValue) {
+  QuantileHistogram h;
+  EXPECT_EQ(h.quantile(0.99), 0);
+  for (int ms = 1; ms <= 1000; ++ms) h.observe(ms / 1000.0);
+  EXPECT_EQ(h.count(), 1000u);
+  for (auto [q, truth] : {std::pair{0.5, 0.5}, {0.99, 0.99}, {0.01, 0.01}, {1.0, 1.0}}) {
+    EXPECT_GE(h.quantile(q), truth * 0.999) << q;
+    EXPECT_LE(h.quantile(q), truth * 1.05) << q;
+  }
+  QuantileHistogram edges;
+  edges.observe(0);       // below the first bucket: counted there
+  edges.observe(-1);      // a clock step backwards: the same
+  edges.observe(1e9);     // beyond the last: counted in it
+  EXPECT_EQ(edges.count(), 3u);
+  EXPECT_LE(edges.quantile(0.5), 1e-5);
+  EXPECT_GE(edges.quantile(1.0), 90.0);
+}
+
 }  // namespace
 }  // namespace fxconnect::observability

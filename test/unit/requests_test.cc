@@ -20,7 +20,9 @@ using ::testing::HasSubstr;
 class HeldHandler final : public Handler {
  public:
   void handle(std::shared_ptr<Call> call) override { calls.push_back(std::move(call)); }
+  bool reads_json() const override { return json; }
   std::vector<std::shared_ptr<Call>> calls;
+  bool json = true;
 };
 
 struct Produced {
@@ -163,6 +165,36 @@ TEST_F(RequestsTest, ABodyThatIsNotJsonAfterAKeyIsAnInvalidRequest) {
   EXPECT_EQ(produced_.size(), 3u);
   EXPECT_TRUE(handler_.calls.empty()) << "the handler never sees a body that is not JSON";
   EXPECT_EQ(requests_->bytes(), 0u);
+}
+
+// Handler::reads_json() false: the body is checked by the same parser without building the
+// document; the same bodies are refused with the same message, and the handler gets json null.
+TEST_F(RequestsTest, AHandlerThatDoesNotReadJsonGetsTheSameRefusalsAndNoDocument) {
+  const std::vector<std::string> bad = {R"({"a": [1, 2,)", R"({"k":1} x)", "\"\xff\"", "[1,]", "nul", "{\"a\":1}{}",
+                                        std::string(2000, '[')};
+  std::vector<std::string> messages[2];
+  for (bool reads : {true, false}) {
+    handler_.json = reads;
+    produced_.clear();
+    make();
+    std::int64_t offset = 0;
+    for (const auto& body : bad) {
+      admit("k" + std::to_string(offset), offset, body);
+      ++offset;
+      ASSERT_FALSE(produced_.empty()) << body;
+      EXPECT_EQ(produced_.back().code(), "invalid_request") << body;
+      messages[reads ? 0 : 1].push_back(
+          std::string(boost::json::parse(produced_.back().record.value).at("error").at("message").as_string()));
+      ack(produced_.back());
+    }
+    EXPECT_TRUE(handler_.calls.empty()) << "reads_json " << reads;
+    admit("good", offset, R"({"n":[1,2.5,"x",null,true]})");
+    ASSERT_EQ(handler_.calls.size(), 1u);
+    EXPECT_EQ(handler_.calls[0]->request().json.is_null(), !reads);
+    EXPECT_EQ(handler_.calls[0]->request().body, R"({"n":[1,2.5,"x",null,true]})");
+    handler_.calls.clear();
+  }
+  EXPECT_EQ(messages[0], messages[1]);
 }
 
 TEST_F(RequestsTest, AReplyThatMayHaveBeenWrittenIsNeverContradicted) {
