@@ -35,9 +35,9 @@ void RequestObserver::consumed(RequestSpans& spans, const Request& request) {
   ++stats_.consumed;
   ++metrics_.consumed;
   if (request.timestamp >= 0) {
-    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     double delay = static_cast<double>(std::max<std::int64_t>(0, now_ms - request.timestamp)) / 1000.0;
     metrics_.consume_delay_seconds.observe(delay);
     stats_.consume_delay.observe(delay);

@@ -145,8 +145,8 @@ std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock
   }
   observer_.consumed(p.spans, req);
   pending_.emplace(id, std::move(owned));
-  set_bytes(
-      p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) + headers_size(req.headers) + p.lane.size());
+  set_bytes(p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) + headers_size(req.headers) +
+                   p.lane.size());
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   deadlines_.emplace_back(now + settings_.deadline, id);
   p.in_lane = !p.lane.empty();

@@ -64,9 +64,9 @@ TEST(QuantileHistogram, QuantilesAreWithinFivePercentAboveTheTrueValue) {
     EXPECT_LE(h.quantile(q), truth * 1.05) << q;
   }
   QuantileHistogram edges;
-  edges.observe(0);       // below the first bucket: counted there
-  edges.observe(-1);      // a clock step backwards: the same
-  edges.observe(1e9);     // beyond the last: counted in it
+  edges.observe(0);    // below the first bucket: counted there
+  edges.observe(-1);   // a clock step backwards: the same
+  edges.observe(1e9);  // beyond the last: counted in it
   EXPECT_EQ(edges.count(), 3u);
   EXPECT_LE(edges.quantile(0.5), 1e-5);
   EXPECT_GE(edges.quantile(1.0), 90.0);

@@ -170,8 +170,8 @@ TEST_F(RequestsTest, ABodyThatIsNotJsonAfterAKeyIsAnInvalidRequest) {
 // Handler::reads_json() false: the body is checked by the same parser without building the
 // document; the same bodies are refused with the same message, and the handler gets json null.
 TEST_F(RequestsTest, AHandlerThatDoesNotReadJsonGetsTheSameRefusalsAndNoDocument) {
-  const std::vector<std::string> bad = {R"({"a": [1, 2,)", R"({"k":1} x)", "\"\xff\"", "[1,]", "nul", "{\"a\":1}{}",
-                                        std::string(2000, '[')};
+  const std::vector<std::string> bad = {R"({"a": [1, 2,)", R"({"k":1} x)",        "\"\xff\"", "[1,]", "nul",
+                                        "{\"a\":1}{}",     std::string(2000, '[')};
   std::vector<std::string> messages[2];
   for (bool reads : {true, false}) {
     handler_.json = reads;
