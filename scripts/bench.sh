@@ -2,11 +2,14 @@
 # scripts/bench.sh -- fxconnect's figures, measured in ONE run on one local broker (never pass/fail).
 #   raw_msgs_per_s            bench/raw_relay: a minimal librdkafka consume → produce loop, same
 #                             producer settings (idempotent, acks=all), copying key and headers
-#   echo_msgs_per_s, echo_ratio   fxconnect with the echo handler (max_in_flight 1000, defaults);
-#                             ratio = echo/raw
-#   cpu_us_per_msg, peak_rss_mb   of that fxconnect process (its whole life, start-up included)
+#   echo_msgs_per_s, echo_ratio   fxconnect with the echo handler (max_in_flight 5000, everything
+#                             else at its defaults); ratio = echo/raw; 6 partitions
+#   cpu_us_per_msg, cpu_ratio, peak_rss_mb   of that fxconnect process (its whole life, start-up
+#                             included); cpu_ratio = its CPU per message / the raw loop's
+#   echo_nowake_*             the same with kafka.fetch_wakeup: false (librdkafka 2.0.2's fetch
+#                             stall left as it is: kafka/fetch_waker.h)
 #   echo_prefetch64_*         the same with librdkafka's own prefetch bound (queued.max.messages.kbytes
-#                             65536 instead of fxconnect's 16384): more throughput, more memory
+#                             65536 instead of fxconnect's 16384): more memory
 #   echo_traced_msgs_per_s, tracing_ratio   the echo run with tracing on (sampler always, spans to
 #                             a local Jaeger); ratio = traced / untraced
 #   slow_one_partition_per_s  echo with `delay: 50ms`, ONE partition, 10,000 keys
@@ -19,10 +22,13 @@
 #                             flow (bench/onboarding-flow.yaml: validate + five mapped fields +
 #                             reply), 3 partitions, max_in_flight 1000; flow_ratio = flow / C++
 #   latency_ms                as the engine sees it (fxconnect engine, open loop at about half of
-#                             echo_msgs_per_s): p50, p99, p999
+#                             echo_msgs_per_s): p50, p99, p999; beside it the connector's own share
+#                             from its stop line: consume_delay (record timestamp → consumed: the
+#                             engine's producer, the broker, the prefetch queue) and end_to_end
+#                             (consumed → reply acknowledged: the connector and its producer)
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
 # timestamps (LogAppendTime, first to last), so process start-up and group joins are not in it.
-# Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (100000), FXC_KAFKA_BOOTSTRAP.
+# Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP.
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -32,7 +38,7 @@ source "$SCRIPTS/versions.sh"
 source "$SCRIPTS/lib.sh"
 cd "$FXC_ROOT"
 BIN="$FXC_ROOT/build/bin"
-N="${FXC_BENCH_MESSAGES:-100000}"
+N="${FXC_BENCH_MESSAGES:-200000}"
 SLOW_N=20000
 DIR="$FXC_BUILD/bench"
 RUN="$(date +%s)"
@@ -75,7 +81,7 @@ YAML
 }
 
 say "raw loop: $N messages"
-"$BIN/fxc_bench" preload "$B" "bench.raw.in.$RUN" 3 "$N" 10000 1024
+"$BIN/fxc_bench" preload "$B" "bench.raw.in.$RUN" 6 "$N" 10000 1024
 raw="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.raw.$RUN" "$N" 300 -- \
   "$BIN/raw_relay" "$B" "bench.raw.in.$RUN" "ai.flowx.dev.engine.receive.bench.raw.$RUN" "bench-raw-$RUN" 2>"$DIR/raw.log")"
 say "raw: $raw"
@@ -93,15 +99,19 @@ echo_run() {
 }
 trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
 prefetch_64mb() { sed -i "s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$1"; }
+no_wakeup() { sed -i "s/^  group_id: .*/&\n  fetch_wakeup: false/" "$1"; }
 
 say "fxconnect echo: $N messages"
-echo_="$(echo_run echo 3 "$N" 0ms 1000)"
+echo_="$(echo_run echo 6 "$N" 0ms 5000)"
 say "echo: $echo_"
+say "fxconnect echo, kafka.fetch_wakeup false: $N messages"
+nowake="$(echo_run nowake 6 "$N" 0ms 5000 no_wakeup)"
+say "nowake: $nowake"
 say "fxconnect echo, traced (sampler always): $N messages"
-traced="$(echo_run traced 3 "$N" 0ms 1000 trace_always)"
+traced="$(echo_run traced 6 "$N" 0ms 5000 trace_always)"
 say "traced: $traced"
 say "fxconnect echo, prefetch 64 MB: $N messages"
-echo64="$(echo_run echo64 3 "$N" 0ms 1000 prefetch_64mb)"
+echo64="$(echo_run echo64 6 "$N" 0ms 5000 prefetch_64mb)"
 say "echo64: $echo64"
 say "fxconnect echo 50ms, one partition, 10000 keys: $SLOW_N messages"
 slow="$(echo_run slow 1 "$SLOW_N" 50ms 5000)"
@@ -188,7 +198,7 @@ YAML
 latency_run() {
   local cfg
   # One group for both runs: the second starts where the first committed.
-  cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 1000 latency)"
+  cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 5000 latency)"
   "$BIN/fxconnect" run "$cfg" 2>"$DIR/$1.log" &
   connector=$!
   for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/$1.log" && break; sleep 0.1; done
@@ -202,8 +212,16 @@ latency_run latency "$rate" "$instances"
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" <<'PY'
-import json, sys
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" "$DIR/latency.log" "$DIR/latency-1000.log" <<'PY'
+import json, re, sys
+nowake = json.loads(sys.argv[13])
+def stop_line(path):
+    """The connector's own latency figures from its stop line (ms)."""
+    text = open(path).read()
+    fig = {k: float(v) for k, v in re.findall(r"(end_to_end_p\d+_ms|consume_delay_p\d+_ms)=([0-9.]+)", text)}
+    return fig
+conn = stop_line(sys.argv[14])
+conn_low = stop_line(sys.argv[15])
 http = json.loads(sys.argv[10])
 ob_cpp, ob_flow = json.loads(sys.argv[11]), json.loads(sys.argv[12])
 raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
@@ -219,6 +237,10 @@ out = {
     "echo_ratio": round(echo["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
     "cpu_us_per_msg": echo["cpu_us_per_msg"],
     "raw_cpu_us_per_msg": raw["cpu_us_per_msg"],
+    "cpu_ratio": round(echo["cpu_us_per_msg"] / raw["cpu_us_per_msg"], 3) if raw["cpu_us_per_msg"] else 0,
+    "echo_nowake_msgs_per_s": round(nowake["msgs_per_s"]),
+    "echo_nowake_ratio": round(nowake["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
+    "echo_nowake_cpu_us_per_msg": nowake["cpu_us_per_msg"],
     "peak_rss_mb": echo["peak_rss_mb"],
     "echo_traced_msgs_per_s": round(traced["msgs_per_s"]),
     "tracing_ratio": round(traced["msgs_per_s"] / echo["msgs_per_s"], 3) if echo["msgs_per_s"] else 0,
@@ -243,19 +265,23 @@ out = {
     "latency_ms": {"p50": round(node["p50"], 2), "p99": round(node["p99"], 2), "p999": round(node["p999"], 2),
                    "max": round(node["max"], 2)},
     "latency_timed_out": lat["timed_out"],
+    "connector_latency_ms": conn,
+    "connector_latency_1000_per_s_ms": conn_low,
     "latency_1000_per_s_ms": {"p50": round(low["p50"], 2), "p99": round(low["p99"], 2), "p999": round(low["p999"], 2)},
 }
 json.dump(out, open(sys.argv[6], "w"), indent=2)
 rows = [
     ("raw_msgs_per_s", out["raw_msgs_per_s"], "minimal librdkafka relay, same producer settings"),
-    ("echo_msgs_per_s", out["echo_msgs_per_s"], "fxconnect, echo handler, max_in_flight 1000"),
+    ("echo_msgs_per_s", out["echo_msgs_per_s"], "fxconnect, echo handler, max_in_flight 5000"),
     ("echo_ratio", out["echo_ratio"], "target >= 0.8"),
     ("cpu_us_per_msg", out["cpu_us_per_msg"], f"fxconnect process (raw loop: {out['raw_cpu_us_per_msg']})"),
-    ("peak_rss_mb", out["peak_rss_mb"], f"fxconnect echo, 1000 in flight; target <= 64 (raw loop: {out['raw_peak_rss_mb']})"),
+    ("cpu_ratio", out["cpu_ratio"], "fxconnect / raw loop; target <= 1.5"),
+    ("peak_rss_mb", out["peak_rss_mb"], f"fxconnect echo, 5000 in flight; target <= 128 (raw loop: {out['raw_peak_rss_mb']})"),
+    ("echo_nowake_msgs_per_s", out["echo_nowake_msgs_per_s"], f"kafka.fetch_wakeup false: ratio {out['echo_nowake_ratio']}, cpu {out['echo_nowake_cpu_us_per_msg']} us/msg"),
     ("echo_traced_msgs_per_s", out["echo_traced_msgs_per_s"], f"tracing on, sampler always (cpu {out['echo_traced_cpu_us_per_msg']} us/msg)"),
     ("tracing_ratio", out["tracing_ratio"], "traced / untraced; target >= 0.9"),
     ("echo_prefetch64_msgs_per_s", out["echo_prefetch64_msgs_per_s"], f"prefetch 64 MB: ratio {out['echo_prefetch64_ratio']}, peak RSS {out['echo_prefetch64_peak_rss_mb']} MB"),
-    ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 2000"),
+    ("slow_one_partition_per_s", out["slow_one_partition_per_s"], "echo 50ms, 1 partition, 10000 keys; target >= 40000"),
     ("http_msgs_per_s", out["http_msgs_per_s"], "one HTTP call per request (stub: 50 ms), 1 partition, 5000 in flight (1000 calling); target >= 5000"),
     ("http_cpu_us_per_msg", out["http_cpu_us_per_msg"], f"that connector process; peak RSS {out['http_peak_rss_mb']} MB"),
     ("onboarding_cpp_msgs_per_s", out["onboarding_cpp_msgs_per_s"], f"C++ onboarding handler (cpu {out['onboarding_cpp_cpu_us_per_msg']} us/msg)"),
@@ -264,8 +290,11 @@ rows = [
     ("latency_ms p50", out["latency_ms"]["p50"], f"engine-observed, open loop at {out['latency_rate_per_s']}/s"),
     ("latency_ms p99", out["latency_ms"]["p99"], "target <= 50"),
     ("latency_ms p999", out["latency_ms"]["p999"], ""),
+    ("  connector consume_delay", f"{conn.get('consume_delay_p50_ms', 0)}/{conn.get('consume_delay_p99_ms', 0)}", "p50/p99 ms: engine send -> connector consume (producer, broker, prefetch)"),
+    ("  connector end_to_end", f"{conn.get('end_to_end_p50_ms', 0)}/{conn.get('end_to_end_p99_ms', 0)}", "p50/p99 ms: consume -> reply acknowledged (the connector)"),
     ("latency at 1000/s p50", out["latency_1000_per_s_ms"]["p50"], "the same, far from saturation"),
     ("latency at 1000/s p99", out["latency_1000_per_s_ms"]["p99"], ""),
+    ("  connector at 1000/s", f"{conn_low.get('consume_delay_p99_ms', 0)}/{conn_low.get('end_to_end_p99_ms', 0)}", "p99 ms: consume_delay / end_to_end"),
 ]
 print(f"{'figure':<26}{'value':>12}  note")
 for name, value, note in rows:
