@@ -28,7 +28,13 @@
 #                             (consumed → reply acknowledged: the connector and its producer)
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
 # timestamps (LogAppendTime, first to last), so process start-up and group joins are not in it.
-# Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP.
+# Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP,
+#   FXC_BENCH_ONLY=echo         only the raw loop and the echo run: their figures and ratios (quick,
+#                               to see how the two move across runs)
+#   FXC_BENCH_IN_FLIGHT         the echo run's max_in_flight (5000)
+#   FXC_BENCH_PROFILE=1         the echo run under `perf record -e cpu-clock` (Debian's linux-perf);
+#                               prints the top shared objects and symbols of the connector (its
+#                               figures then include perf's own cost)
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -94,16 +100,43 @@ echo_run() {
   "$BIN/fxc_bench" preload "$B" "bench.$name.in.$RUN" "$partitions" "$count" 10000 1024
   cfg="$(connector_config "$name" "bench.$name.in.$RUN" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$delay" "$mif")"
   if [[ -n "$edit" ]]; then "$edit" "$cfg"; fi
+  local wrap=()
+  if [[ "$name" == echo && "${FXC_BENCH_PROFILE:-0}" == 1 ]]; then
+    wrap=("$(command -v perf)" record -q -e cpu-clock -F 1999 -o "$DIR/echo.perf.data" --)
+  fi
   "$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
-    "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log"
+    "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log"
 }
 trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
 prefetch_64mb() { sed -i "s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$1"; }
 no_wakeup() { sed -i "s/^  group_id: .*/&\n  fetch_wakeup: false/" "$1"; }
 
-say "fxconnect echo: $N messages"
-echo_="$(echo_run echo 6 "$N" 0ms 5000)"
+if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]] && ! command -v perf >/dev/null; then
+  say "FXC_BENCH_PROFILE=1 needs perf: apt-get install linux-perf"
+  exit 2
+fi
+IN_FLIGHT="${FXC_BENCH_IN_FLIGHT:-5000}"
+say "fxconnect echo: $N messages, max_in_flight $IN_FLIGHT"
+echo_="$(echo_run echo 6 "$N" 0ms "$IN_FLIGHT")"
 say "echo: $echo_"
+if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]]; then
+  say "profile of the echo connector ($DIR/echo.perf.data): shared objects, then symbols"
+  # (|| true: head ends the pipe early, which pipefail would count as a failure)
+  perf report -i "$DIR/echo.perf.data" --no-children --comm fxconnect --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' |
+    head -8 || true
+  perf report -i "$DIR/echo.perf.data" --no-children --comm fxconnect --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' |
+    cut -c1-140 | head -20 || true
+fi
+if [[ "${FXC_BENCH_ONLY:-}" == echo ]]; then
+  python3 - "$raw" "$echo_" <<'PY'
+import json, sys
+raw, echo = (json.loads(a) for a in sys.argv[1:3])
+print(f"raw_msgs_per_s {raw['msgs_per_s']:.0f} (cpu {raw['cpu_us_per_msg']} us/msg)")
+print(f"echo_msgs_per_s {echo['msgs_per_s']:.0f} (cpu {echo['cpu_us_per_msg']} us/msg, peak RSS {echo['peak_rss_mb']} MB)")
+print(f"echo_ratio {echo['msgs_per_s'] / raw['msgs_per_s']:.3f}  cpu_ratio {echo['cpu_us_per_msg'] / raw['cpu_us_per_msg']:.3f}")
+PY
+  exit 0
+fi
 say "fxconnect echo, kafka.fetch_wakeup false: $N messages"
 nowake="$(echo_run nowake 6 "$N" 0ms 5000 no_wakeup)"
 say "nowake: $nowake"

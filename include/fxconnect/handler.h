@@ -139,9 +139,9 @@ class Handler {
   virtual ~Handler() = default;
   virtual void handle(std::shared_ptr<Call> call) = 0;
   // Whether this handler reads request().json. The runtime refuses a body that is not JSON either
-  // way; a handler answering false gets request().json null and saves building the document
-  // (about a third of the runtime's work per 1 KB request: docs/performance.md). Echo and pure
-  // forwarding handlers answer false.
+  // way; a handler answering false gets request().json null, and the runtime saves building and
+  // freeing the document (its allocations: docs/performance.md). Echo and pure forwarding handlers
+  // answer false.
   virtual bool reads_json() const { return true; }
 };
 

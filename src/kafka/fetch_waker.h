@@ -41,9 +41,9 @@ class FetchWaker {
   FetchWaker(const FetchWaker&) = delete;
   FetchWaker& operator=(const FetchWaker&) = delete;
 
-  // The application took a message of `bytes` from the consumer queue (its payload and key, as
-  // librdkafka counts the queue's size). Cheap: two additions and a comparison, and a notify at
-  // most once per quarter of the bound.
+  // The application took a message of `bytes` from the consumer queue (the caller passes payload
+  // and key; librdkafka's queue size counts payloads only, so wake-ups come a little early, never
+  // late). Cheap: two additions and a comparison, and a notify at most once per quarter of the bound.
   void taken(std::size_t bytes) {
     bytes_ += bytes;
     ++messages_;
@@ -54,8 +54,6 @@ class FetchWaker {
 
   // Wake-ups sent so far (requests handed to librdkafka), for tests and the stop line.
   std::uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
-  std::size_t byte_step() const { return byte_step_; }
-  std::size_t message_step() const { return message_step_; }
 
  private:
   void wake();

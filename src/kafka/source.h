@@ -45,8 +45,7 @@ class Source final : public Consumer {
   void start() override;
   const std::string& subscription() const override { return subscription_; }
   // librdkafka keeps prefetching until its bounded queue is full (queued.max.messages.kbytes),
-  // then stops fetching.
-  // (FetchWaker: taking a quarter of that bound wakes the fetcher at once.)
+  // then stops fetching until woken: drain() tells the FetchWaker what it takes.
   void stop_taking() override;
   void resume_taking() override;
   // Pausing discards what librdkafka had prefetched for the partitions; it is fetched again on

@@ -176,10 +176,12 @@ void Requests::start(Pending& p, Clock::time_point now) {
   boost::json::parse_options options;  // strict JSON; invalid UTF-8 is refused
   options.max_depth = kMaxJsonDepth;
   // Only the loop thread parses; a handler reads the value, it never allocates through it.
-  auto allocated = std::make_shared<std::size_t>(0);
+  std::size_t document_bytes = 0;
   boost::json::value json;
   if (reads_json_) {
+    auto allocated = std::make_shared<std::size_t>(0);
     json = boost::json::parse(req.body, ec, boost::json::make_shared_resource<CountingResource>(allocated), options);
+    document_bytes = *allocated;
   } else {
     validate_json(req.body, options, ec);
   }
@@ -191,7 +193,7 @@ void Requests::start(Pending& p, Clock::time_point now) {
                           {}});
     return;
   }
-  set_bytes(p, p.bytes + *allocated);
+  set_bytes(p, p.bytes + document_bytes);
   counts_changed();
   p.request->json = std::move(json);  // from here on the request is shared read-only
   p.handler_started = now;
