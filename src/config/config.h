@@ -135,7 +135,7 @@ struct ConnectorConfig {
     std::vector<Property> consumer_properties;  // consumer only, after `properties`
     std::vector<Property> producer_properties;  // producer only, after `properties`
     KafkaSecurity security;
-    bool write_check = true;  // kafka.write_check: the startup WRITE check (runtime.cc)
+    bool write_check = true;   // kafka.write_check: the startup WRITE check (runtime.cc)
     bool fetch_wakeup = true;  // kafka.fetch_wakeup: kafka/fetch_waker.h
   } kafka;
   struct {
