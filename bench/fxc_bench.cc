@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <csignal>
 #include <fstream>
 
@@ -108,8 +109,25 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
   }
   long got = 0;
   std::int64_t first_ts = INT64_MAX, last_ts = 0;
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto start = std::chrono::steady_clock::now();
+  auto end = start + std::chrono::seconds(timeout_s);
+  // Progress on stderr (stdout is the JSON figures): a line rewritten in place on a terminal,
+  // else a plain line every 5 s.
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const auto every = tty ? std::chrono::milliseconds(500) : std::chrono::milliseconds(5000);
+  auto next_progress = start + every;
+  auto progress = [&](bool final) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string line =
+        fmt::format("bench: {}/{} replies, {:.0f}/s over {:.1f} s", got, count, s > 0 ? got / s : 0.0, s);
+    std::fprintf(stderr, tty ? "\r\033[K%s%s" : "%s\n%s", line.c_str(), tty && final ? "\n" : "");
+    std::fflush(stderr);
+  };
   while (got < count && std::chrono::steady_clock::now() < end) {
+    if (std::chrono::steady_clock::now() >= next_progress) {
+      progress(false);
+      next_progress += every;
+    }
     kafka::MessagePtr m(rd_kafka_consumer_poll(consumer.get(), 100));
     if (!m || m->err) continue;
     rd_kafka_timestamp_type_t type;
@@ -118,6 +136,7 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
     last_ts = std::max(last_ts, ts);
     ++got;
   }
+  progress(true);
   ::kill(pid, SIGTERM);
   int status = 0;
   struct rusage usage {};

@@ -17,7 +17,7 @@
 # Steps: setup (idempotent) → a private Kafka broker (unless FXC_KAFKA_BOOTSTRAP is set) → WireMock
 # (unless FXC_LEGACY_HTTP is set) → PostgreSQL (unless FXC_POSTGRES_DSN is set) → topics →
 # the three connectors → the engine → summary, one instance's data before and after, and
-# build/demo-summary.json → everything it started is stopped, also on Ctrl-C.
+# build/demo-summary.json and the HTML report build/demo-report.html → everything it started is stopped, also on Ctrl-C.
 #
 # Usage: scripts/demo.sh [--flow]
 #   --flow  run the declarative twins of both connectors instead (examples/onboarding-flow: the same
@@ -116,7 +116,7 @@ say "running $INSTANCES onboarding instances at $RATE per second"
 set +e
 "$BIN/fxconnect" engine run examples/processes/onboarding.yaml \
   --instances "$INSTANCES" --rate "$RATE" --data examples/processes/onboarding.jsonl \
-  --show 1 --json "$FXC_BUILD/demo-summary.json" &
+  --show 1 --json "$FXC_BUILD/demo-summary.json" --report "$FXC_BUILD/demo-report.html" &
 pids+=("$!")
 wait "${pids[-1]}"
 engine_code=$?
@@ -127,5 +127,5 @@ for pid in "${pids[@]:0:3}"; do kill -TERM "$pid" 2>/dev/null || true; done
 for pid in "${pids[@]:0:3}"; do wait "$pid" 2>/dev/null || true; done
 for name in onboarding corebanking ledger; do grep -h "stopped:" "$DEMO_DIR/$name.log" | sed "s/^/$name: /" | cut -c1-200; done
 echo
-echo "summary: build/demo-summary.json; connector logs: build/demo/"
+echo "summary: build/demo-summary.json; report (open it in a browser): build/demo-report.html; connector logs: build/demo/"
 exit "$engine_code"

@@ -9,10 +9,13 @@
 #      see versions.sh for why it differs), and the WireMock standalone
 #      jar (the legacy stand-in of scripts/legacy.sh; via scripts/legacy/pom.xml) into
 #      $WIREMOCK_JAR's directory, marked complete by .complete there;
-#   3. configures and builds with `cmake --preset release` / `cmake --build --preset release`.
+#   3. installs the official AsyncAPI parser (@asyncapi/parser $ASYNCAPI_PARSER_VERSION, npm) into
+#      $ASYNCAPI_PARSER_DIR for the tests of `fxconnect docs asyncapi` (Debian's nodejs and npm when
+#      the machine has no node), marked complete by .complete there;
+#   4. configures and builds with `cmake --preset release` / `cmake --build --preset release`.
 #
 # Env vars:
-#   FXC_SETUP_NO_BUILD=1  skip step 3 (only install packages and fetch the Kafka and WireMock jars)
+#   FXC_SETUP_NO_BUILD=1  skip step 4 (only install packages and fetch the Kafka and WireMock jars)
 #   FXC_CACHE             download cache (default: $HOME/.cache/fxconnect)
 #   FXC_BUILD             build dir used by the other scripts (default: <repo>/build)
 # All progress messages go to stderr.
@@ -154,7 +157,27 @@ build() {
     || die "build failed"
 }
 
+# ---------------------------------------------------------------- 3. AsyncAPI parser
+fetch_asyncapi_parser() {
+  if [[ -f "$ASYNCAPI_PARSER_DIR/.complete" ]]; then
+    log "@asyncapi/parser $ASYNCAPI_PARSER_VERSION: already in $ASYNCAPI_PARSER_DIR"
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+    log "node/npm: installing Debian's nodejs and npm"
+    local sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >&2
+  fi
+  log "@asyncapi/parser $ASYNCAPI_PARSER_VERSION: installing from npm into $ASYNCAPI_PARSER_DIR ..."
+  mkdir -p "$ASYNCAPI_PARSER_DIR"
+  (cd "$ASYNCAPI_PARSER_DIR" && npm install --no-audit --no-fund --loglevel=error \
+    "@asyncapi/parser@$ASYNCAPI_PARSER_VERSION" >&2) || die "npm install @asyncapi/parser failed"
+  touch "$ASYNCAPI_PARSER_DIR/.complete"
+}
+
 install_packages
+fetch_asyncapi_parser
 fetch_kafka_jars "$KAFKA_VERSION" "$KAFKA_LIBS"
 fetch_kafka_jars "$KAFKA_SECURE_VERSION" "$KAFKA_SECURE_LIBS"
 fetch_wiremock_jar

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- every test tier, non-zero on any failure (CI runs this through .ci/run).
-#   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent); then scripts/lint.sh:
-#      clang-format and clang-tidy, clean or the run fails;
+#   1. scripts/setup.sh: packages, Kafka jars, release build (idempotent); then, in the
+#      background at the lowest CPU priority, scripts/test-builds.sh: scripts/lint.sh
+#      (clang-format and clang-tidy, clean or the run fails) and the asan, tsan and fuzz builds
+#      (steps 6-8), which take the CPU the service-backed tiers 2-5 leave idle (logs in
+#      $FXC_BUILD/test-builds; lint's findings are printed when it is done);
 #   2. a private Kafka broker for the integration tier (state in $FXC_BUILD/kafka-test), stopped
 #      on exit; with FXC_KAFKA_BOOTSTRAP set, that cluster is used and nothing is started; a
 #      secured broker for the security tests of the integration tier (scripts/kafka.sh start
@@ -21,9 +24,12 @@
 #      _PROXIED, _UPSTREAMS and _DIR to use a running one);
 #   4. scripts/demo.sh on a small run (its own broker), then a check that it left no process;
 #   5. the SDK as users get it: install the release build to build/install and build
-#      examples/greeter as a project of its own against it (find_package(fxconnect));
-#   6. an ASan + UBSan build (preset asan) running the unit, mock and legacy tiers;
-#   7. a ThreadSanitizer build (preset tsan, build/tsan) running the unit and mock tiers; the
+#      examples/greeter as a project of its own against it (find_package(fxconnect)); then the
+#      Debian package (scripts/package-check.sh: made with CPack, unpacked with dpkg -x, the
+#      greeter built against what it holds, `fxconnect --version` and the greeter's lint run);
+#   then, once the background builds are done:
+#   6. the ASan + UBSan build (preset asan) runs the unit, mock and legacy tiers;
+#   7. the ThreadSanitizer build (preset tsan, build/tsan) runs the unit and mock tiers; the
 #      preset sets TSAN_OPTIONS (halt_on_error=1, second_deadlock_stack=1, test/tsan.supp: only
 #      false positives in librdkafka, which is not built with TSan; see that file);
 #   8. fuzzing: scripts/fuzz.sh 30, every libFuzzer target for 30 s (preset fuzz, clang, build/fuzz).
@@ -48,10 +54,27 @@ log "setup and release build"
 "$SCRIPTS/setup.sh"
 
 status=0
-log "lint: clang-format and clang-tidy (scripts/lint.sh)"
-"$SCRIPTS/lint.sh" || status=1
+log "in the background at nice 19: lint, then the asan, tsan and fuzz builds (scripts/test-builds.sh; logs in $FXC_BUILD/test-builds)"
+builds_dir="$FXC_BUILD/test-builds"
+rm -rf "$builds_dir"
+# setsid: its own process group, so that an early exit stops the compilers too (the trap below).
+setsid nice -n 19 "$SCRIPTS/test-builds.sh" "$builds_dir" </dev/null >/dev/null 2>&1 &
+builds_pid=$!
+stop_builds() { kill -- -"$builds_pid" 2>/dev/null || true; }
+# A background step's outcome, 0 if it passed: its whole log with "print", the end of its log
+# when it failed.
+step_ok() {  # step_ok NAME [print]
+  local rc
+  rc="$(cat "$builds_dir/$1.rc" 2>/dev/null || echo missing)"
+  if [[ "${2:-}" == print ]]; then
+    cat "$builds_dir/$1.log" 2>/dev/null || true
+  elif [[ "$rc" != 0 ]]; then
+    tail -n 150 "$builds_dir/$1.log" 2>/dev/null || true
+  fi
+  [[ "$rc" == 0 ]] || { echo "$1: FAILED (exit status $rc; log $builds_dir/$1.log)"; return 1; }
+}
 
-trap 'fxc_stop_private_kafka3; fxc_stop_private_toxiproxy; fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka_secure; fxc_stop_private_kafka' EXIT
+trap 'stop_builds; fxc_stop_private_kafka3; fxc_stop_private_toxiproxy; fxc_stop_private_sftp; fxc_stop_private_postgres; fxc_stop_private_legacy; fxc_stop_private_jaeger; fxc_stop_private_kafka_secure; fxc_stop_private_kafka' EXIT
 log "a Kafka broker for the integration tier"
 fxc_private_kafka test
 log "Kafka at $FXC_KAFKA_BOOTSTRAP"
@@ -117,9 +140,22 @@ else
   status=1
 fi
 
+log "Debian package (cmake --build --preset release --target package), unpacked with dpkg -x into a throwaway root; examples/greeter built against it and its lint run"
+if "$SCRIPTS/package-check.sh"; then
+  echo "package: ok"
+else
+  echo "package: FAILED"
+  status=1
+fi
+
+log "waiting for the background steps (lint, sanitizer and fuzz builds)"
+wait "$builds_pid" || true
+log "lint: clang-format and clang-tidy (scripts/lint.sh)"
+step_ok lint print || status=1
+
 if [[ "${FXC_TEST_NO_ASAN:-0}" != 1 ]]; then
   log "ASan + UBSan build: unit, mock and legacy"
-  if cmake --preset asan >/dev/null && cmake --build --preset asan; then
+  if step_ok asan-build; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --preset asan --no-tests=error --timeout 600 || status=1
   else
@@ -131,7 +167,7 @@ fi
 if [[ "${FXC_TEST_NO_TSAN:-0}" != 1 ]]; then
   log "ThreadSanitizer build: unit and mock"
   # TSAN_OPTIONS come from the test preset (CMakePresets.json); any set here are appended.
-  if cmake --preset tsan >/dev/null && cmake --build --preset tsan; then
+  if step_ok tsan-build; then
     ctest --preset tsan --no-tests=error --timeout 600 || status=1
   else
     echo "TSan build: FAILED"
@@ -141,7 +177,11 @@ fi
 
 if [[ "${FXC_TEST_NO_FUZZ:-0}" != 1 ]]; then
   log "fuzzing: every libFuzzer target for 30 s (scripts/fuzz.sh; crash inputs in build/fuzz/artifacts)"
-  "$SCRIPTS/fuzz.sh" 30 || status=1
+  if step_ok fuzz-build; then
+    FXC_FUZZ_NO_BUILD=1 "$SCRIPTS/fuzz.sh" 30 || status=1
+  else
+    status=1
+  fi
 fi
 
 if ((status)); then

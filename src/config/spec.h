@@ -45,4 +45,9 @@ const Field* find_field(std::string_view path);
 // The config reference in Markdown (docs/config.md is this text; a test keeps them equal).
 std::string markdown_reference();
 
+// The config as a JSON Schema, draft 2020-12 (docs/config.schema.json is this text; a test keeps
+// them equal): the same fields, descriptions and defaults, for editors (schema.cc says what it
+// leaves to `lint`).
+std::string json_schema();
+
 }  // namespace fxconnect::config

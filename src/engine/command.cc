@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "config/kafka_security.h"
+#include "core/duration.h"
 #include "core/secrets.h"
 #include "engine/engine.h"
 #include "kafka/client.h"
@@ -45,6 +46,12 @@ class EngineCommand final : public cli::Extension {
         ->excludes(rate)
         ->check(CLI::PositiveNumber);
     erun_->add_option("--json", json_path_, "Write the summary as JSON to this file");
+    erun_->add_option("--report", report_path_,
+                      "Write an HTML report to this file: throughput and latency over time, the latency histogram, "
+                      "outcomes (one self-contained page)");
+    erun_->add_option("--progress-every", progress_every_,
+                      "When stderr is not a terminal: a progress line this often (default 5s; on a terminal one "
+                      "line is rewritten every 0.5 s)");
     erun_->add_option("--show", eopt_.show, "Print the process data of this many finished instances, before and after");
     erun_->add_option("--bootstrap", eopt_.bootstrap,
                       "Kafka bootstrap servers (default: the --kafka-config file's kafka.bootstrap, else "
@@ -105,7 +112,17 @@ class EngineCommand final : public cli::Extension {
         }
         if (!data_path_.empty()) eopt_.data = load_jsonl(data_path_);
         if (eopt_.rate <= 0 && eopt_.concurrency == 0) eopt_.concurrency = 100;
-        eopt_.progress = ::isatty(STDERR_FILENO) != 0;
+        eopt_.progress =
+            ::isatty(STDERR_FILENO) != 0 ? EngineOptions::Progress::terminal : EngineOptions::Progress::lines;
+        if (!progress_every_.empty()) {
+          auto every = core::parse_duration(progress_every_);
+          if (!every || every->count() == 0) {
+            std::cerr << fmt::format("--progress-every '{}': expected {}\n", progress_every_, core::duration_syntax);
+            return 2;
+          }
+          eopt_.progress_every = *every;
+        }
+        eopt_.timeline = !report_path_.empty();
         auto result = run_engine(definition, eopt_);
         std::cout << result.summary.to_table();
         for (const auto& shown : result.shown) {
@@ -121,6 +138,15 @@ class EngineCommand final : public cli::Extension {
             std::cerr << json_path_ << ": cannot write the summary\n";
             return 1;
           }
+        }
+        if (!report_path_.empty()) {
+          std::ofstream out(report_path_);
+          out << html_report(result.summary, result.timeline);
+          if (!out.flush()) {
+            std::cerr << report_path_ << ": cannot write the report\n";
+            return 1;
+          }
+          std::cerr << "engine: report written to " << report_path_ << "\n";
         }
         return result.summary.exit_code();
       } catch (const ConfigError& e) {
@@ -151,7 +177,7 @@ class EngineCommand final : public cli::Extension {
   CLI::App* erun_ = nullptr;
   CLI::App* elint_ = nullptr;
   CLI::App* eprepare_ = nullptr;
-  std::string process_path_, data_path_, json_path_;
+  std::string process_path_, data_path_, json_path_, progress_every_, report_path_;
   EngineOptions eopt_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -105,6 +106,9 @@ class Simulator {
   void on_sent(std::uint64_t index, const std::string& error);
   void finish(Instance& inst, Status status);
   void print_progress(bool final);
+  double since_first_send() const {
+    return first_send_ == Clock::time_point{} ? 0 : ms_between(first_send_, Clock::now()) / 1000;
+  }
 
   const ProcessDefinition& def_;
   const EngineOptions& opt_;
@@ -120,6 +124,8 @@ class Simulator {
   std::unordered_map<std::uint64_t, std::unique_ptr<Instance>> running_;
   Correlator correlator_;
   std::map<std::string, std::vector<double>> latencies_;
+  std::map<std::string, std::vector<Timeline::Reply>> replies_;  // with opt_.timeline
+  Timeline timeline_;
   std::vector<std::string> assigned_topics_;
   bool begun_ = false;
   std::uint64_t started_ = 0;
@@ -212,9 +218,11 @@ RunResult Simulator::run() {
     spdlog::critical("engine: the consumer got no assignment for the reply topics within 60 s");
     io_.stop();
   });
-  if (opt_.progress) {
-    std::function<void()> tick = [this, &tick] {
-      progress_timer_.expires_after(milliseconds(500));
+  const bool progress = opt_.progress != EngineOptions::Progress::off;
+  if (progress) {
+    const auto every = opt_.progress == EngineOptions::Progress::terminal ? milliseconds(500) : opt_.progress_every;
+    std::function<void()> tick = [this, &tick, every] {
+      progress_timer_.expires_after(every);
       progress_timer_.async_wait([this, &tick](auto ec) {
         if (ec) return;
         print_progress(false);
@@ -226,7 +234,7 @@ RunResult Simulator::run() {
   } else {
     io_.run();
   }
-  if (opt_.progress) print_progress(true);
+  if (progress) print_progress(true);
   consumer_->close();
   producer_->flush(milliseconds(5000));
   tracer_.reset();
@@ -242,7 +250,11 @@ RunResult Simulator::run() {
   // Stopped early (no assignment, a fatal client error): what never ran or never ended failed.
   summary_.failed += opt_.instances - started_;
   for (const auto& [index, inst] : running_) summary_.failed += inst->status == Status::running ? 1 : 0;
-  return RunResult{summary_, shown_};
+  for (const auto& n : def_.nodes) {
+    if (const auto* r = std::get_if<ReceiveNode>(&n); r && opt_.timeline)
+      timeline_.replies.emplace_back(r->name, std::move(replies_[r->name]));
+  }
+  return RunResult{summary_, shown_, std::move(timeline_)};
 }
 
 // Every reply topic is assigned: the run can start without missing a reply.
@@ -394,6 +406,7 @@ void Simulator::on_reply(Request&& reply) {
   inst.timeout.cancel();
   const auto& node = std::get<ReceiveNode>(def_.nodes[inst.node]);
   latencies_[node.name].push_back(ms_between(inst.sent_at, Clock::now()));
+  if (opt_.timeline) replies_[node.name].push_back({since_first_send(), latencies_[node.name].back()});
   if (!headers_came_back(inst.sent_headers, reply.headers)) {
     ++summary_.header_mismatches;
     spdlog::error("engine: instance {} node {}: the reply's headers differ from those sent", inst.vars.uuid, node.name);
@@ -442,6 +455,7 @@ void Simulator::finish(Instance& inst, Status status) {
   if (!inst.trace_id.empty() && summary_.trace_ids.size() < 10) summary_.trace_ids.push_back(inst.trace_id);
   last_finish_ = Clock::now();
   ++finished_;
+  if (opt_.timeline) timeline_.finishes.push_back({since_first_send(), std::string(status_name(status))});
   auto index = static_cast<std::uint64_t>(inst.vars.index);
   // Not erased now: the caller may still be inside this instance's code. After the turn.
   asio::post(io_, [this, index] { running_.erase(index); });
@@ -457,11 +471,26 @@ void Simulator::finish(Instance& inst, Status status) {
 }
 
 void Simulator::print_progress(bool final) {
-  std::fprintf(stderr, "\r\033[Kengine: started %llu/%llu  done %llu  error path %llu  timed out %llu  in flight %zu%s",
-               static_cast<unsigned long long>(started_), static_cast<unsigned long long>(opt_.instances),
-               static_cast<unsigned long long>(summary_.completed),
-               static_cast<unsigned long long>(summary_.error_path),
-               static_cast<unsigned long long>(summary_.timed_out), running_.size(), final ? "\n" : "");
+  // Instances done, their rate since the first send, and the p99 of every reply so far (all
+  // receive nodes together): what a person watching a long run wants to see move.
+  const double elapsed_s = first_send_ == Clock::time_point{} ? 0 : ms_between(first_send_, Clock::now()) / 1000;
+  const double rate = elapsed_s > 0 ? static_cast<double>(finished_) / elapsed_s : 0;
+  std::vector<double> all;
+  for (const auto& [node, ms] : latencies_) all.insert(all.end(), ms.begin(), ms.end());
+  std::string p99 = "-";
+  if (!all.empty()) {
+    auto at = all.begin() + static_cast<std::ptrdiff_t>(static_cast<double>(all.size() - 1) * 0.99);
+    std::nth_element(all.begin(), at, all.end());
+    p99 = fmt::format("{:.1f} ms", *at);
+  }
+  std::string line = fmt::format(
+      "engine: {}/{} done, {:.1f}/s, p99 {}, in flight {}, error path {}, timed out {}, failed {}", finished_,
+      opt_.instances, rate, p99, running_.size(), summary_.error_path, summary_.timed_out, summary_.failed);
+  if (opt_.progress == EngineOptions::Progress::terminal) {
+    std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
   std::fflush(stderr);
 }
 

@@ -29,10 +29,16 @@ struct EngineOptions {
   std::uint64_t concurrency = 0;           // closed loop: instances running at once (rate == 0)
   int partitions = 3;                      // for the topics the simulator creates
   std::chrono::milliseconds linger{1000};  // after the last instance, to catch late duplicates
-  bool progress = false;                   // a live progress line on stderr
-  std::uint64_t show = 0;                  // finished instances whose data to keep (before, after)
-  std::string otlp_endpoint;               // "" = no tracing; else spans of send and receive nodes
-  std::string trace_format = "w3c";        // trace header the engine sends: w3c (traceparent) or jaeger (uber-trace-id)
+  // Progress on stderr while it runs: none; one line rewritten in place every 0.5 s (a
+  // terminal); or a plain line every `progress_every` (a log file, CI). `fxconnect engine run`
+  // picks terminal or lines from whether stderr is a terminal.
+  enum class Progress { off, terminal, lines };
+  Progress progress = Progress::off;
+  std::chrono::milliseconds progress_every{5000};
+  std::uint64_t show = 0;            // finished instances whose data to keep (before, after)
+  bool timeline = false;             // keep when each instance finished and each reply came (--report)
+  std::string otlp_endpoint;         // "" = no tracing; else spans of send and receive nodes
+  std::string trace_format = "w3c";  // trace header the engine sends: w3c (traceparent) or jaeger (uber-trace-id)
 };
 
 struct ShownInstance {
@@ -46,6 +52,7 @@ struct ShownInstance {
 struct RunResult {
   Summary summary;
   std::vector<ShownInstance> shown;
+  Timeline timeline;  // kept only with EngineOptions::timeline (for --report)
 };
 
 // Creates the process's topics when missing, subscribes to the engine pattern, runs every

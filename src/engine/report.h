@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -41,5 +42,24 @@ struct Summary {
   boost::json::object to_json() const;
   std::string to_table() const;
 };
+
+// What happened when, for the HTML report: seconds since the run's first send.
+struct Timeline {
+  struct Finish {
+    double t_s;
+    std::string outcome;  // completed, error_path, timed_out, failed
+  };
+  struct Reply {
+    double t_s;
+    double latency_ms;
+  };
+  std::vector<Finish> finishes;
+  std::vector<std::pair<std::string, std::vector<Reply>>> replies;  // per receive node, in process order
+};
+
+// One self-contained HTML page (inline SVG, no script or style from the network): throughput
+// over time, latency percentiles over time per receive node, the latency histogram, outcomes,
+// and the summary table. docs/engine.md shows one.
+std::string html_report(const Summary& summary, const Timeline& timeline);
 
 }  // namespace fxconnect::engine

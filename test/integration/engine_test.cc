@@ -60,9 +60,41 @@ TEST_F(EngineTest, RunsInstancesThroughTheExampleConnector) {
   kafka_->create_topic(out_, 3);
   std::string yaml = config("  name: onboarding\n", "  max_in_flight: 1000\n");
   auto connector = start_connector(yaml, 0, "onboarding-connector");
-  auto run = run_engine(one_call("{ customer: \"${customer}\", loan: \"${loan}\" }"),
-                        {"--instances", "300", "--concurrency", "50", "--profile", "4.x", "--show", "1"});
+  auto run =
+      run_engine(one_call("{ customer: \"${customer}\", loan: \"${loan}\" }"),
+                 {"--instances", "300", "--concurrency", "50", "--profile", "4.x", "--show", "1", "--progress-every",
+                  "100ms", "--report", std::string(FXC_TEST_TMP_DIR) + "/" + name_ + ".report.html"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
+  // stderr is a file here, not a terminal: plain progress lines, the last one when all are done.
+  EXPECT_THAT(run.output, ::testing::HasSubstr("engine: 300/300 done, ")) << run.output;
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("engine: [0-9]+/300 done, [0-9.]+/s, p99 [0-9.]+ ms, in flight"));
+  EXPECT_EQ(run.output.find("\033[K"), std::string::npos) << "no terminal control codes in a log";
+  // --report: the HTML page, then what a browser makes of it (Debian's chromium, headless): the
+  // paths each chart drew (the page's own count, on <body data-drawn>) and a screenshot.
+  const std::string report = std::string(FXC_TEST_TMP_DIR) + "/" + name_ + ".report.html";
+  std::ifstream report_file(report);
+  std::stringstream html;
+  html << report_file.rdbuf();
+  for (const char* id : {"throughput", "latency", "latency-histogram", "outcomes"})
+    EXPECT_THAT(html.str(), ::testing::HasSubstr(std::string("<figure id=\"") + id + "\"")) << id;
+  EXPECT_EQ(html.str().find("http"), html.str().find("http://www.w3.org")) << "nothing fetched from a network";
+  ChildProcess dom(
+      {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + report},
+      report + ".dom");
+  EXPECT_EQ(dom.wait(seconds(120)), 0) << dom.log();
+  EXPECT_THAT(dom.log(),
+              ::testing::ContainsRegex("data-drawn=\"throughput:1 latency:2 latency-histogram:1 outcomes:4\""))
+      << "every chart has lines (1 throughput, p50 + p99 of the one receive node, 1 histogram, 4 outcome bars)";
+  ChildProcess shot({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                     "--window-size=1000,1700", "--screenshot=" + report + ".png", "file://" + report},
+                    report + ".shot.log");
+  EXPECT_EQ(shot.wait(seconds(120)), 0) << shot.log();
+  std::ifstream png(report + ".png", std::ios::binary | std::ios::ate);
+  EXPECT_GT(static_cast<long long>(png.tellg()), 20'000) << "a screenshot with charts in it";
+  std::size_t lines = 0;
+  for (auto at = run.output.find("/300 done, "); at != std::string::npos; at = run.output.find("/300 done, ", at + 1))
+    ++lines;
+  EXPECT_GE(lines, 2u) << "periodic lines (--progress-every 100ms), then the final one";
   EXPECT_EQ(count(run.summary, "completed"), 300u) << run.output;
   EXPECT_EQ(count(run.summary, "header_mismatches"), 0u);
   EXPECT_EQ(count(run.summary, "duplicates"), 0u);

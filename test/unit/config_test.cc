@@ -207,6 +207,14 @@ TEST(Config, TheReferenceDocIsCurrent) {
       << "docs/config.md is stale: run `build/bin/fxconnect config-reference > docs/config.md`";
 }
 
+TEST(Config, TheSchemaInDocsIsCurrent) {
+  std::ifstream f(std::string(FXC_SOURCE_DIR) + "/docs/config.schema.json");
+  std::stringstream doc;
+  doc << f.rdbuf();
+  EXPECT_EQ(doc.str(), json_schema())
+      << "docs/config.schema.json is stale: run `build/bin/fxconnect config-schema > docs/config.schema.json`";
+}
+
 TEST(Config, EveryFieldIsDocumented) {
   for (const auto& f : connector_fields()) {
     EXPECT_FALSE(f.description.empty()) << f.path;
