@@ -12,13 +12,15 @@ SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 source "$SCRIPTS/versions.sh"
 cd "$FXC_ROOT"
 
+version="$(sed -n 's/^project(fxconnect VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
+# CPack writes next to the release preset's build (its binaryDir), whatever FXC_BUILD says.
+deb="$FXC_ROOT/build/fxconnect_${version}_$(dpkg --print-architecture).deb"
+rm -f "$deb"
 cmake --build --preset release --target package >"$FXC_BUILD/package.log" 2>&1 || {
   tail -n 40 "$FXC_BUILD/package.log"
   echo "package-check: cmake --target package failed (log: $FXC_BUILD/package.log)" >&2
   exit 1
 }
-version="$(sed -n 's/^project(fxconnect VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
-deb="$FXC_BUILD/fxconnect_${version}_$(dpkg --print-architecture).deb"
 [[ -f "$deb" ]] || { echo "package-check: $deb was not made" >&2; exit 1; }
 echo "package-check: $(basename "$deb"), $(du -h "$deb" | cut -f1)"
 dpkg-deb --field "$deb" Package Version Architecture Depends | sed 's/^/package-check:   /'
