@@ -13,6 +13,7 @@
 
 #include "core/duration.h"
 #include "core/records.h"
+#include "fxconnect/handler.h"
 #include "kafka/client.h"
 #include "runtime/kafka_settings.h"
 
@@ -102,10 +103,10 @@ std::optional<std::chrono::system_clock::time_point> parse_since(const std::stri
 RedriveResult redrive(const config::ConnectorConfig& config, const RedriveOptions& options, std::ostream& out) {
   const std::string& dlq = config.errors.dlq_topic;
   if (dlq.empty()) {
-    throw std::runtime_error(fmt::format(
-        "{}: errors.dlq_topic is not set: this connector writes no dead letters to redrive", config.source));
+    throw ConfigError(fmt::format("{}: errors.dlq_topic is not set: this connector writes no dead letters to redrive",
+                                  config.source));
   }
-  if (!(options.rate_per_second > 0)) throw std::runtime_error("the rate must be above 0 per second");
+  if (!(options.rate_per_second > 0)) throw ConfigError("--rate: must be above 0 per second");
   RedriveResult result;
   result.group = options.group.value_or(config.kafka.group_id + ".dlq-redrive" +
                                         (options.error_code ? "." + *options.error_code : std::string()));

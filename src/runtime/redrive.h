@@ -48,9 +48,9 @@ std::optional<std::chrono::system_clock::time_point> parse_since(const std::stri
                                                                  std::chrono::system_clock::time_point now);
 
 // Runs one redrive with `config`'s Kafka settings; one line per record sent (or, with dry_run,
-// that would be) and a summary go to `out`. Throws std::runtime_error saying what stopped it
-// (no dead-letter topic configured, the cluster unreachable, a produce or commit refused); what
-// it committed before stays committed.
+// that would be) and a summary go to `out`. Throws ConfigError when the config has no
+// errors.dlq_topic, std::runtime_error saying what else stopped it (the cluster unreachable, the
+// topic missing, a produce or commit refused); what it committed before stays committed.
 RedriveResult redrive(const config::ConnectorConfig& config, const RedriveOptions& options, std::ostream& out);
 
 }  // namespace fxconnect::runtime

@@ -91,3 +91,42 @@ TEST(LintCli, RefusesDurationsThatWouldOverflow) {
 
 }  // namespace
 }  // namespace fxconnect::testing
+
+namespace fxconnect::testing {
+namespace {
+
+Lint run_cli(const std::string& name, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{program_path("fxconnect")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto log = write_temp_file(name + ".log", "");
+  ChildProcess p(argv, log);
+  auto code = p.wait(std::chrono::seconds(30));
+  return Lint{code.value_or(-1), p.log()};
+}
+
+TEST(VersionCli, NamesTheLibrariesItRunsWith) {
+  auto r = run_cli("version", {"--version"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("^fxconnect [0-9]+\\.[0-9]+\\.[0-9]+\nlibrdkafka [0-9]+\\.[0-9]+"
+                                                 "\\.[0-9]+\nlibcurl [0-9]+\\.[0-9]+"));
+}
+
+TEST(DlqRedriveCli, RefusesAConfigWithoutADeadLetterTopicBeforeConnecting) {
+  auto path = write_temp_file("no-dlq.yaml", kGood);  // bootstrap 127.0.0.1:9: nothing listens there
+  auto r = run_cli("no-dlq", {"dlq", "redrive", "--config", path});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("errors.dlq_topic is not set"));
+}
+
+TEST(DlqRedriveCli, RefusesABadSinceOrRateNamingWhatWouldBeValid) {
+  auto path = write_temp_file("dlq.yaml", std::string(kGood) + "errors:\n  dlq_topic: ai.flowx.dev.plugin.x.dlq.v1\n");
+  auto since = run_cli("bad-since", {"dlq", "redrive", "--config", path, "--since", "yesterday"});
+  EXPECT_EQ(since.code, 2);
+  EXPECT_THAT(since.output, HasSubstr("--since 'yesterday': expected an RFC 3339 time"));
+  auto rate = run_cli("bad-rate", {"dlq", "redrive", "--config", path, "--rate", "fast"});
+  EXPECT_EQ(rate.code, 2);
+  EXPECT_THAT(rate.output, HasSubstr("--rate 'fast': expected calls per unit of time"));
+}
+
+}  // namespace
+}  // namespace fxconnect::testing
