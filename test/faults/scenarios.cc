@@ -1,12 +1,17 @@
 // The scenarios of issue 11 on the harness: each one a steady load through echo connectors (50 ms)
 // with one kind of fault in the middle, then every request accounted for.
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <stdexcept>
+#include <stop_token>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -149,6 +154,22 @@ bool duplicates_allowed(const std::string& scenario) {
   return it != all.end() && it->second.duplicates_allowed;
 }
 
+// A line of progress every `every` while a scenario's load runs (chaos.sh's output is a log, not
+// a terminal: plain lines), from a thread of its own; stopped and joined when it goes out of scope.
+class Ticker {
+ public:
+  Ticker(milliseconds every, std::function<void()> tick)
+      : thread_([every, tick = std::move(tick)](const std::stop_token& stop) {
+          std::mutex m;
+          std::condition_variable_any cv;
+          std::unique_lock lock(m);
+          while (!cv.wait_for(lock, stop, every, [&stop] { return stop.stop_requested(); })) tick();
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
+
 Outcome run_scenario(Cluster& cluster, const std::string& name, const ScenarioOptions& options) {
   auto all = specs();
   auto it = all.find(name);
@@ -206,6 +227,17 @@ Outcome run_scenario(Cluster& cluster, const std::string& name, const ScenarioOp
   load.start();
   say(fmt::format("load: {:.0f} requests/s over {} keys, {} connector(s)", options.rate, options.keys,
                   run.connectors.size()));
+  std::size_t last_answered = 0;
+  auto last_tick = Steady::now();
+  Ticker ticker(seconds(5), [&] {
+    auto answered = replies.distinct();
+    auto now = Steady::now();
+    say(fmt::format("progress: {} sent, {} answered, {:.0f} answers/s", load.sent_count(), answered,
+                    static_cast<double>(answered - std::min(answered, last_answered)) /
+                        std::chrono::duration<double>(now - last_tick).count()));
+    last_answered = answered;
+    last_tick = now;
+  });
   sleep_for(warmup);
   auto fault_start = now_ms();
   say("fault");
