@@ -53,6 +53,7 @@ struct Series {
   std::string label;
   std::vector<std::pair<double, double>> points;  // (x, y)
   bool dashed = false;
+  std::size_t color = 0;  // index into kColors: a receive node keeps its color in every chart
 };
 
 // A line chart of `series` with axes from 0; `x_tick` writes an x value as its tick label.
@@ -90,20 +91,26 @@ std::string line_chart(const std::string& id, const std::string& title, const st
       "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n"
       "<text transform=\"translate(14 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
       kLeft + pw / 2, kHeight - 4, escape(x_label), kTop + ph / 2, escape(y_label));
-  double legend_x = kLeft + 10;
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    const auto& s = series[i];
+  // The legend in rows along the top of the plot, wrapped before it would leave it.
+  double legend_x = kLeft + 10, legend_y = kTop + 2;
+  for (const auto& s : series) {
     if (s.points.empty()) continue;
     std::string d;
     for (const auto& [x, y] : s.points) d += fmt::format("{}{:.1f},{:.1f}", d.empty() ? "M" : " L", px(x), py(y));
-    const char* color = kColors[i % kColors.size()];
-    svg += fmt::format("<path class=\"series\" d=\"{}\" stroke=\"{}\"{}><title>{}</title></path>\n", d, color,
-                       s.dashed ? " stroke-dasharray=\"5 3\"" : "", escape(s.label));
+    const char* color = kColors[s.color % kColors.size()];
+    const char* dash = s.dashed ? " stroke-dasharray=\"5 3\"" : "";
+    svg += fmt::format("<path class=\"series\" d=\"{}\" stroke=\"{}\"{}><title>{}</title></path>\n", d, color, dash,
+                       escape(s.label));
+    const double width = 30 + 6.5 * static_cast<double>(s.label.size());
+    if (legend_x + width > kLeft + pw && legend_x > kLeft + 10) {
+      legend_x = kLeft + 10;
+      legend_y += 13;
+    }
     svg += fmt::format(
-        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"12\" height=\"3\" fill=\"{}\"/><text x=\"{:.1f}\" "
-        "y=\"{:.1f}\">{}</text>\n",
-        legend_x, kTop + 2, color, legend_x + 16, kTop + 6, escape(s.label));
-    legend_x += 30 + 7.0 * static_cast<double>(s.label.size());
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"{}/>"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
+        legend_x, legend_y + 1, legend_x + 14, legend_y + 1, color, dash, legend_x + 18, legend_y + 5, escape(s.label));
+    legend_x += width;
   }
   return svg + "</svg></figure>\n";
 }
@@ -143,7 +150,7 @@ std::string histogram(const Timeline& t) {
           static_cast<std::size_t>(std::max(0.0, std::floor((std::log10(std::max(r.latency_ms, 0.01)) - first) * 10)));
       ++counts[std::min(b, bins - 1)];
     }
-    Series s{node, {}, false};
+    Series s{node, {}, false, series.size()};
     for (std::size_t b = 0; b < bins; ++b) s.points.emplace_back(static_cast<double>(b), counts[b]);
     series.push_back(std::move(s));
   }
@@ -198,7 +205,8 @@ std::string html_report(const Summary& summary, const Timeline& t) {
     std::vector<std::vector<double>> per_bin(bins);
     for (const auto& r : replies)
       per_bin[std::min(bins - 1, static_cast<std::size_t>(r.t_s / w))].push_back(r.latency_ms);
-    Series p50{node + " p50", {}, false}, p99{node + " p99", {}, true};
+    const std::size_t color = latency.size() / 2;  // the node's index, as in the histogram
+    Series p50{node + " p50", {}, false, color}, p99{node + " p99", {}, true, color};
     for (std::size_t b = 0; b < bins; ++b) {
       if (per_bin[b].empty()) continue;
       p50.points.emplace_back(static_cast<double>(b) * w, quantile(per_bin[b], 0.5));
@@ -221,7 +229,8 @@ std::string html_report(const Summary& summary, const Timeline& t) {
       summary.throughput_per_s, number(w));
   const std::string seconds = "seconds since the first send";
   html += line_chart("throughput", "Throughput over time", seconds, "instances / s", {throughput});
-  html += line_chart("latency", "Latency over time per receive node (p50 solid, p99 dashed)", seconds, "ms", latency);
+  html += line_chart("latency", "Latency over time per receive node (p50 solid, p99 dashed, a color per node)", seconds,
+                     "ms", latency);
   html += histogram(t);
   html += outcomes(summary);
   html += "<h2>Summary</h2>\n<pre>" + escape(summary.to_table()) + "</pre>\n";
