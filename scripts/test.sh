@@ -32,7 +32,7 @@
 #   7. the ThreadSanitizer build (preset tsan, build/tsan) runs the unit and mock tiers; the
 #      preset sets TSAN_OPTIONS (halt_on_error=1, second_deadlock_stack=1, test/tsan.supp: only
 #      false positives in librdkafka, which is not built with TSan; see that file);
-#   8. fuzzing: scripts/fuzz.sh 30, every libFuzzer target for 30 s (preset fuzz, clang, build/fuzz).
+#   8. fuzzing: scripts/fuzz.sh 15, every libFuzzer target for 15 s (preset fuzz, clang, build/fuzz).
 # Env vars:
 #   FXC_TEST_LABELS   ctest label regex for step 3 (default: all)
 #   FXC_TEST_NO_FAULTS=1  skip the faults tier of step 3 (quick local runs; CI runs it)
@@ -176,9 +176,9 @@ if [[ "${FXC_TEST_NO_TSAN:-0}" != 1 ]]; then
 fi
 
 if [[ "${FXC_TEST_NO_FUZZ:-0}" != 1 ]]; then
-  log "fuzzing: every libFuzzer target for 30 s (scripts/fuzz.sh; crash inputs in build/fuzz/artifacts)"
+  log "fuzzing: every libFuzzer target for 15 s (scripts/fuzz.sh; crash inputs in build/fuzz/artifacts)"
   if step_ok fuzz-build; then
-    FXC_FUZZ_NO_BUILD=1 "$SCRIPTS/fuzz.sh" 30 || status=1
+    FXC_FUZZ_NO_BUILD=1 "$SCRIPTS/fuzz.sh" 15 || status=1
   else
     status=1
   fi
