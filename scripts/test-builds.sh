@@ -2,7 +2,8 @@
 # scripts/test-builds.sh DIR -- the CPU-bound steps of scripts/test.sh that need no service:
 # scripts/lint.sh, then the builds of the asan, tsan and fuzz presets (each unless its
 # FXC_TEST_NO_ASAN / _TSAN / _FUZZ is 1). For each step it writes DIR/<step>.log and, when
-# the step ends, DIR/<step>.rc (its exit status). It does not stop at a failed step.
+# the step ends, DIR/<step>.rc (its exit status) and a line in DIR/times (status and seconds).
+# It does not stop at a failed step.
 #
 # Why a script of its own: scripts/test.sh starts it in the background at the lowest CPU
 # priority (nice 19) while the service-backed tiers run. Those tiers mostly wait (on brokers,
@@ -20,10 +21,11 @@ out="${1:?usage: scripts/test-builds.sh DIR}"
 mkdir -p "$out"
 
 step() {  # step NAME COMMAND...: runs COMMAND with its output in $out/NAME.log
-  local name="$1" rc=0
+  local name="$1" rc=0 start=$SECONDS
   shift
   "$@" >"$out/$name.log" 2>&1 || rc=$?
   echo "$rc" >"$out/$name.rc"
+  echo "background step $name: exit status $rc after $((SECONDS - start)) s" >>"$out/times"
 }
 build_preset() { cmake --preset "$1" >/dev/null && cmake --build --preset "$1"; }
 

@@ -48,7 +48,9 @@ source "$SCRIPTS/versions.sh"
 source "$SCRIPTS/lib.sh"
 cd "$FXC_ROOT"
 
-log() { printf '\ntest: %s\n' "$*" >&2; }
+# Each step's line carries the clock and the seconds since the start, so that where a run's time
+# went (README, "Tests") can be read from any run's log.
+log() { printf '\ntest: [%s, %d s] %s\n' "$(date +%T)" "$SECONDS" "$*" >&2; }
 
 log "setup and release build"
 "$SCRIPTS/setup.sh"
@@ -150,6 +152,7 @@ fi
 
 log "waiting for the background steps (lint, sanitizer and fuzz builds)"
 wait "$builds_pid" || true
+cat "$builds_dir/times" 2>/dev/null || true
 log "lint: clang-format and clang-tidy (scripts/lint.sh)"
 step_ok lint print || status=1
 
