@@ -26,21 +26,6 @@ Result<std::string> text(const boost::json::object& o, const char* key, bool req
   return std::string(v->as_string());
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 class OpenAccountHandler final : public fxconnect::Handler {
  public:
   void handle(std::shared_ptr<fxconnect::Call> call) override {
@@ -132,7 +117,7 @@ Result<OpenAccount> read_open_account(const boost::json::value& request) {
 }
 
 std::string kyc_check_body(const std::string& customer_ref) {
-  return R"(<kyc:CheckCustomer xmlns:kyc="urn:example:kyc"><kyc:customerId>)" + xml_escape(customer_ref) +
+  return R"(<kyc:CheckCustomer xmlns:kyc="urn:example:kyc"><kyc:customerId>)" + fxconnect::xml_escape(customer_ref) +
          "</kyc:customerId></kyc:CheckCustomer>";
 }
 

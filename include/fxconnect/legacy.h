@@ -38,6 +38,10 @@ struct HttpResponse {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+// `text` with the five XML special characters escaped (&amp; &lt; &gt; &quot; &apos;): safe as element
+// content and attribute values (`]]>` becomes `]]&gt;`); for putting request values into a SoapRequest's body.
+std::string xml_escape(std::string_view text);
+
 struct SoapRequest {
   std::string path;    // appended to the system's endpoint ("" = the endpoint itself)
   std::string action;  // the SOAPAction (SOAP 1.1 header; SOAP 1.2 `action` content-type parameter)

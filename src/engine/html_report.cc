@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "engine/report.h"
+#include "fxconnect/legacy.h"
 
 namespace fxconnect::engine {
 namespace {
@@ -18,20 +19,6 @@ namespace {
 constexpr double kWidth = 900, kHeight = 260;
 constexpr double kLeft = 70, kRight = 20, kTop = 20, kBottom = 40;
 constexpr std::array kColors{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-
-std::string escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // A round step for an axis from 0 to `max` in about five ticks.
 double nice_step(double max) {
@@ -76,7 +63,7 @@ std::string line_chart(const std::string& id, const std::string& title, const st
   std::string svg = fmt::format(
       "<figure id=\"{}\"><figcaption>{}</figcaption>\n<svg class=\"chart\" viewBox=\"0 0 {} {}\" width=\"{}\" "
       "height=\"{}\" role=\"img\" aria-label=\"{}\">\n",
-      id, escape(title), kWidth, kHeight, kWidth, kHeight, escape(title));
+      id, xml_escape(title), kWidth, kHeight, kWidth, kHeight, xml_escape(title));
   for (double y = 0; y <= y_max + y_step / 2; y += y_step) {
     svg += fmt::format(
         "<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/><text x=\"{:.1f}\" y=\"{:.1f}\" "
@@ -90,7 +77,7 @@ std::string line_chart(const std::string& id, const std::string& title, const st
   svg += fmt::format(
       "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n"
       "<text transform=\"translate(14 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-      kLeft + pw / 2, kHeight - 4, escape(x_label), kTop + ph / 2, escape(y_label));
+      kLeft + pw / 2, kHeight - 4, xml_escape(x_label), kTop + ph / 2, xml_escape(y_label));
   // The legend in rows along the top of the plot, wrapped before it would leave it.
   double legend_x = kLeft + 10, legend_y = kTop + 2;
   for (const auto& s : series) {
@@ -100,7 +87,7 @@ std::string line_chart(const std::string& id, const std::string& title, const st
     const char* color = kColors[s.color % kColors.size()];
     const char* dash = s.dashed ? " stroke-dasharray=\"5 3\"" : "";
     svg += fmt::format("<path class=\"series\" d=\"{}\" stroke=\"{}\"{}><title>{}</title></path>\n", d, color, dash,
-                       escape(s.label));
+                       xml_escape(s.label));
     const double width = 30 + 6.5 * static_cast<double>(s.label.size());
     if (legend_x + width > kLeft + pw && legend_x > kLeft + 10) {
       legend_x = kLeft + 10;
@@ -109,7 +96,8 @@ std::string line_chart(const std::string& id, const std::string& title, const st
     svg += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"{}/>"
         "<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
-        legend_x, legend_y + 1, legend_x + 14, legend_y + 1, color, dash, legend_x + 18, legend_y + 5, escape(s.label));
+        legend_x, legend_y + 1, legend_x + 14, legend_y + 1, color, dash, legend_x + 18, legend_y + 5,
+        xml_escape(s.label));
     legend_x += width;
   }
   return svg + "</svg></figure>\n";
@@ -191,26 +179,37 @@ std::string html_report(const Summary& summary, const Timeline& t) {
   double end = summary.duration_s;
   for (const auto& f : t.finishes) end = std::max(end, f.t_s);
   const double w = bin_width(end);
-  const auto bins = static_cast<std::size_t>(std::floor(end / w)) + 1;
+  // Bins of w seconds from 0 to `end`; the last one ends at `end`, and one shorter than half a bin
+  // is folded into the one before (a few replies over a sliver of time would read as a spike).
+  auto bins = static_cast<std::size_t>(std::max(1.0, std::ceil(end / w)));
+  if (bins > 1 && end - static_cast<double>(bins - 1) * w < w / 2) --bins;
+  auto bin_of = [&](double t_s) { return std::min(bins - 1, static_cast<std::size_t>(std::max(0.0, t_s) / w)); };
+  auto bin_start = [&](std::size_t b) { return static_cast<double>(b) * w; };
+  auto bin_span = [&](std::size_t b) { return b + 1 < bins ? w : std::max(end - bin_start(b), w / 2); };
+  // Each bin's value held across the bin (a step line): what the bin measured, over the time it
+  // covers, and visible even when the run fits in one bin.
+  auto add_step = [&](Series& series, std::size_t b, double value) {
+    series.points.emplace_back(bin_start(b), value);
+    series.points.emplace_back(bin_start(b) + bin_span(b), value);
+  };
 
   // Throughput: instances finished per second in each bin (every outcome counts: it ended).
   std::vector<double> done(bins, 0);
-  for (const auto& f : t.finishes) done[std::min(bins - 1, static_cast<std::size_t>(f.t_s / w))] += 1;
+  for (const auto& f : t.finishes) done[bin_of(f.t_s)] += 1;
   Series throughput{"instances finished per second", {}, false};
-  for (std::size_t b = 0; b < bins; ++b) throughput.points.emplace_back(static_cast<double>(b) * w, done[b] / w);
+  for (std::size_t b = 0; b < bins; ++b) add_step(throughput, b, done[b] / bin_span(b));
 
   // Latency percentiles per bin and receive node.
   std::vector<Series> latency;
   for (const auto& [node, replies] : t.replies) {
     std::vector<std::vector<double>> per_bin(bins);
-    for (const auto& r : replies)
-      per_bin[std::min(bins - 1, static_cast<std::size_t>(r.t_s / w))].push_back(r.latency_ms);
+    for (const auto& r : replies) per_bin[bin_of(r.t_s)].push_back(r.latency_ms);
     const std::size_t color = latency.size() / 2;  // the node's index, as in the histogram
     Series p50{node + " p50", {}, false, color}, p99{node + " p99", {}, true, color};
     for (std::size_t b = 0; b < bins; ++b) {
       if (per_bin[b].empty()) continue;
-      p50.points.emplace_back(static_cast<double>(b) * w, quantile(per_bin[b], 0.5));
-      p99.points.emplace_back(static_cast<double>(b) * w, quantile(per_bin[b], 0.99));
+      add_step(p50, b, quantile(per_bin[b], 0.5));
+      add_step(p99, b, quantile(per_bin[b], 0.99));
     }
     latency.push_back(std::move(p50));
     latency.push_back(std::move(p99));
@@ -225,15 +224,15 @@ std::string html_report(const Summary& summary, const Timeline& t) {
       "pre{{background:#f4f4f4;padding:12px;overflow-x:auto}}\n</style></head><body>\n"
       "<h1>Process {}: {} instances</h1>\n<p>{} instances in {:.2f} s, {:.1f} per second; time bins of {} s. "
       "Made by <code>fxconnect engine run --report</code>; this file needs nothing else.</p>\n",
-      escape(summary.process), escape(summary.process), summary.instances, summary.instances, summary.duration_s,
-      summary.throughput_per_s, number(w));
+      xml_escape(summary.process), xml_escape(summary.process), summary.instances, summary.instances,
+      summary.duration_s, summary.throughput_per_s, number(w));
   const std::string seconds = "seconds since the first send";
   html += line_chart("throughput", "Throughput over time", seconds, "instances / s", {throughput});
   html += line_chart("latency", "Latency over time per receive node (p50 solid, p99 dashed, a color per node)", seconds,
                      "ms", latency);
   html += histogram(t);
   html += outcomes(summary);
-  html += "<h2>Summary</h2>\n<pre>" + escape(summary.to_table()) + "</pre>\n";
+  html += "<h2>Summary</h2>\n<pre>" + xml_escape(summary.to_table()) + "</pre>\n";
   // What the browser drew: each chart's paths of non-zero length, on <body data-drawn>, so that a
   // headless browser's DOM dump shows whether the charts really have lines (the test reads it).
   html +=

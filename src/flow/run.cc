@@ -492,7 +492,7 @@ class Run : public std::enable_shared_from_this<Run> {
       req.path = std::move(path).value();
       req.action = c.action;
       req.headers = std::move(headers);
-      auto xml = render_text(c.xml, step.name, &systems::soap::xml_escape);
+      auto xml = render_text(c.xml, step.name, &fxconnect::xml_escape);
       if (!xml) return fail(xml.error());
       req.body = std::move(xml).value();
       call_->start_soap(c.system, std::move(req),

@@ -134,22 +134,6 @@ Result<boost::json::value> xml_to_json(const std::string& xml) {
   return boost::json::value(boost::json::object{{local_name(root), to_json(root)}});
 }
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string check_xpath(const std::string& xpath, const std::vector<std::string>& prefixes) {
   init_once();
   // Compile errors would go to libxml2's generic handler (stderr): catch them here instead.

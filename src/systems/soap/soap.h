@@ -30,10 +30,6 @@ Result<SoapResponse> read_response(const std::string& system, const std::string&
 // it is not well-formed XML.
 Result<boost::json::value> xml_to_json(const std::string& xml);
 
-// `text` with the five XML special characters escaped (&amp; &lt; &gt; &quot; &apos;): safe as element
-// content and attribute values (`]]>` becomes `]]&gt;`).
-std::string xml_escape(std::string_view text);
-
 // Why `xpath` (XPath 1.0) cannot be used with the namespace `prefixes` declared, or "" when it can:
 // a syntax error, or a prefix that is not declared (libxml2 would fail every evaluation).
 std::string check_xpath(const std::string& xpath, const std::vector<std::string>& prefixes);

@@ -1,0 +1,63 @@
+// The HTML run report's charts, read from the SVG it writes (the browser's view of it is checked
+// by the engine's integration test with headless Chromium).
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/report.h"
+
+namespace fxconnect::engine {
+namespace {
+
+// The y coordinates of the first <path> inside the <figure id="...">, in the order drawn.
+std::vector<double> path_ys(const std::string& html, const std::string& figure) {
+  const auto at = html.find("<figure id=\"" + figure + "\"");
+  EXPECT_NE(at, std::string::npos) << figure;
+  if (at == std::string::npos) return {};
+  const auto d_at = html.find(" d=\"", html.find("<path class=\"series\"", at));
+  const std::string d = html.substr(d_at + 4, html.find('"', d_at + 4) - d_at - 4);
+  std::vector<double> ys;
+  static const std::regex point(R"([ML]\s*[-0-9.]+,([-0-9.]+))");
+  for (std::sregex_iterator it(d.begin(), d.end(), point), end; it != end; ++it) ys.push_back(std::stod((*it)[1]));
+  return ys;
+}
+
+Summary summary_of(std::size_t n, double duration_s) {
+  Summary s;
+  s.process = "p";
+  s.instances = s.completed = n;
+  s.duration_s = duration_s;
+  return s;
+}
+
+TEST(EngineReport, AnEvenRateDrawsAFlatThroughputLineTheLastPartialBinIncluded) {
+  // 10 instances a second for 65 s: 2 s bins, the last one [64, 65] s only half as long.
+  Timeline t;
+  t.replies.push_back({"node", {}});
+  for (int i = 0; i < 650; ++i) {
+    const double at = 0.05 + 0.1 * i;
+    t.finishes.push_back({at, "completed"});
+    t.replies[0].second.push_back({at, 20});
+  }
+  const auto ys = path_ys(html_report(summary_of(650, 65), t), "throughput");
+  ASSERT_GE(ys.size(), 2u);
+  EXPECT_EQ(std::set<double>(ys.begin(), ys.end()).size(), 1u)
+      << "every bin, the last one too, reads 10/s; the first y is " << ys.front() << ", the last " << ys.back();
+}
+
+TEST(EngineReport, ARunShorterThanOneBinStillDrawsLines) {
+  Timeline t;
+  t.replies.push_back({"node", {{0.01, 5}, {0.02, 7}, {0.03, 9}}});
+  t.finishes = {{0.01, "completed"}, {0.02, "completed"}, {0.03, "completed"}};
+  const auto html = html_report(summary_of(3, 0.03), t);
+  for (const char* figure : {"throughput", "latency"}) {
+    const auto ys = path_ys(html, figure);
+    EXPECT_GE(ys.size(), 2u) << figure << ": a line needs two points";
+  }
+}
+
+}  // namespace
+}  // namespace fxconnect::engine
