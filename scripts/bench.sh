@@ -26,9 +26,17 @@
 #                             from its stop line: consume_delay (record timestamp → consumed: the
 #                             engine's producer, the broker, the prefetch queue) and end_to_end
 #                             (consumed → reply acknowledged: the connector and its producer)
+#   latency_sweep             the same open loop at 1,000/s and at each of FXC_BENCH_LATENCY_RATES
+#                             (default 2000 5000 10000 20000), 10 s each: per rate the engine's
+#                             p50/p99, the connector's share, and the CPU each process spent per
+#                             request (the engine simulator, the connector, the broker: from their
+#                             rusage and /proc) with the cores that adds up to at that rate;
+#                             latency_p99_le_50ms_up_to_per_s = the highest rate measured whose
+#                             engine-observed p99 is within 50 ms
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
 # timestamps (LogAppendTime, first to last), so process start-up and group joins are not in it.
 # Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP,
+#   FXC_BENCH_ONLY=latency      only the raw loop, the echo run (for its rate) and the latency runs
 #   FXC_BENCH_ONLY=echo         only the raw loop and the echo run: their figures and ratios (quick,
 #                               to see how the two move across runs)
 #   FXC_BENCH_IN_FLIGHT         the echo run's max_in_flight (5000)
@@ -137,6 +145,7 @@ print(f"echo_ratio {echo['msgs_per_s'] / raw['msgs_per_s']:.3f}  cpu_ratio {echo
 PY
   exit 0
 fi
+if [[ "${FXC_BENCH_ONLY:-}" != latency ]]; then
 say "fxconnect echo, kafka.fetch_wakeup false: $N messages"
 nowake="$(echo_run nowake 6 "$N" 0ms 5000 no_wakeup)"
 say "nowake: $nowake"
@@ -209,10 +218,10 @@ say "onboarding-cpp: $onboarding_cpp"
 say "onboarding conversions, flow (validate + 5 fields + reply): $N messages"
 onboarding_flow="$(onboarding_run onboarding-flow fxconnect bench/onboarding-flow.yaml)"
 say "onboarding-flow: $onboarding_flow"
+fi
 
 rate="$(python3 -c "import json,sys; print(max(100, int(json.loads(sys.argv[1])['msgs_per_s'] / 2)))" "$echo_")"
 instances=$((rate * 10))
-say "latency: open loop at $rate/s for 10 s ($instances instances)"
 cat >"$DIR/latency-process.yaml" <<YAML
 process: bench_latency
 sample_data: { customer: { id: C-1, name: Ana Pop, padding: "$(printf 'x%.0s' $(seq 1 900))" } }
@@ -226,26 +235,118 @@ nodes:
 YAML
 "$BIN/fxconnect" engine prepare "$DIR/latency-process.yaml" >/dev/null
 
+# cpu_s PID: the CPU seconds (user + system) process PID has used so far; 0 when there is none.
+cpu_s() {
+  local stat
+  if [[ -z "$1" ]] || ! stat="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)"; then
+    echo 0
+    return
+  fi
+  # After "pid (comm) ", utime and stime (fields 14 and 15 of proc(5)) are the 12th and 13th.
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }' <<<"$stat"
+}
+# The private broker's java process (its CPU is part of every request's cost); none with FXC_KAFKA_BOOTSTRAP.
+broker_pid=""
+if [[ -n "${FXC_PRIVATE_KAFKA_DIR:-}" && -s "$FXC_PRIVATE_KAFKA_DIR/pid" ]]; then broker_pid="$(<"$FXC_PRIVATE_KAFKA_DIR/pid")"; fi
+
+# quiet_broker: waits (at most 120 s) until the broker uses less than a fifth of a core, and says how
+# long that took, so that no latency run measures work a run before it left to the broker. (In the
+# runs of 2026-12-01 it was quiet within a second each time: the broker's CPU in the table is the
+# run's own.)
+quiet_broker() {
+  [[ -n "$broker_pid" ]] || return 0
+  local before after waited=0
+  before="$(cpu_s "$broker_pid")"
+  while ((waited < 120)); do
+    sleep 1
+    waited=$((waited + 1))
+    after="$(cpu_s "$broker_pid")"
+    if awk -v a="$after" -v b="$before" 'BEGIN { exit !(a - b < 0.2) }'; then break; fi
+    before="$after"
+  done
+  say "broker quiet after ${waited} s (last second: $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') s of CPU)"
+}
+
 # latency_run NAME RATE INSTANCES: a fresh connector (its stop line describes this run only), the
-# engine in open loop against it, the summary in $DIR/NAME.json.
+# engine in open loop against it, the summary in $DIR/NAME.json, and in $DIR/NAME-cpu.json the
+# CPU seconds the engine, the connector and the broker spent while the engine ran.
 latency_run() {
-  local cfg
-  # One group for both runs: the second starts where the first committed.
+  local cfg c0 b0
+  # One group for every run: each starts where the one before committed.
   cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 5000 latency)"
+  quiet_broker
   "$BIN/fxconnect" run "$cfg" 2>"$DIR/$1.log" &
   connector=$!
   for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/$1.log" && break; sleep 0.1; done
-  "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" \
+  c0="$(cpu_s "$connector")"
+  b0="$(cpu_s "$broker_pid")"
+  # The engine's own CPU from its rusage (python waits for it as its only child).
+  python3 -c 'import json, resource, subprocess, sys
+subprocess.call(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"engine_cpu_s": r.ru_utime + r.ru_stime}, open(sys.argv[1], "w"))' "$DIR/$1-cpu.json" \
+    "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" \
     --json "$DIR/$1.json" >"$DIR/$1-engine.txt" 2>&1 || true
+  python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["connector_cpu_s"] = float(sys.argv[3]) - float(sys.argv[2])
+d["broker_cpu_s"] = float(sys.argv[5]) - float(sys.argv[4]) if sys.argv[6] else None
+json.dump(d, open(sys.argv[1], "w"))' "$DIR/$1-cpu.json" "$c0" "$(cpu_s "$connector")" "$b0" "$(cpu_s "$broker_pid")" "$broker_pid"
   kill -TERM "$connector"
   wait "$connector" || true
   connector=""
 }
-latency_run latency "$rate" "$instances"
+# From the lowest rate up, the saturating one last: each run starts on a broker the runs before
+# loaded less.
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
+sweep=(1000)
+for r in ${FXC_BENCH_LATENCY_RATES:-2000 5000 10000 20000}; do
+  [[ "$r" == 1000 ]] && continue
+  say "latency sweep: open loop at $r/s for 10 s"
+  latency_run "latency-$r" "$r" $((r * 10))
+  sweep+=("$r")
+done
+say "latency: open loop at $rate/s for 10 s ($instances instances)"
+latency_run latency "$rate" "$instances"
+sweep+=("$rate")
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" "$DIR/latency.log" "$DIR/latency-1000.log" <<'PY'
+# The latency figures, per rate: build/bench/latency-summary.json (read into bench.json below).
+python3 - "$DIR" "$rate" "${sweep[@]}" <<'PY'
+import json, re, sys
+d, half = sys.argv[1], int(sys.argv[2])
+def stop_line(path):
+    """The connector's own latency figures from its stop line (ms)."""
+    text = open(path).read()
+    return {k: float(v) for k, v in re.findall(r"(end_to_end_p\d+_ms|consume_delay_p\d+_ms)=([0-9.]+)", text)}
+runs = []
+for r in (int(x) for x in sys.argv[3:]):
+    name = "latency" if r == half else f"latency-{r}"
+    lat = json.load(open(f"{d}/{name}.json"))
+    node = lat["receive_nodes"]["reply"]["latency_ms"]
+    cpu = json.load(open(f"{d}/{name}-cpu.json"))
+    n = max(1, lat["instances"])
+    us = {k: (round(cpu[f"{k}_cpu_s"] * 1e6 / n, 1) if cpu.get(f"{k}_cpu_s") is not None else None)
+          for k in ("engine", "connector", "broker")}
+    known = [v for v in us.values() if v is not None]
+    runs.append({"rate_per_s": r, "p50_ms": round(node["p50"], 2), "p99_ms": round(node["p99"], 2),
+                 "timed_out": lat["timed_out"], "connector_ms": stop_line(f"{d}/{name}.log"),
+                 "cpu_us_per_request": us, "cores_needed": round(sum(known) * r / 1e6, 2)})
+within = [x["rate_per_s"] for x in runs if x["p99_ms"] <= 50 and not x["timed_out"]]
+summary = {"half_rate_per_s": half, "runs": runs, "latency_p99_le_50ms_up_to_per_s": max(within, default=0)}
+json.dump(summary, open(f"{d}/latency-summary.json", "w"), indent=2)
+print(f"{'rate/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'conn e2e p99':>13} {'consume p99':>12}   CPU us per request: engine / connector / broker = cores of 2")
+for x in runs:
+    u = x["cpu_us_per_request"]
+    c = x["connector_ms"]
+    print(f"{x['rate_per_s']:>8} {x['p50_ms']:>9} {x['p99_ms']:>9} {c.get('end_to_end_p99_ms', 0):>13} "
+          f"{c.get('consume_delay_p99_ms', 0):>12}   {u['engine']} / {u['connector']} / {u['broker']} = {x['cores_needed']}")
+print(f"latency_p99_le_50ms_up_to_per_s {summary['latency_p99_le_50ms_up_to_per_s']} "
+      f"(half of echo_msgs_per_s: {half}/s)")
+PY
+if [[ "${FXC_BENCH_ONLY:-}" == latency ]]; then exit 0; fi
+
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" "$DIR/latency.log" "$DIR/latency-1000.log" "$DIR/latency-summary.json" <<'PY'
 import json, re, sys
 nowake = json.loads(sys.argv[13])
 def stop_line(path):
@@ -262,6 +363,7 @@ echo64 = json.loads(sys.argv[7])
 traced = json.loads(sys.argv[9])
 lat = json.load(open(sys.argv[4]))
 low = json.load(open(sys.argv[8]))["receive_nodes"]["reply"]["latency_ms"]
+sweep = json.load(open(sys.argv[16]))
 node = lat["receive_nodes"]["reply"]["latency_ms"]
 out = {
     "messages": raw["expected"],
@@ -301,6 +403,8 @@ out = {
     "connector_latency_ms": conn,
     "connector_latency_1000_per_s_ms": conn_low,
     "latency_1000_per_s_ms": {"p50": round(low["p50"], 2), "p99": round(low["p99"], 2), "p999": round(low["p999"], 2)},
+    "latency_sweep": sweep["runs"],
+    "latency_p99_le_50ms_up_to_per_s": sweep["latency_p99_le_50ms_up_to_per_s"],
 }
 json.dump(out, open(sys.argv[6], "w"), indent=2)
 rows = [
@@ -328,6 +432,7 @@ rows = [
     ("latency at 1000/s p50", out["latency_1000_per_s_ms"]["p50"], "the same, far from saturation"),
     ("latency at 1000/s p99", out["latency_1000_per_s_ms"]["p99"], ""),
     ("  connector at 1000/s", f"{conn_low.get('consume_delay_p99_ms', 0)}/{conn_low.get('end_to_end_p99_ms', 0)}", "p99 ms: consume_delay / end_to_end"),
+    ("latency p99<=50ms up to", out["latency_p99_le_50ms_up_to_per_s"], "requests/s, the highest rate of the sweep above within 50 ms"),
 ]
 print(f"{'figure':<26}{'value':>12}  note")
 for name, value, note in rows:
