@@ -297,8 +297,11 @@ json.dump(d, open(sys.argv[1], "w"))' "$DIR/$1-cpu.json" "$c0" "$(cpu_s "$connec
   wait "$connector" || true
   connector=""
 }
-# From the lowest rate up, the saturating one last: each run starts on a broker the runs before
-# loaded less.
+# A warm-up first, not counted (latency-warmup*.json): the first run of this traffic costs the
+# broker more CPU than the ones after it (docs/performance.md, "Latency by rate"). Then from the
+# lowest rate up, the saturating one last.
+say "latency: warm-up, open loop at 1000/s for 20 s (not counted)"
+latency_run latency-warmup 1000 20000
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
 sweep=(1000)
