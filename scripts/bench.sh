@@ -246,6 +246,8 @@ cpu_s() {
   # After "pid (comm) ", utime and stime (fields 14 and 15 of proc(5)) are the 12th and 13th.
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }' <<<"$stat"
 }
+# delta A B: B - A, for CPU seconds read with cpu_s.
+delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
 # The private broker's java process (its CPU is part of every request's cost); none with FXC_KAFKA_BOOTSTRAP.
 broker_pid=""
 if [[ -n "${FXC_PRIVATE_KAFKA_DIR:-}" && -s "$FXC_PRIVATE_KAFKA_DIR/pid" ]]; then broker_pid="$(<"$FXC_PRIVATE_KAFKA_DIR/pid")"; fi
@@ -262,17 +264,17 @@ quiet_broker() {
     sleep 1
     waited=$((waited + 1))
     after="$(cpu_s "$broker_pid")"
-    if awk -v a="$after" -v b="$before" 'BEGIN { exit !(a - b < 0.2) }'; then break; fi
+    if awk -v d="$(delta "$before" "$after")" 'BEGIN { exit !(d < 0.2) }'; then break; fi
     before="$after"
   done
-  say "broker quiet after ${waited} s (last second: $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') s of CPU)"
+  say "broker quiet after ${waited} s (last second: $(delta "$before" "$after") s of CPU)"
 }
 
 # latency_run NAME RATE INSTANCES: a fresh connector (its stop line describes this run only), the
 # engine in open loop against it, the summary in $DIR/NAME.json, and in $DIR/NAME-cpu.json the
 # CPU seconds the engine, the connector and the broker spent while the engine ran.
 latency_run() {
-  local cfg c0 b0
+  local cfg c0 b0 engine_cpu broker_cpu=null
   # One group for every run: each starts where the one before committed.
   cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 5000 latency)"
   quiet_broker
@@ -281,18 +283,15 @@ latency_run() {
   for _ in $(seq 1 300); do grep -q "partitions assigned" "$DIR/$1.log" && break; sleep 0.1; done
   c0="$(cpu_s "$connector")"
   b0="$(cpu_s "$broker_pid")"
-  # The engine's own CPU from its rusage (python waits for it as its only child).
-  python3 -c 'import json, resource, subprocess, sys
-subprocess.call(sys.argv[2:])
+  # The engine's own CPU from its rusage: python runs it as its only child (output to NAME-engine.txt).
+  engine_cpu="$(python3 -c 'import resource, subprocess, sys
+subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-json.dump({"engine_cpu_s": r.ru_utime + r.ru_stime}, open(sys.argv[1], "w"))' "$DIR/$1-cpu.json" \
-    "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" \
-    --json "$DIR/$1.json" >"$DIR/$1-engine.txt" 2>&1 || true
-  python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-d["connector_cpu_s"] = float(sys.argv[3]) - float(sys.argv[2])
-d["broker_cpu_s"] = float(sys.argv[5]) - float(sys.argv[4]) if sys.argv[6] else None
-json.dump(d, open(sys.argv[1], "w"))' "$DIR/$1-cpu.json" "$c0" "$(cpu_s "$connector")" "$b0" "$(cpu_s "$broker_pid")" "$broker_pid"
+print(f"{r.ru_utime + r.ru_stime:.2f}")' "$DIR/$1-engine.txt" \
+    "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" --json "$DIR/$1.json")"
+  [[ -z "$broker_pid" ]] || broker_cpu="$(delta "$b0" "$(cpu_s "$broker_pid")")"
+  printf '{"engine_cpu_s": %s, "connector_cpu_s": %s, "broker_cpu_s": %s}\n' \
+    "$engine_cpu" "$(delta "$c0" "$(cpu_s "$connector")")" "$broker_cpu" >"$DIR/$1-cpu.json"
   kill -TERM "$connector"
   wait "$connector" || true
   connector=""
@@ -304,18 +303,18 @@ say "latency: warm-up, open loop at 1000/s for 20 s (not counted)"
 latency_run latency-warmup 1000 20000
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
-sweep=(1000)
+sweep=(latency-1000:1000)  # NAME:RATE of each counted run, in the order run
 for r in ${FXC_BENCH_LATENCY_RATES:-2000 5000 10000 20000}; do
   [[ "$r" == 1000 ]] && continue
   say "latency sweep: open loop at $r/s for 10 s"
   latency_run "latency-$r" "$r" $((r * 10))
-  sweep+=("$r")
+  sweep+=("latency-$r:$r")
 done
 say "latency: open loop at $rate/s for 10 s ($instances instances)"
 latency_run latency "$rate" "$instances"
-sweep+=("$rate")
+sweep+=("latency:$rate")
 
-# The latency figures, per rate: build/bench/latency-summary.json (read into bench.json below).
+# The latency figures, per run: build/bench/latency-summary.json (read into bench.json below).
 python3 - "$DIR" "$rate" "${sweep[@]}" <<'PY'
 import json, re, sys
 d, half = sys.argv[1], int(sys.argv[2])
@@ -324,8 +323,8 @@ def stop_line(path):
     text = open(path).read()
     return {k: float(v) for k, v in re.findall(r"(end_to_end_p\d+_ms|consume_delay_p\d+_ms)=([0-9.]+)", text)}
 runs = []
-for r in (int(x) for x in sys.argv[3:]):
-    name = "latency" if r == half else f"latency-{r}"
+for name, r in (x.split(":") for x in sys.argv[3:]):
+    r = int(r)
     lat = json.load(open(f"{d}/{name}.json"))
     node = lat["receive_nodes"]["reply"]["latency_ms"]
     cpu = json.load(open(f"{d}/{name}-cpu.json"))
@@ -333,8 +332,9 @@ for r in (int(x) for x in sys.argv[3:]):
     us = {k: (round(cpu[f"{k}_cpu_s"] * 1e6 / n, 1) if cpu.get(f"{k}_cpu_s") is not None else None)
           for k in ("engine", "connector", "broker")}
     known = [v for v in us.values() if v is not None]
-    runs.append({"rate_per_s": r, "p50_ms": round(node["p50"], 2), "p99_ms": round(node["p99"], 2),
-                 "timed_out": lat["timed_out"], "connector_ms": stop_line(f"{d}/{name}.log"),
+    runs.append({"name": name, "rate_per_s": r, "timed_out": lat["timed_out"],
+                 **{f"{q}_ms": round(node[q], 2) for q in ("p50", "p99", "p999", "max")},
+                 "connector_ms": stop_line(f"{d}/{name}.log"),
                  "cpu_us_per_request": us, "cores_used": round(sum(known) * r / 1e6, 2)})
 within = [x["rate_per_s"] for x in runs if x["p99_ms"] <= 50 and not x["timed_out"]]
 summary = {"half_rate_per_s": half, "runs": runs, "latency_p99_le_50ms_up_to_per_s": max(within, default=0)}
@@ -350,25 +350,18 @@ print(f"latency_p99_le_50ms_up_to_per_s {summary['latency_p99_le_50ms_up_to_per_
 PY
 if [[ "${FXC_BENCH_ONLY:-}" == latency ]]; then exit 0; fi
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$DIR/latency-1000.json" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" "$DIR/latency.log" "$DIR/latency-1000.log" "$DIR/latency-summary.json" <<'PY'
-import json, re, sys
-nowake = json.loads(sys.argv[13])
-def stop_line(path):
-    """The connector's own latency figures from its stop line (ms)."""
-    text = open(path).read()
-    fig = {k: float(v) for k, v in re.findall(r"(end_to_end_p\d+_ms|consume_delay_p\d+_ms)=([0-9.]+)", text)}
-    return fig
-conn = stop_line(sys.argv[14])
-conn_low = stop_line(sys.argv[15])
-http = json.loads(sys.argv[10])
-ob_cpp, ob_flow = json.loads(sys.argv[11]), json.loads(sys.argv[12])
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency-summary.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" <<'PY'
+import json, sys
+nowake = json.loads(sys.argv[12])
+sweep = json.load(open(sys.argv[4]))
+by_name = {run["name"]: run for run in sweep["runs"]}
+lat, low = by_name["latency"], by_name["latency-1000"]  # half of the echo rate; 1,000/s
+conn, conn_low = lat["connector_ms"], low["connector_ms"]
+http = json.loads(sys.argv[9])
+ob_cpp, ob_flow = json.loads(sys.argv[10]), json.loads(sys.argv[11])
 raw, echo, slow = (json.loads(a) for a in sys.argv[1:4])
 echo64 = json.loads(sys.argv[7])
-traced = json.loads(sys.argv[9])
-lat = json.load(open(sys.argv[4]))
-low = json.load(open(sys.argv[8]))["receive_nodes"]["reply"]["latency_ms"]
-sweep = json.load(open(sys.argv[16]))
-node = lat["receive_nodes"]["reply"]["latency_ms"]
+traced = json.loads(sys.argv[8])
 out = {
     "messages": raw["expected"],
     "raw_msgs_per_s": round(raw["msgs_per_s"]),
@@ -401,12 +394,11 @@ out = {
     "flow_ratio": round(ob_flow["msgs_per_s"] / ob_cpp["msgs_per_s"], 3) if ob_cpp["msgs_per_s"] else 0,
     "flow_peak_rss_mb": ob_flow["peak_rss_mb"],
     "latency_rate_per_s": int(sys.argv[5]),
-    "latency_ms": {"p50": round(node["p50"], 2), "p99": round(node["p99"], 2), "p999": round(node["p999"], 2),
-                   "max": round(node["max"], 2)},
+    "latency_ms": {"p50": lat["p50_ms"], "p99": lat["p99_ms"], "p999": lat["p999_ms"], "max": lat["max_ms"]},
     "latency_timed_out": lat["timed_out"],
     "connector_latency_ms": conn,
     "connector_latency_1000_per_s_ms": conn_low,
-    "latency_1000_per_s_ms": {"p50": round(low["p50"], 2), "p99": round(low["p99"], 2), "p999": round(low["p999"], 2)},
+    "latency_1000_per_s_ms": {"p50": low["p50_ms"], "p99": low["p99_ms"], "p999": low["p999_ms"]},
     "latency_sweep": sweep["runs"],
     "latency_p99_le_50ms_up_to_per_s": sweep["latency_p99_le_50ms_up_to_per_s"],
 }
