@@ -26,7 +26,8 @@
 #                             from its stop line: consume_delay (record timestamp → consumed: the
 #                             engine's producer, the broker, the prefetch queue) and end_to_end
 #                             (consumed → reply acknowledged: the connector and its producer)
-#   latency_sweep             the same open loop at 1,000/s and at each of FXC_BENCH_LATENCY_RATES
+#   latency_sweep             after a 20 s warm-up at 1,000/s (not counted), the same open loop at
+#                             1,000/s and at each of FXC_BENCH_LATENCY_RATES
 #                             (default 2000 5000 10000 20000), 10 s each: per rate the engine's
 #                             p50/p99, the connector's share, and the CPU each process spent per
 #                             request (the engine simulator, the connector, the broker: from their
