@@ -185,7 +185,12 @@ std::string html_report(const Summary& summary, const Timeline& t) {
   if (bins > 1 && end - static_cast<double>(bins - 1) * w < w / 2) --bins;
   auto bin_of = [&](double t_s) { return std::min(bins - 1, static_cast<std::size_t>(std::max(0.0, t_s) / w)); };
   auto bin_start = [&](std::size_t b) { return static_cast<double>(b) * w; };
-  auto bin_span = [&](std::size_t b) { return b + 1 < bins ? w : std::max(end - bin_start(b), w / 2); };
+  // The last bin spans to `end` (at least half a bin, by the fold above, unless it is the only one);
+  // a run whose every instance finished at 0 s has no span of its own, and is read over one bin.
+  auto bin_span = [&](std::size_t b) {
+    if (b + 1 < bins) return w;
+    return end > bin_start(b) ? end - bin_start(b) : w;
+  };
   // Each bin's value held across the bin (a step line): what the bin measured, over the time it
   // covers, and visible even when the run fits in one bin.
   auto add_step = [&](Series& series, std::size_t b, double value) {

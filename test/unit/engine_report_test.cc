@@ -25,6 +25,24 @@ std::vector<double> path_ys(const std::string& html, const std::string& figure) 
   return ys;
 }
 
+// The value a path's y coordinate stands for in that figure, read from its y axis: the grid lines'
+// positions and their labels (the lowest is 0, the highest the axis' maximum).
+double value_at(const std::string& html, const std::string& figure, double y_px) {
+  const auto at = html.find("<figure id=\"" + figure + "\"");
+  const std::string fig = html.substr(at, html.find("</figure>", at) - at);
+  static const std::regex grid(
+      R"re(<line class="grid" x1="[-0-9.]+" y1="([-0-9.]+)"[^>]*/><text[^>]*>([-0-9.e+]+)</text>)re");
+  std::vector<std::pair<double, double>> ticks;  // (y px, value)
+  for (std::sregex_iterator it(fig.begin(), fig.end(), grid), end; it != end; ++it) {
+    ticks.emplace_back(std::stod((*it)[1]), std::stod((*it)[2]));
+  }
+  EXPECT_GE(ticks.size(), 2u) << figure << ": no y axis to read";
+  if (ticks.size() < 2) return -1;
+  const auto [y0, v0] = ticks.front();
+  const auto [y1, v1] = ticks.back();
+  return v0 + (y_px - y0) / (y1 - y0) * (v1 - v0);
+}
+
 Summary summary_of(std::size_t n, double duration_s) {
   Summary s;
   s.process = "p";
@@ -57,6 +75,10 @@ TEST(EngineReport, ARunShorterThanOneBinStillDrawsLines) {
     const auto ys = path_ys(html, figure);
     EXPECT_GE(ys.size(), 2u) << figure << ": a line needs two points";
   }
+  // 3 instances finished within the run's 0.03 s: 100 per second (not 3 over a longer span).
+  const auto ys = path_ys(html, "throughput");
+  ASSERT_FALSE(ys.empty());
+  EXPECT_NEAR(value_at(html, "throughput", ys.front()), 100, 1);
 }
 
 }  // namespace
