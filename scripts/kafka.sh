@@ -84,6 +84,9 @@
 #                        port; the other listeners of --secure are chosen the same way)
 #   FXC_KAFKA_SECURE_VERSION  the Kafka version of --secure: $KAFKA_SECURE_VERSION (default) or
 #                        $KAFKA_VERSION; no other (setup.sh fetches only these two)
+#   FXC_KAFKA_JVM_OPTS   the broker JVM's heap and GC options, split on spaces (default:
+#                        `-Xms256m -Xmx1g`, the JVM's own G1 settings); scripts/bench.sh passes
+#                        those of Kafka's own start scripts (see docs/performance.md)
 #   FXC_BUILD, FXC_CACHE see scripts/versions.sh
 # The broker jars ($KAFKA_LIBS, $KAFKA_SECURE_LIBS) come from scripts/setup.sh (run automatically
 # with FXC_SETUP_NO_BUILD=1 if the ones needed are missing). Java is taken from PATH.
@@ -258,8 +261,11 @@ message.max.bytes=52428800
 PROPS
 }
 
+# shellcheck disable=SC2206  # split on spaces, as documented
+JVM_OPTS=(${FXC_KAFKA_JVM_OPTS:--Xms256m -Xmx1g})
+
 java_cmd() {
-  JAVA=(java -Xms256m -Xmx1g
+  JAVA=(java "${JVM_OPTS[@]}"
         "-Dlog4j2.configurationFile=$LOG4J_CONF"
         "-Dfxc.kafka.log=$BROKERLOG"
         -cp "$LIBS/*")
@@ -763,7 +769,7 @@ launch_node() {
   local n="$1" dir
   dir="$(node_dir "$n")"
   rm -f -- "$dir/pid"
-  JAVA=(java -Xms256m -Xmx1g
+  JAVA=(java "${JVM_OPTS[@]}"
         "-Dlog4j2.configurationFile=$LOG4J_CONF"
         "-Dfxc.kafka.log=$dir/broker.log"
         -cp "$KAFKA_LIBS/*")
