@@ -74,13 +74,13 @@ trap cleanup EXIT
 "$SCRIPTS/setup.sh" >&2
 # The broker's JVM as Kafka's own start scripts run it (kafka-server-start.sh: a 1 GB heap;
 # kafka-run-class.sh: G1 with a 20 ms pause goal, marking from 35 % occupancy) instead of
-# kafka.sh's test default (-Xms256m, the JVM's G1 defaults), whose small young generation
-# collected every 1-2 s with pauses of 10-50 ms, each one in the latency tail. Its GC pauses are
-# logged (BROKER_GC_LOG) for the latency runs. FXC_KAFKA_JVM_OPTS set by the caller wins.
+# kafka.sh's test default (-Xms256m, the JVM's G1 defaults). Its GC pauses and the CPU time each
+# collection took are logged (BROKER_GC_LOG) for the latency runs. FXC_KAFKA_JVM_OPTS set by the
+# caller wins.
 BROKER_GC_LOG="$DIR/broker-gc.log"
 rm -f -- "$BROKER_GC_LOG"*
 export FXC_KAFKA_JVM_OPTS="${FXC_KAFKA_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
--XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Xlog:gc:file=$BROKER_GC_LOG:uptime:filecount=0}"
+-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Xlog:gc,gc+cpu:file=$BROKER_GC_LOG:uptime:filecount=0}"
 fxc_private_kafka bench
 fxc_private_jaeger bench
 B="$FXC_KAFKA_BOOTSTRAP"
@@ -307,12 +307,35 @@ print(f"{jit:.2f} {gc:.2f} {cpu(f'/proc/{pid}/stat'):.2f}")
 PY
 }
 
+# steal_sampler FILE: until SIGTERM, reads /proc/stat every 100 ms; then writes to FILE the largest
+# share of the machine's time the hypervisor gave to other guests (steal) in one such window.
+steal_sampler() {
+  python3 - "$1" <<'PY'
+import json, signal, sys, time
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+def read():  # user nice system idle iowait irq softirq steal, in ticks of all cores together
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
+worst, prev = 0.0, read()
+while not stop:
+    time.sleep(0.1)
+    cur = read()
+    ticks = [b - a for a, b in zip(prev, cur)]
+    prev = cur
+    if sum(ticks):
+        worst = max(worst, ticks[7] / sum(ticks))
+json.dump({"steal_max_100ms_pct": round(100 * worst, 1)}, open(sys.argv[1], "w"))
+PY
+}
+
 # latency_run NAME RATE INSTANCES: a fresh connector (its stop line describes this run only), the
 # engine in open loop against it, the summary in $DIR/NAME.json, and in $DIR/NAME-cpu.json the
 # CPU seconds the engine, the connector and the broker spent while the engine ran (the broker's
-# also by JIT compiler and garbage collector) and the broker's GC pauses in that time.
+# also by JIT compiler and garbage collector), the broker's GC pauses and the machine's idle and
+# steal shares in that time.
 latency_run() {
-  local cfg c0 split0 gc_lines=0 engine_cpu machine0
+  local cfg c0 split0 gc_lines=0 engine_cpu machine0 sampler
   # One group for every run: each starts where the one before committed.
   cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 5000 latency)"
   quiet_broker
@@ -323,37 +346,48 @@ latency_run() {
   split0="$(broker_split)"
   [[ ! -f "$BROKER_GC_LOG" ]] || gc_lines="$(wc -l <"$BROKER_GC_LOG")"
   machine0="$(head -n 1 /proc/stat)"
+  steal_sampler "$DIR/$1-steal.json" &
+  sampler=$!
   # The engine's own CPU from its rusage: python runs it as its only child (output to NAME-engine.txt).
   engine_cpu="$(python3 -c 'import resource, subprocess, sys
 subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(f"{r.ru_utime + r.ru_stime:.2f}")' "$DIR/$1-engine.txt" \
     "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" --json "$DIR/$1.json")"
+  kill -TERM "$sampler"
+  wait "$sampler" || true
   python3 - "$DIR/$1-cpu.json" "$engine_cpu" "$(delta "$c0" "$(cpu_s "$connector")")" "$split0" "$(broker_split)" \
     "$([[ -n "$broker_pid" ]] && echo yes || echo no)" "$BROKER_GC_LOG" "$gc_lines" \
-    "$machine0" "$(head -n 1 /proc/stat)" <<'PY'
+    "$machine0" "$(head -n 1 /proc/stat)" "$DIR/$1-steal.json" <<'PY'
 import json, os, re, sys
-out, engine, connector, before, after, ours, gc_log, skip, m0, m1 = sys.argv[1:]
+out, engine, connector, before, after, ours, gc_log, skip, m0, m1, steal = sys.argv[1:]
 # The whole machine meanwhile (/proc/stat's first line: user nice system idle iowait irq softirq
 # steal): how much of its time was idle, and how much the hypervisor took for other guests (steal).
 ticks = [b - a for a, b in zip(map(int, m0.split()[1:9]), map(int, m1.split()[1:9]))]
 total = max(1, sum(ticks))
 jit, gc, broker = (b - a for a, b in zip(map(float, before.split()), map(float, after.split())))
-# The pauses the GC log gained while the engine ran ("... Pause Young (Normal) ... 12.345ms").
-pauses = []
+# The pauses the GC log gained while the engine ran ("GC(7) Pause Young (Normal) ... 12.345ms") and
+# the CPU each collection used ("GC(7) User=0.02s Sys=0.00s Real=0.03s").
+pauses, gc_cpu_ms, count = {}, {}, 0  # by collection (a G1 cycle's Remark and Cleanup are one)
 if os.path.exists(gc_log):
     for line in open(gc_log).read().splitlines()[int(skip):]:
-        m = re.search(r" Pause .* ([0-9.]+)ms$", line)
-        if m:
-            pauses.append(float(m.group(1)))
+        if m := re.search(r"GC\((\d+)\) Pause .* ([0-9.]+)ms$", line):
+            pauses[m.group(1)] = pauses.get(m.group(1), 0) + float(m.group(2))
+            count += 1
+        elif m := re.search(r"GC\((\d+)\) User=([0-9.]+)s Sys=([0-9.]+)s", line):
+            gc_cpu_ms[m.group(1)] = 1000 * (float(m.group(2)) + float(m.group(3)))
+longest = max(pauses, key=pauses.get, default=None)
 record = {"engine_cpu_s": float(engine), "connector_cpu_s": float(connector), "broker_cpu_s": None,
           "machine_idle_pct": round(100 * (ticks[3] + ticks[4]) / total, 1),
-          "machine_steal_pct": round(100 * ticks[7] / total, 1)}
+          "machine_steal_pct": round(100 * ticks[7] / total, 1), **json.load(open(steal))}
 if ours == "yes":
     record.update({"broker_cpu_s": round(broker, 2), "broker_jit_cpu_s": round(jit, 2),
-                   "broker_gc_cpu_s": round(gc, 2), "broker_gc_pauses": len(pauses),
-                   "broker_gc_pause_total_ms": round(sum(pauses), 1),
-                   "broker_gc_pause_max_ms": round(max(pauses, default=0), 1)})
+                   "broker_gc_cpu_s": round(gc, 2), "broker_gc_pauses": count,
+                   "broker_gc_pause_total_ms": round(sum(pauses.values()), 1),
+                   "broker_gc_pause_max_ms": round(pauses.get(longest, 0), 1),
+                   # the CPU the longest collection used, all GC threads together: far below the
+                   # pause, its threads waited for a core
+                   "broker_gc_pause_max_cpu_ms": round(gc_cpu_ms.get(longest, 0), 1)})
 json.dump(record, open(out, "w"))
 PY
   kill -TERM "$connector"
@@ -414,7 +448,7 @@ for name, r in (x.split(":") for x in sys.argv[3:]):
                  "cpu_us_per_request": us, "cores_used": round(sum(known) * r / 1e6, 2),
                  # the broker's CPU seconds in its JIT and GC threads, its GC pauses (count, ms)
                  "broker": {k[7:]: v for k, v in cpu.items() if k.startswith("broker_") and k != "broker_cpu_s"},
-                 "machine": {k[8:]: cpu.get(k) for k in ("machine_idle_pct", "machine_steal_pct")}})
+                 "machine": {k[8:]: cpu.get(k) for k in ("machine_idle_pct", "machine_steal_pct", "steal_max_100ms_pct")}})
 within = [x["rate_per_s"] for x in runs if x["p99_ms"] <= 50 and not x["timed_out"]]
 warmup = []
 for path in sorted(glob.glob(f"{d}/latency-warmup-*-cpu.json"), key=lambda p: int(p.split("-")[-2])):
@@ -427,14 +461,15 @@ for i, w in enumerate(warmup, 1):
     print(f"warm-up pass {i}: p99 {w['p99_ms']} ms, broker CPU {w['broker_cpu_s']} s "
           f"(JIT {w.get('broker_jit_cpu_s')}, GC {w.get('broker_gc_cpu_s')})")
 print(f"{'rate/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'conn e2e p99':>13} {'consume p99':>12}   "
-      "CPU us per request: engine / connector / broker = cores of 2;  broker: JIT s, GC s, GC pauses n / total ms / max ms;"
-      "  machine idle %, steal %")
+      "CPU us per request: engine / connector / broker = cores of 2;  broker: JIT s, GC s, GC pauses n / total ms /"
+      " max ms (its CPU ms);  machine idle %, steal % (most in 100 ms)")
 for x in runs:
     u, c, b = x["cpu_us_per_request"], x["connector_ms"], x["broker"]
     print(f"{x['rate_per_s']:>8} {x['p50_ms']:>9} {x['p99_ms']:>9} {c.get('end_to_end_p99_ms', 0):>13} "
           f"{c.get('consume_delay_p99_ms', 0):>12}   {u['engine']} / {u['connector']} / {u['broker']} = {x['cores_used']};  "
-          f"{b.get('jit_cpu_s')}, {b.get('gc_cpu_s')}, {b.get('gc_pauses')} / {b.get('gc_pause_total_ms')} / {b.get('gc_pause_max_ms')};"
-          f"  {x['machine']['idle_pct']}, {x['machine']['steal_pct']}")
+          f"{b.get('jit_cpu_s')}, {b.get('gc_cpu_s')}, {b.get('gc_pauses')} / {b.get('gc_pause_total_ms')} / "
+          f"{b.get('gc_pause_max_ms')} ({b.get('gc_pause_max_cpu_ms')});  "
+          f"{x['machine']['idle_pct']}, {x['machine']['steal_pct']} ({x['machine']['steal_max_100ms_pct']})")
 print(f"latency_p99_le_50ms_up_to_per_s {summary['latency_p99_le_50ms_up_to_per_s']} "
       f"(half of echo_msgs_per_s: {half}/s)")
 PY
