@@ -382,12 +382,16 @@ record = {"engine_cpu_s": float(engine), "connector_cpu_s": float(connector), "b
           "machine_steal_pct": round(100 * ticks[7] / total, 1), **json.load(open(steal))}
 if ours == "yes":
     record.update({"broker_cpu_s": round(broker, 2), "broker_jit_cpu_s": round(jit, 2),
-                   "broker_gc_cpu_s": round(gc, 2), "broker_gc_pauses": count,
-                   "broker_gc_pause_total_ms": round(sum(pauses.values()), 1),
-                   "broker_gc_pause_max_ms": round(pauses.get(longest, 0), 1),
+                   "broker_gc_cpu_s": round(gc, 2)})
+    # No GC log (a broker left running by an earlier run, or FXC_KAFKA_JVM_OPTS without -Xlog):
+    # the pauses are unknown, not none.
+    logged = os.path.exists(gc_log)
+    record.update({"broker_gc_pauses": count if logged else None,
+                   "broker_gc_pause_total_ms": round(sum(pauses.values()), 1) if logged else None,
+                   "broker_gc_pause_max_ms": round(pauses.get(longest, 0), 1) if logged else None,
                    # the CPU the longest collection used, all GC threads together: far below the
                    # pause, its threads waited for a core
-                   "broker_gc_pause_max_cpu_ms": round(gc_cpu_ms.get(longest, 0), 1)})
+                   "broker_gc_pause_max_cpu_ms": round(gc_cpu_ms.get(longest, 0), 1) if logged else None})
 json.dump(record, open(out, "w"))
 PY
   kill -TERM "$connector"
