@@ -64,7 +64,9 @@ mkdir -p "$DIR"
 
 connector=""
 stub=""
+sampler=""  # a latency run's steal sampler (start_steal_sampler)
 cleanup() {
+  if [[ -n "$sampler" ]]; then kill -TERM "$sampler" 2>/dev/null || true; fi
   if [[ -n "$connector" ]]; then kill -TERM "$connector" 2>/dev/null || true; wait "$connector" 2>/dev/null || true; fi
   if [[ -n "$stub" ]]; then kill -TERM "$stub" 2>/dev/null || true; wait "$stub" 2>/dev/null || true; fi
   fxc_stop_private_jaeger
@@ -307,10 +309,11 @@ print(f"{jit:.2f} {gc:.2f} {cpu(f'/proc/{pid}/stat'):.2f}")
 PY
 }
 
-# steal_sampler FILE: until SIGTERM, reads /proc/stat every 100 ms; then writes to FILE the largest
-# share of the machine's time the hypervisor gave to other guests (steal) in one such window.
-steal_sampler() {
-  python3 - "$1" <<'PY'
+# start_steal_sampler FILE: starts in the background (its pid in `sampler`) a python process that,
+# until SIGTERM, reads /proc/stat every 100 ms and then writes to FILE the largest share of the
+# machine's time the hypervisor gave to other guests (steal) in one such window.
+start_steal_sampler() {
+  python3 - "$1" <<'PY' &
 import json, signal, sys, time
 stop = []
 signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -327,6 +330,7 @@ while not stop:
         worst = max(worst, ticks[7] / sum(ticks))
 json.dump({"steal_max_100ms_pct": round(100 * worst, 1)}, open(sys.argv[1], "w"))
 PY
+  sampler=$!
 }
 
 # latency_run NAME RATE INSTANCES: a fresh connector (its stop line describes this run only), the
@@ -335,7 +339,7 @@ PY
 # also by JIT compiler and garbage collector), the broker's GC pauses and the machine's idle and
 # steal shares in that time.
 latency_run() {
-  local cfg c0 split0 gc_lines=0 engine_cpu machine0 sampler
+  local cfg c0 split0 gc_lines=0 engine_cpu machine0
   # One group for every run: each starts where the one before committed.
   cfg="$(connector_config "$1" "bench.latency.in.$RUN" "ai.flowx.dev.engine.receive.bench.latency.$RUN" 0ms 5000 latency)"
   quiet_broker
@@ -346,8 +350,7 @@ latency_run() {
   split0="$(broker_split)"
   [[ ! -f "$BROKER_GC_LOG" ]] || gc_lines="$(wc -l <"$BROKER_GC_LOG")"
   machine0="$(head -n 1 /proc/stat)"
-  steal_sampler "$DIR/$1-steal.json" &
-  sampler=$!
+  start_steal_sampler "$DIR/$1-steal.json"
   # The engine's own CPU from its rusage: python runs it as its only child (output to NAME-engine.txt).
   engine_cpu="$(python3 -c 'import resource, subprocess, sys
 subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
@@ -356,6 +359,7 @@ print(f"{r.ru_utime + r.ru_stime:.2f}")' "$DIR/$1-engine.txt" \
     "$BIN/fxconnect" engine run "$DIR/latency-process.yaml" --instances "$3" --rate "$2" --json "$DIR/$1.json")"
   kill -TERM "$sampler"
   wait "$sampler" || true
+  sampler=""
   python3 - "$DIR/$1-cpu.json" "$engine_cpu" "$(delta "$c0" "$(cpu_s "$connector")")" "$split0" "$(broker_split)" \
     "$([[ -n "$broker_pid" ]] && echo yes || echo no)" "$BROKER_GC_LOG" "$gc_lines" \
     "$machine0" "$(head -n 1 /proc/stat)" "$DIR/$1-steal.json" <<'PY'
@@ -452,7 +456,8 @@ for name, r in (x.split(":") for x in sys.argv[3:]):
                  "cpu_us_per_request": us, "cores_used": round(sum(known) * r / 1e6, 2),
                  # the broker's CPU seconds in its JIT and GC threads, its GC pauses (count, ms)
                  "broker": {k[7:]: v for k, v in cpu.items() if k.startswith("broker_") and k != "broker_cpu_s"},
-                 "machine": {k[8:]: cpu.get(k) for k in ("machine_idle_pct", "machine_steal_pct", "steal_max_100ms_pct")}})
+                 "machine": {"idle_pct": cpu.get("machine_idle_pct"), "steal_pct": cpu.get("machine_steal_pct"),
+                             "steal_max_100ms_pct": cpu.get("steal_max_100ms_pct")}})
 within = [x["rate_per_s"] for x in runs if x["p99_ms"] <= 50 and not x["timed_out"]]
 warmup = []
 for path in sorted(glob.glob(f"{d}/latency-warmup-*-cpu.json"), key=lambda p: int(p.split("-")[-2])):
