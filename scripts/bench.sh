@@ -34,7 +34,9 @@
 #                             request (the engine simulator, the connector, the broker: from their
 #                             rusage and /proc) with the cores that adds up to at that rate; of
 #                             the broker also its JIT and GC threads' CPU and its GC pauses (the
-#                             broker runs with Kafka's own start-script JVM settings, GC logged);
+#                             broker runs with Kafka's own start-script JVM settings, GC logged),
+#                             and the machine's idle and steal shares (/proc/stat, the worst
+#                             100 ms window of steal too);
 #                             latency_p99_le_50ms_up_to_per_s = the highest rate measured whose
 #                             engine-observed p99 is within 50 ms
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
