@@ -410,17 +410,17 @@ PY
 # 10 s at 1,000/s until one costs the broker's JIT less than a second of CPU (at most 8; one of
 # 20 s with a broker not ours). Then from the lowest rate up, the saturating one last.
 rm -f -- "$DIR"/latency-warmup*
-for k in 1 2 3 4 5 6 7 8; do
-  if [[ -z "$broker_pid" ]]; then
-    say "latency: warm-up, open loop at 1000/s for 20 s (not counted)"
-    latency_run latency-warmup-1 1000 20000
-    break
-  fi
-  latency_run "latency-warmup-$k" 1000 10000
-  jit="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["broker_jit_cpu_s"])' "$DIR/latency-warmup-$k-cpu.json")"
-  say "latency: warm-up pass $k (10 s at 1000/s, not counted): the broker's JIT used $jit s of CPU"
-  if awk -v j="$jit" 'BEGIN { exit !(j < 1) }'; then break; fi
-done
+if [[ -z "$broker_pid" ]]; then
+  say "latency: warm-up, open loop at 1000/s for 20 s (not counted)"
+  latency_run latency-warmup-1 1000 20000
+else
+  for k in 1 2 3 4 5 6 7 8; do
+    latency_run "latency-warmup-$k" 1000 10000
+    jit="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["broker_jit_cpu_s"])' "$DIR/latency-warmup-$k-cpu.json")"
+    say "latency: warm-up pass $k (10 s at 1000/s, not counted): the broker's JIT used $jit s of CPU"
+    if awk -v j="$jit" 'BEGIN { exit !(j < 1) }'; then break; fi
+  done
+fi
 say "latency: open loop at 1000/s for 10 s (a rate far from saturation, for comparison)"
 latency_run latency-1000 1000 10000
 sweep=(latency-1000:1000)  # NAME:RATE of each counted run, in the order run
