@@ -41,7 +41,9 @@
 #                             engine-observed p99 is within 50 ms
 # Requests are ~1 KB JSON with the engine's headers. Throughput is counted over the replies' broker
 # timestamps (LogAppendTime, first to last), so process start-up and group joins are not in it.
-# Prints a table and writes build/bench.json. Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP,
+# Prints a table and writes build/bench.json. Unless FXC_KAFKA_BOOTSTRAP names a broker, the bench
+# starts its own (build/kafka-bench) on empty storage and drops that storage when it ends (a whole
+# run writes a few GB of topics). Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP,
 #   FXC_BENCH_ONLY=latency      only the raw loop, the echo run (for its rate) and the latency runs
 #   FXC_BENCH_ONLY=echo         only the raw loop and the echo run: their figures and ratios (quick,
 #                               to see how the two move across runs)
@@ -67,12 +69,16 @@ mkdir -p "$DIR"
 connector=""
 stub=""
 sampler=""  # a latency run's steal sampler (start_steal_sampler)
+bench_kafka=""  # our own broker's directory, when we start one
 cleanup() {
   if [[ -n "$sampler" ]]; then kill -TERM "$sampler" 2>/dev/null || true; fi
   if [[ -n "$connector" ]]; then kill -TERM "$connector" 2>/dev/null || true; wait "$connector" 2>/dev/null || true; fi
   if [[ -n "$stub" ]]; then kill -TERM "$stub" 2>/dev/null || true; wait "$stub" 2>/dev/null || true; fi
   fxc_stop_private_jaeger
   fxc_stop_private_kafka
+  # The bench's own broker keeps nothing: a whole run writes gigabytes of topics (each run its
+  # own, named by RUN); kept, a day of runs filled the disk (tens of GB) that CI then ran out of.
+  if [[ -n "$bench_kafka" ]]; then rm -rf -- "$bench_kafka/data"; fi
 }
 trap cleanup EXIT
 "$SCRIPTS/setup.sh" >&2
@@ -85,6 +91,13 @@ BROKER_GC_LOG="$DIR/broker-gc.log"
 rm -f -- "$BROKER_GC_LOG"*
 export FXC_KAFKA_JVM_OPTS="${FXC_KAFKA_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Xlog:gc,gc+cpu:file=$BROKER_GC_LOG:uptime:filecount=0}"
+# Our own broker starts on empty storage (a leftover from a killed run is stopped and dropped).
+# A broker given by FXC_KAFKA_BOOTSTRAP is left alone, with the run's topics on it.
+if [[ -z "${FXC_KAFKA_BOOTSTRAP:-}" ]]; then
+  bench_kafka="$FXC_BUILD/kafka-bench"
+  FXC_KAFKA_DIR="$bench_kafka" "$SCRIPTS/kafka.sh" stop >/dev/null 2>&1 || true
+  rm -rf -- "$bench_kafka/data"
+fi
 fxc_private_kafka bench
 fxc_private_jaeger bench
 B="$FXC_KAFKA_BOOTSTRAP"

@@ -52,7 +52,16 @@ cd "$FXC_ROOT"
 # went (README, "Tests") can be read from any run's log.
 log() { printf '\ntest: [%s, %d s] %s\n' "$(date +%T)" "$SECONDS" "$*" >&2; }
 
-log "setup and release build"
+# A full run writes about 7 GB under $FXC_BUILD (the asan build alone ~3 GB, the brokers' topics,
+# the tsan and fuzz builds). Too little room shows as a compiler's "No space left on device" an
+# hour in; the free space is reported at the start, and at the end when it is what failed.
+free_mb() { df -Pm -- "$FXC_BUILD" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+NEED_MB=7000
+mkdir -p "$FXC_BUILD"
+log "setup and release build ($(free_mb) MB free under $FXC_BUILD; a full run needs about $NEED_MB)"
+if [[ "$(free_mb)" =~ ^[0-9]+$ ]] && (($(free_mb) < NEED_MB)); then
+  echo "test: WARNING: only $(free_mb) MB free under $FXC_BUILD; a full run writes about $NEED_MB MB and may fail for want of space (build/kafka-bench, old build trees?)" >&2
+fi
 "$SCRIPTS/setup.sh"
 
 status=0
@@ -188,6 +197,9 @@ if [[ "${FXC_TEST_NO_FUZZ:-0}" != 1 ]]; then
 fi
 
 if ((status)); then
+  if [[ "$(free_mb)" =~ ^[0-9]+$ ]] && (($(free_mb) < 1024)); then
+    echo "test: the disk under $FXC_BUILD is (nearly) full: $(free_mb) MB free; a full run needs about $NEED_MB MB" >&2
+  fi
   log "FAILED"
 else
   log "all tiers passed"
