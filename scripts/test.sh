@@ -27,7 +27,7 @@
 #      examples/greeter as a project of its own against it (find_package(fxconnect)); then the
 #      Debian package (scripts/package-check.sh: made with CPack, unpacked with dpkg -x, the
 #      greeter built against what it holds, `fxconnect --version` and the greeter's lint run);
-#   then, once the background builds are done:
+#   then each of 6-8 as soon as its own build is done (the later builds go on beside it at nice 19):
 #   6. the ASan + UBSan build (preset asan) runs the unit, mock and legacy tiers;
 #   7. the ThreadSanitizer build (preset tsan, build/tsan) runs the unit and mock tiers; the
 #      preset sets TSAN_OPTIONS (halt_on_error=1, second_deadlock_stack=1, test/tsan.supp: only
@@ -159,14 +159,26 @@ else
   status=1
 fi
 
-log "waiting for the background steps (lint, sanitizer and fuzz builds)"
-wait "$builds_pid" || true
-cat "$builds_dir/times" 2>/dev/null || true
-log "lint: clang-format and clang-tidy (scripts/lint.sh)"
+# Each tier below starts as soon as its own build is done, while the later builds go on at nice 19:
+# the sanitizer tiers mostly wait (on the mock cluster, on timeouts), and the builds take that time.
+builds_running() {  # the background script has not exited (a zombie not yet reaped has)
+  local state
+  state="$(ps -o stat= -p "$builds_pid" 2>/dev/null)" || return 1
+  [[ "$state" != Z* ]]
+}
+await_step() {  # await_step NAME: until the background step NAME has ended (or the script has)
+  local waited=$SECONDS
+  while [[ ! -e "$builds_dir/$1.rc" ]] && builds_running; do sleep 2; done
+  grep -F "background step $1:" "$builds_dir/times" 2>/dev/null || true
+  echo "test: waited $((SECONDS - waited)) s for the background step $1" >&2
+}
+log "lint: clang-format and clang-tidy (scripts/lint.sh, in the background since the release build)"
+await_step lint
 step_ok lint print || status=1
 
 if [[ "${FXC_TEST_NO_ASAN:-0}" != 1 ]]; then
   log "ASan + UBSan build: unit, mock and legacy"
+  await_step asan-build
   if step_ok asan-build; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --preset asan --no-tests=error --timeout 600 || status=1
@@ -178,6 +190,7 @@ fi
 
 if [[ "${FXC_TEST_NO_TSAN:-0}" != 1 ]]; then
   log "ThreadSanitizer build: unit and mock"
+  await_step tsan-build
   # TSAN_OPTIONS come from the test preset (CMakePresets.json); any set here are appended.
   if step_ok tsan-build; then
     ctest --preset tsan --no-tests=error --timeout 600 || status=1
@@ -189,6 +202,7 @@ fi
 
 if [[ "${FXC_TEST_NO_FUZZ:-0}" != 1 ]]; then
   log "fuzzing: every libFuzzer target for 15 s (scripts/fuzz.sh; crash inputs in build/fuzz/artifacts)"
+  await_step fuzz-build
   if step_ok fuzz-build; then
     FXC_FUZZ_NO_BUILD=1 "$SCRIPTS/fuzz.sh" 15 || status=1
   else
@@ -196,6 +210,7 @@ if [[ "${FXC_TEST_NO_FUZZ:-0}" != 1 ]]; then
   fi
 fi
 
+wait "$builds_pid" 2>/dev/null || true  # reaped (it has ended: each step it runs was awaited)
 if ((status)); then
   if [[ "$(free_mb)" =~ ^[0-9]+$ ]] && (($(free_mb) < 1024)); then
     echo "test: the disk under $FXC_BUILD is (nearly) full: $(free_mb) MB free; a full run needs about $NEED_MB MB" >&2
