@@ -48,6 +48,9 @@
 #   FXC_BENCH_ONLY=echo         only the raw loop and the echo run: their figures and ratios (quick,
 #                               to see how the two move across runs)
 #   FXC_BENCH_IN_FLIGHT         the echo run's max_in_flight (5000)
+#   FXC_BENCH_KAFKA_PROPERTIES  more librdkafka properties for every connector run, as YAML map
+#                               entries (e.g. "queued.max.messages.kbytes: '24576'"): what a
+#                               changed default would give, measured before changing it
 #   FXC_BENCH_PROFILE=1         the echo run under `perf record -e cpu-clock` (Debian's linux-perf);
 #                               prints the top shared objects and symbols of the connector (its
 #                               figures then include perf's own cost)
@@ -110,7 +113,7 @@ connector_config() {
 kafka:
   bootstrap: $B
   group_id: bench-${6:-$1}-$RUN
-  properties: { auto.offset.reset: earliest }
+  properties: { auto.offset.reset: earliest${FXC_BENCH_KAFKA_PROPERTIES:+, $FXC_BENCH_KAFKA_PROPERTIES} }
 input:
   topic: $2
 reply:
@@ -230,7 +233,7 @@ onboarding_run() {
 kafka:
   bootstrap: $B
   group_id: bench-$name-$RUN
-  properties: { auto.offset.reset: earliest }
+  properties: { auto.offset.reset: earliest${FXC_BENCH_KAFKA_PROPERTIES:+, $FXC_BENCH_KAFKA_PROPERTIES} }
 input:
   topic: bench.$name.in.$RUN
 reply:
