@@ -149,7 +149,8 @@ echo_run() {
     "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log"
 }
 trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
-prefetch_64mb() { sed -i "s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$1"; }
+# (a bound given by FXC_BENCH_KAFKA_PROPERTIES is taken out first: one key, not two)
+prefetch_64mb() { sed -i -E "s/, queued\.max\.messages\.kbytes: '?[0-9]+'?//; s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$1"; }
 no_wakeup() { sed -i "s/^  group_id: .*/&\n  fetch_wakeup: false/" "$1"; }
 
 if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]] && ! command -v perf >/dev/null; then
