@@ -58,9 +58,10 @@ log() { printf '\ntest: [%s, %d s] %s\n' "$(date +%T)" "$SECONDS" "$*" >&2; }
 free_mb() { df -Pm -- "$FXC_BUILD" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
 NEED_MB=7000
 mkdir -p "$FXC_BUILD"
-log "setup and release build ($(free_mb) MB free under $FXC_BUILD; a full run needs about $NEED_MB)"
-if [[ "$(free_mb)" =~ ^[0-9]+$ ]] && (($(free_mb) < NEED_MB)); then
-  echo "test: WARNING: only $(free_mb) MB free under $FXC_BUILD; a full run writes about $NEED_MB MB and may fail for want of space (build/kafka-bench, old build trees?)" >&2
+free="$(free_mb)"
+log "setup and release build ($free MB free under $FXC_BUILD; a full run needs about $NEED_MB)"
+if [[ "$free" =~ ^[0-9]+$ ]] && ((free < NEED_MB)); then
+  echo "test: WARNING: only $free MB free under $FXC_BUILD; a full run writes about $NEED_MB MB and may fail for want of space (build/kafka-bench, old build trees?)" >&2
 fi
 "$SCRIPTS/setup.sh"
 
@@ -212,8 +213,9 @@ fi
 
 wait "$builds_pid" 2>/dev/null || true  # reaped (it has ended: each step it runs was awaited)
 if ((status)); then
-  if [[ "$(free_mb)" =~ ^[0-9]+$ ]] && (($(free_mb) < 1024)); then
-    echo "test: the disk under $FXC_BUILD is (nearly) full: $(free_mb) MB free; a full run needs about $NEED_MB MB" >&2
+  free="$(free_mb)"
+  if [[ "$free" =~ ^[0-9]+$ ]] && ((free < 1024)); then
+    echo "test: the disk under $FXC_BUILD is (nearly) full: $free MB free; a full run needs about $NEED_MB MB" >&2
   fi
   log "FAILED"
 else
