@@ -1,11 +1,24 @@
 #include "runtime/key_lanes.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace fxconnect::runtime {
 
-bool KeyLanes::enter(const std::string& key, std::uint64_t id) {
-  auto [it, created] = lanes_.try_emplace(key);
+LaneId KeyLanes::of_key(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+LaneId KeyLanes::of_partition(std::string_view topic, std::int32_t partition) {
+  // The topic's hash mixed with the partition (splitmix64's finalizer), so that partitions of one
+  // topic do not land on neighbouring ids.
+  std::uint64_t x =
+      std::hash<std::string_view>{}(topic) + 0x9e3779b97f4a7c15ULL * (static_cast<std::uint32_t>(partition) + 1);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+bool KeyLanes::enter(LaneId lane, std::uint64_t id) {
+  auto [it, created] = lanes_.try_emplace(lane);
   if (created) {
     it->second.running = id;
     return true;
@@ -15,8 +28,8 @@ bool KeyLanes::enter(const std::string& key, std::uint64_t id) {
   return false;
 }
 
-std::optional<std::uint64_t> KeyLanes::leave(const std::string& key) {
-  auto it = lanes_.find(key);
+std::optional<std::uint64_t> KeyLanes::leave(LaneId lane_id) {
+  auto it = lanes_.find(lane_id);
   if (it == lanes_.end()) return std::nullopt;
   Lane& lane = it->second;
   if (lane.head == lane.waiting.size()) {
@@ -32,8 +45,8 @@ std::optional<std::uint64_t> KeyLanes::leave(const std::string& key) {
   return lane.running;
 }
 
-bool KeyLanes::remove_waiting(const std::string& key, std::uint64_t id) {
-  auto it = lanes_.find(key);
+bool KeyLanes::remove_waiting(LaneId lane_id, std::uint64_t id) {
+  auto it = lanes_.find(lane_id);
   if (it == lanes_.end()) return false;
   Lane& lane = it->second;
   auto first = lane.waiting.begin() + static_cast<std::ptrdiff_t>(lane.head);

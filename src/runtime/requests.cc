@@ -136,20 +136,24 @@ std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock
   p.request = std::make_shared<Request>(std::move(request));
   const Request& req = *p.request;
   switch (settings_.ordering) {
-    case config::Ordering::key:
-      p.lane = req.key && !req.key->empty() ? *req.key : std::string(req.process_instance_uuid());
-      if (!p.lane.empty()) p.lane.insert(0, "k:");
+    case config::Ordering::key: {
+      // The record's key, else the processInstanceUuid header; neither: not ordered.
+      std::string_view key = req.key && !req.key->empty() ? std::string_view(*req.key) : req.process_instance_uuid();
+      p.in_lane = !key.empty();
+      if (p.in_lane) p.lane = KeyLanes::of_key(key);
       break;
-    case config::Ordering::partition: p.lane = fmt::format("p:{}[{}]", req.topic, req.partition); break;
+    }
+    case config::Ordering::partition:
+      p.in_lane = true;
+      p.lane = KeyLanes::of_partition(req.topic, req.partition);
+      break;
     case config::Ordering::none: break;
   }
   observer_.consumed(p.spans, req);
   pending_.emplace(id, std::move(owned));
-  set_bytes(p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) + headers_size(req.headers) +
-                   p.lane.size());
+  set_bytes(p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) + headers_size(req.headers));
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   deadlines_.emplace_back(now + settings_.deadline, id);
-  p.in_lane = !p.lane.empty();
   if (!p.in_lane || lanes_.enter(p.lane, id)) {
     start(p, now);
   } else {

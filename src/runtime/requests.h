@@ -65,7 +65,7 @@ struct Pending {
   std::uint64_t id = 0;
   std::shared_ptr<Request> request;  // shared read-only with the handler once it starts
   std::uint64_t generation = 0;      // of the partition's assignment it was consumed under
-  std::string lane;                  // "" = not ordered
+  LaneId lane = 0;                   // its key's or partition's lane (when ordered)
   bool in_lane = false;              // holds or waits for its place in `lane`
   Stage stage = Stage::waiting;
   bool handler_running = false;      // handle() was called and the answer has not come back
