@@ -59,7 +59,10 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 
 // Produces `record` with `opaque` for its delivery report. Returns librdkafka's immediate error
 // (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
-rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque);
+// `topic`, when given, is the producer's handle of record.topic: librdkafka then skips looking the
+// topic up by name (a write lock on the whole client and a search of its topics, per record).
+rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque,
+                            rd_kafka_topic_t* topic = nullptr);
 
 // Creates the topics that do not exist yet (`partitions` each, the cluster's default replication
 // factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are

@@ -35,7 +35,8 @@ Replier::Replier(boost::asio::io_context& io, const ProducerSettings& settings, 
   wakeup_ = std::make_unique<QueueWakeup>(io_, queue_.get());
   wakeup_->watch([this] { drain(); });
   for (const auto& topic : topics) {
-    if (!topic.empty()) topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
+    if (!topic.empty())
+      topics_.emplace_back(topic, TopicPtr(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr)));
   }
   schedule_tick();
 }
@@ -122,7 +123,7 @@ void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
     backlog_.emplace_back(record, tag);
     return;
   }
-  auto err = produce(producer_.get(), record, tag_as_opaque(tag));
+  auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic));
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     backlog_.emplace_back(record, tag);
     produce_backlog();
@@ -135,10 +136,17 @@ void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
   }
 }
 
+rd_kafka_topic_t* Replier::handle_of(const std::string& topic) const {
+  for (const auto& [name, handle] : topics_) {
+    if (name == topic) return handle.get();
+  }
+  return nullptr;
+}
+
 void Replier::produce_backlog() {
   while (!backlog_.empty()) {
     auto& [record, tag] = backlog_.front();
-    auto err = produce(producer_.get(), record, tag_as_opaque(tag));
+    auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic));
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       backlog_timer_.expires_after(kQueueFullRetry);
       backlog_timer_.async_wait([this](auto ec) {

@@ -57,6 +57,7 @@ class Replier final : public Producer {
   void drain();
   void produce_backlog();
   void schedule_tick();
+  rd_kafka_topic_t* handle_of(const std::string& topic) const;  // null: not one of topics_
 
   boost::asio::io_context& io_;
   ProducerSettings settings_;
@@ -66,7 +67,9 @@ class Replier final : public Producer {
   KafkaPtr producer_;
   QueuePtr queue_;
   std::unique_ptr<QueueWakeup> wakeup_;
-  std::vector<TopicPtr> topics_;                                        // keeps their metadata fresh
+  // The handles of the topics named at construction: they keep their metadata fresh, and
+  // send() hands librdkafka the handle instead of the name (handle_of).
+  std::vector<std::pair<std::string, TopicPtr>> topics_;
   std::deque<std::pair<core::OutgoingRecord, std::uint64_t>> backlog_;  // waiting for queue room
   boost::asio::steady_timer backlog_timer_;
   boost::asio::steady_timer tick_;
