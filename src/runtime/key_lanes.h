@@ -15,7 +15,10 @@ namespace fxconnect::runtime {
 // map alone was 3.6 % of the echo connector's CPU samples, its copies and comparisons more:
 // docs/performance.md). Two keys with the same hash share a lane: they then run one after the
 // other, which keeps every key's order and only costs concurrency. With 5,000 lanes at once the
-// chance that any two of them collide is about 5000² / 2⁶⁵, 7 in 10¹³.
+// chance that any two of them collide is about 5000² / 2⁶⁵, 7 in 10¹³. The hash (libstdc++'s
+// std::hash, unseeded) is not secret: a client that may write to the input topic could choose keys
+// that collide, and so hold up other keys behind its own; it could do that as well by sending one
+// slow request per key it wants to hold, so the hash adds no new power to such a client.
 using LaneId = std::uint64_t;
 
 class KeyLanes {
