@@ -17,8 +17,8 @@ namespace fxconnect::runtime {
 // other, which keeps every key's order and only costs concurrency. With 5,000 lanes at once the
 // chance that any two of them collide is about 5000² / 2⁶⁵, 7 in 10¹³. The hash (libstdc++'s
 // std::hash, unseeded) is not secret: a client that may write to the input topic could choose keys
-// that collide, and so hold up other keys behind its own; it could do that as well by sending one
-// slow request per key it wants to hold, so the hash adds no new power to such a client.
+// whose lanes collide with one another; it can already delay every request behind its own (slow
+// or numerous requests fill processing.max_in_flight), so colliding keys give it nothing more.
 using LaneId = std::uint64_t;
 
 class KeyLanes {
