@@ -141,9 +141,9 @@ class World {
     if (kDebug) {
       for (const auto& [id, request] : admitted_) {
         if (const auto* p = requests_->find(id)) {
-          TRACE("left: #%llu stage=%d handler_running=%d unacked=%d in_lane=%d lane=%s\n",
+          TRACE("left: #%llu stage=%d handler_running=%d unacked=%d in_lane=%d lane=%016llx\n",
                 static_cast<unsigned long long>(id), static_cast<int>(p->stage), p->handler_running, p->unacked,
-                p->in_lane, p->lane.c_str());
+                p->in_lane, static_cast<unsigned long long>(p->lane));
         }
       }
     }
