@@ -174,7 +174,7 @@ fi
 IN_FLIGHT="${FXC_BENCH_IN_FLIGHT:-5000}"
 # The raw loop and the echo run, alternately, PAIRS times; the pair with the median ratio gives
 # the figures (its raw and echo rows, CPU and RSS) and all ratios are printed. On these shared
-# machines one pair's ratio moved from 0.42 to 1.05 between runs of the same binaries
+# machines one pair's ratio moved from 0.42 to 0.97 between runs of one binary within an hour
 # (docs/performance.md, "How steady"); the median of three is the figure to compare.
 PAIRS="${FXC_BENCH_PAIRS:-3}"
 if ! [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]]; then

@@ -10,54 +10,61 @@ namespace {
 
 TEST(KeyLanes, DifferentKeysRunConcurrently) {
   KeyLanes lanes;
-  EXPECT_TRUE(lanes.enter(KeyLanes::of_key("a"), 1));
-  EXPECT_TRUE(lanes.enter(KeyLanes::of_key("b"), 2));
-  EXPECT_TRUE(lanes.enter(KeyLanes::of_key("c"), 3));
+  const LaneId a = KeyLanes::of_key("a");
+  const LaneId b = KeyLanes::of_key("b");
+  const LaneId c = KeyLanes::of_key("c");
+  EXPECT_TRUE(lanes.enter(a, 1));
+  EXPECT_TRUE(lanes.enter(b, 2));
+  EXPECT_TRUE(lanes.enter(c, 3));
   EXPECT_EQ(lanes.lanes(), 3u);
   EXPECT_EQ(lanes.waiting(), 0u);
 }
 
 TEST(KeyLanes, SameKeyRunsInArrivalOrder) {
   KeyLanes lanes;
-  EXPECT_TRUE(lanes.enter(KeyLanes::of_key("a"), 1));
-  EXPECT_FALSE(lanes.enter(KeyLanes::of_key("a"), 2));
-  EXPECT_FALSE(lanes.enter(KeyLanes::of_key("a"), 3));
+  const LaneId a = KeyLanes::of_key("a");
+  EXPECT_TRUE(lanes.enter(a, 1));
+  EXPECT_FALSE(lanes.enter(a, 2));
+  EXPECT_FALSE(lanes.enter(a, 3));
   EXPECT_EQ(lanes.waiting(), 2u);
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), 2u);
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), 3u);
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), std::nullopt);
+  EXPECT_EQ(lanes.leave(a), 2u);
+  EXPECT_EQ(lanes.leave(a), 3u);
+  EXPECT_EQ(lanes.leave(a), std::nullopt);
   EXPECT_EQ(lanes.lanes(), 0u) << "an idle lane is forgotten";
-  EXPECT_TRUE(lanes.enter(KeyLanes::of_key("a"), 4)) << "and a new message starts at once";
+  EXPECT_TRUE(lanes.enter(a, 4)) << "and a new message starts at once";
 }
 
 TEST(KeyLanes, RemovingAWaitingMessageKeepsTheOrderOfTheRest) {
   KeyLanes lanes;
-  lanes.enter(KeyLanes::of_key("a"), 1);
-  lanes.enter(KeyLanes::of_key("a"), 2);
-  lanes.enter(KeyLanes::of_key("a"), 3);
-  EXPECT_FALSE(lanes.remove_waiting(KeyLanes::of_key("a"), 1)) << "the running message is not waiting";
-  EXPECT_TRUE(lanes.remove_waiting(KeyLanes::of_key("a"), 2));
-  EXPECT_FALSE(lanes.remove_waiting(KeyLanes::of_key("a"), 2));
+  const LaneId a = KeyLanes::of_key("a");
+  const LaneId zzz = KeyLanes::of_key("zzz");
+  lanes.enter(a, 1);
+  lanes.enter(a, 2);
+  lanes.enter(a, 3);
+  EXPECT_FALSE(lanes.remove_waiting(a, 1)) << "the running message is not waiting";
+  EXPECT_TRUE(lanes.remove_waiting(a, 2));
+  EXPECT_FALSE(lanes.remove_waiting(a, 2));
   EXPECT_EQ(lanes.waiting(), 1u);
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), 3u);
-  EXPECT_FALSE(lanes.remove_waiting(KeyLanes::of_key("zzz"), 9));
+  EXPECT_EQ(lanes.leave(a), 3u);
+  EXPECT_FALSE(lanes.remove_waiting(zzz, 9));
 }
 
 TEST(KeyLanes, ALaneKeepsItsOrderWhileMessagesComeAndGo) {
   KeyLanes lanes;
-  EXPECT_TRUE(lanes.enter(KeyLanes::of_key("a"), 1));
-  EXPECT_FALSE(lanes.enter(KeyLanes::of_key("a"), 2));
-  EXPECT_FALSE(lanes.enter(KeyLanes::of_key("a"), 3));
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), 2u);
-  EXPECT_FALSE(lanes.enter(KeyLanes::of_key("a"), 4));
-  EXPECT_TRUE(lanes.remove_waiting(KeyLanes::of_key("a"), 3));
-  EXPECT_FALSE(lanes.remove_waiting(KeyLanes::of_key("a"), 2)) << "2 runs now";
+  const LaneId a = KeyLanes::of_key("a");
+  EXPECT_TRUE(lanes.enter(a, 1));
+  EXPECT_FALSE(lanes.enter(a, 2));
+  EXPECT_FALSE(lanes.enter(a, 3));
+  EXPECT_EQ(lanes.leave(a), 2u);
+  EXPECT_FALSE(lanes.enter(a, 4));
+  EXPECT_TRUE(lanes.remove_waiting(a, 3));
+  EXPECT_FALSE(lanes.remove_waiting(a, 2)) << "2 runs now";
   EXPECT_EQ(lanes.waiting(), 1u);
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), 4u);
-  EXPECT_FALSE(lanes.enter(KeyLanes::of_key("a"), 5));
-  EXPECT_TRUE(lanes.remove_waiting(KeyLanes::of_key("a"), 5));
+  EXPECT_EQ(lanes.leave(a), 4u);
+  EXPECT_FALSE(lanes.enter(a, 5));
+  EXPECT_TRUE(lanes.remove_waiting(a, 5));
   EXPECT_EQ(lanes.waiting(), 0u);
-  EXPECT_EQ(lanes.leave(KeyLanes::of_key("a")), std::nullopt);
+  EXPECT_EQ(lanes.leave(a), std::nullopt);
   EXPECT_EQ(lanes.lanes(), 0u);
 }
 
