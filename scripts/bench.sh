@@ -71,6 +71,11 @@ cd "$FXC_ROOT"
 BIN="$FXC_ROOT/build/bin"
 N="${FXC_BENCH_MESSAGES:-200000}"
 SLOW_N=20000
+PAIRS="${FXC_BENCH_PAIRS:-3}"
+if ! [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]]; then  # checked before any service starts
+  printf 'bench: FXC_BENCH_PAIRS must be a whole number from 1 up (got %s)\n' "'$PAIRS'" >&2
+  exit 2
+fi
 DIR="$FXC_BUILD/bench"
 RUN="$(date +%s)"
 mkdir -p "$DIR"
@@ -176,11 +181,6 @@ IN_FLIGHT="${FXC_BENCH_IN_FLIGHT:-5000}"
 # the figures (its raw and echo rows, CPU and RSS) and all ratios are printed. On these shared
 # machines one pair's ratio moved from 0.42 to 0.97 between runs of one binary within an hour
 # (docs/performance.md, "How steady"); the median of three is the figure to compare.
-PAIRS="${FXC_BENCH_PAIRS:-3}"
-if ! [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]]; then
-  say "FXC_BENCH_PAIRS must be a whole number from 1 up (got '$PAIRS')"
-  exit 2
-fi
 pairs=()
 for ((i = 1; i <= PAIRS; i++)); do
   sfx=$([[ $i == 1 ]] || echo "$i")
