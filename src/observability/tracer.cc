@@ -456,12 +456,14 @@ void Tracer::end(SpanData& span) const {
   if (exporter_ && span.context.sampled) exporter_->submit(std::move(span));
 }
 
+ActiveSpan::ActiveSpan(std::shared_ptr<const Tracer> tracer, SpanData data) {
+  if (tracer) state_ = std::make_unique<State>(std::move(tracer), std::move(data));
+}
+
 ActiveSpan& ActiveSpan::operator=(ActiveSpan&& other) noexcept {
   if (this != &other) {
     end();
-    tracer_ = std::move(other.tracer_);
-    data_ = std::move(other.data_);
-    open_ = std::exchange(other.open_, false);
+    state_ = std::move(other.state_);
   }
   return *this;
 }
@@ -473,27 +475,32 @@ ActiveSpan ActiveSpan::start(const std::shared_ptr<const Tracer>& tracer, std::s
 }
 
 ActiveSpan ActiveSpan::child(std::string name, SpanKind kind) const {
-  if (!tracer_) return {};
-  return {tracer_, tracer_->start_child(std::move(name), kind, data_)};
+  if (!state_) return {};
+  return {state_->tracer, state_->tracer->start_child(std::move(name), kind, state_->data)};
+}
+
+const TraceContext& ActiveSpan::context() const {
+  static const TraceContext none;
+  return state_ ? state_->data.context : none;
 }
 
 void ActiveSpan::set(std::string key, AttributeValue value) {
-  if (open_) data_.attributes.emplace_back(std::move(key), std::move(value));
+  if (open()) state_->data.attributes.emplace_back(std::move(key), std::move(value));
 }
 
 void ActiveSpan::fail(std::string message) {
-  if (!open_) return;
-  data_.error = true;
-  data_.status_message = std::move(message);
+  if (!open()) return;
+  state_->data.error = true;
+  state_->data.status_message = std::move(message);
 }
 
 void ActiveSpan::end() {
-  if (!open_) return;
-  open_ = false;
-  TraceContext context = data_.context;  // the exporter takes the data; the ids stay usable
-  tracer_->end(data_);
-  data_ = SpanData{};
-  data_.context = std::move(context);
+  if (!open()) return;
+  state_->open = false;
+  TraceContext context = state_->data.context;  // the exporter takes the data; the ids stay usable
+  state_->tracer->end(state_->data);
+  state_->data = SpanData{};
+  state_->data.context = std::move(context);
 }
 
 void set_messaging_attributes(ActiveSpan& span, const MessagingSpan& what) {
