@@ -188,7 +188,7 @@ RunResult Simulator::run() {
           [this](const kafka::Delivery& d) { on_sent(d.tag, d.failure == kafka::ProduceFailure::none ? "" : d.error); },
           fatal});
   kafka::Consumer::Events events;
-  events.message = [this](Request&& m) { on_reply(std::move(m)); };
+  events.message = [this](Request&& m, kafka::WireHeaders) { on_reply(std::move(m)); };
   events.assigned = [this](const std::vector<kafka::TopicPartition>& parts) {
     for (const auto& [topic, partition] : parts) {
       if (std::find(assigned_topics_.begin(), assigned_topics_.end(), topic) == assigned_topics_.end()) {
@@ -357,7 +357,7 @@ void Simulator::advance(Instance& inst) {
       }
       core::OutgoingRecord record{send->topic, inst.vars.uuid, headers, json::serialize(body.value())};
       inst.sent_headers = std::move(headers);
-      producer_->send(record, static_cast<std::uint64_t>(inst.vars.index));
+      producer_->send(record, static_cast<std::uint64_t>(inst.vars.index), nullptr);
       ++inst.node;
     } else if (const auto* receive = std::get_if<ReceiveNode>(&node)) {
       inst.waiting = CorrelationKey{inst.vars.uuid, "main", receive->topic};

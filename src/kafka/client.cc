@@ -196,7 +196,7 @@ Request to_request(const rd_kafka_message_t& m) {
   if (m.key) r.key.emplace(static_cast<const char*>(m.key), m.key_len);
   if (m.payload) r.body.assign(static_cast<const char*>(m.payload), m.len);
   rd_kafka_headers_t* hdrs = nullptr;
-  // The headers stay owned by the message; detach would cost a copy we don't need.
+  // Parsed once by librdkafka and kept in the message (copied here, not detached).
   if (rd_kafka_message_headers(&m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
     std::size_t count = rd_kafka_header_cnt(hdrs);
     r.headers.reserve(count);
@@ -222,9 +222,11 @@ HeadersPtr to_kafka_headers(const Headers& headers) {
   return out;
 }
 
+void WireHeadersFree::operator()(rd_kafka_headers_t* headers) const noexcept { rd_kafka_headers_destroy(headers); }
+
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque,
-                            rd_kafka_topic_t* topic) {
-  HeadersPtr headers = to_kafka_headers(record.headers);
+                            rd_kafka_topic_t* topic, WireHeaders ready) {
+  HeadersPtr headers = ready ? HeadersPtr(ready.release()) : to_kafka_headers(record.headers);
   const void* key = record.key ? record.key->data() : nullptr;
   std::size_t key_size = record.key ? record.key->size() : 0;
   void* value = const_cast<char*>(record.value.data());  // copied (RD_KAFKA_MSG_F_COPY)

@@ -51,7 +51,8 @@ ConfPtr producer_conf(const ProducerSettings& settings);
 std::vector<std::string> check_properties(const ConsumerSettings& consumer, const ProducerSettings& producer);
 
 // A consumed record as a Request (copied: the librdkafka message can be released at once).
-// `json` is left null; the runtime parses the body.
+// `json` is left null; the runtime parses the body. The message keeps its headers: take them
+// with rd_kafka_message_detach_headers() to pass them on (Source does, see WireHeaders).
 Request to_request(const rd_kafka_message_t& message);
 
 // librdkafka headers for a record, in order, null values kept as null.
@@ -61,8 +62,10 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 // (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
 // `topic`, when given, is the producer's handle of record.topic: librdkafka then skips looking the
 // topic up by name (a write lock on the whole client and a search of its topics, per record).
+// `headers`, when given, is a list equal to record.headers: librdkafka takes it if it takes the
+// record (else it is freed), instead of one built from record.headers.
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque,
-                            rd_kafka_topic_t* topic = nullptr);
+                            rd_kafka_topic_t* topic = nullptr, WireHeaders headers = nullptr);
 
 // Creates the topics that do not exist yet (`partitions` each, the cluster's default replication
 // factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,14 +15,30 @@
 #include "core/records.h"
 #include "fxconnect/message.h"
 
+// librdkafka's header list (declared in <librdkafka/rdkafka.h>, which the ports do not need).
+struct rd_kafka_headers_s;
+using rd_kafka_headers_t = rd_kafka_headers_s;
+
 namespace fxconnect::kafka {
 
 using TopicPartition = std::pair<std::string, std::int32_t>;
 
+// librdkafka's own parse of a consumed record's headers, taken from the record instead of being
+// freed with it. A reply carries exactly the request's headers (CONTRACT.md), and handing the
+// producer this list for the reply's first produce saves building an equal one from
+// Request::headers, header by header (docs/performance.md). Null: none (a fake consumer, a
+// record without headers).
+struct WireHeadersFree {
+  void operator()(rd_kafka_headers_t* headers) const noexcept;
+};
+using WireHeaders = std::unique_ptr<rd_kafka_headers_t, WireHeadersFree>;
+
 class Consumer {
  public:
   struct Events {
-    std::function<void(Request&&)> message;
+    // A record, copied into a Request, and librdkafka's list of its headers (equal to
+    // Request::headers; may be null).
+    std::function<void(Request&&, WireHeaders)> message;
     std::function<void(const std::vector<TopicPartition>&)> assigned;
     // The group takes these partitions away. Call release() for them once their work is done;
     // `lost` means another member may own them already (call release() at once).
@@ -95,8 +112,9 @@ class Producer {
 
   virtual ~Producer() = default;
   // Sends a copy of `record`; its Delivery comes back with `tag`. Never blocks: a full local
-  // queue holds records back, in order.
-  virtual void send(const core::OutgoingRecord& record, std::uint64_t tag) = 0;
+  // queue holds records back, in order. `headers`, when given, is librdkafka's list of exactly
+  // record.headers: the producer may send it instead of building one (it is freed otherwise).
+  virtual void send(const core::OutgoingRecord& record, std::uint64_t tag, WireHeaders headers) = 0;
   // Waits up to `timeout` for every record sent to be reported.
   virtual void flush(std::chrono::milliseconds timeout) = 0;
   // Whether every topic exists and this producer may use it: one problem text per topic that

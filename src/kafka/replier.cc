@@ -118,12 +118,13 @@ Replier::~Replier() {
   producer_.reset();
 }
 
-void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag) {
+void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag, WireHeaders headers) {
+  // (Held back, a record is produced later with headers built from record.headers.)
   if (!backlog_.empty()) {  // keep the order: nothing overtakes what waits for room
     backlog_.emplace_back(record, tag);
     return;
   }
-  auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic));
+  auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic), std::move(headers));
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     backlog_.emplace_back(record, tag);
     produce_backlog();

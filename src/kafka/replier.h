@@ -34,7 +34,7 @@ class Replier final : public Producer {
 
   // A full local queue is back-pressure, not failure: the record waits here, in order, until
   // there is room. A record refused before sending (too large, say) is reported from the loop.
-  void send(const core::OutgoingRecord& record, std::uint64_t tag) override;
+  void send(const core::OutgoingRecord& record, std::uint64_t tag, WireHeaders headers) override;
   void flush(std::chrono::milliseconds timeout) override;
   // Asks the cluster for the topics' metadata (allow.auto.create.topics is off unless the user
   // turned it on): a topic the cluster does not know, or will not describe to this client, is a

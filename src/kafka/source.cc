@@ -114,7 +114,12 @@ void Source::drain() {
     }
     set_brokers_down(false);  // a message: a broker answered
     if (fetch_waker_) fetch_waker_->taken(m->len + m->key_len);
-    events_.message(to_request(*m));
+    Request request = to_request(*m);
+    // librdkafka's parse of the headers, taken over (no copy) for the reply (see WireHeaders).
+    rd_kafka_headers_t* headers = nullptr;
+    WireHeaders wire;
+    if (rd_kafka_message_detach_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) wire.reset(headers);
+    events_.message(std::move(request), std::move(wire));
   }
   boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
 }

@@ -59,6 +59,9 @@ class RequestObserver {
   RequestObserver(std::shared_ptr<const observability::Tracer> tracer, std::string group_id, std::string handler_name);
 
   void consumed(RequestSpans& spans, const Request& request);
+  // Whether sending() changes a reply's headers from the request's: it does when tracing and the
+  // request came with trace headers (they then name the connector's producer span).
+  bool rewrites_headers(const RequestSpans& spans) const { return tracer_ && !spans.formats.empty(); }
   void handler_started(RequestSpans& spans);
   // The handler answered after `elapsed` (`error`: with a failure).
   void handler_answered(RequestSpans& spans, const Error* error, Clock::duration elapsed);

@@ -126,7 +126,8 @@ Requests::~Requests() {
   pending_.clear();
 }
 
-std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock::time_point now) {
+std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock::time_point now,
+                              kafka::WireHeaders headers) {
   auto id = next_id_++;
   auto owned = std::make_unique<Pending>();
   Pending& p = *owned;
@@ -151,7 +152,10 @@ std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock
   }
   observer_.consumed(p.spans, req);
   pending_.emplace(id, std::move(owned));
-  set_bytes(p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) + headers_size(req.headers));
+  // (librdkafka's list of the headers, kept for the reply, about as large as the copy)
+  p.wire_headers = std::move(headers);
+  set_bytes(p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) +
+                   headers_size(req.headers) * (p.wire_headers ? 2 : 1));
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   deadlines_.emplace_back(now + settings_.deadline, id);
   if (!p.in_lane || lanes_.enter(p.lane, id)) {
@@ -292,7 +296,14 @@ void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
   set_bytes(p, p.bytes + 2 * record_size(*kept));  // kept here for retries, and librdkafka's copy
   ++p.unacked;
   counts_changed();
-  effects_.produce(record_tag(p.id, kind), *kept);
+  // A reply (or error reply) carries exactly the request's headers unless tracing rewrote its
+  // trace header: then librdkafka's own list of them can go out as they are, once.
+  kafka::WireHeaders headers;
+  if (p.wire_headers && kind != RecordKind::dead_letter && !observer_.rewrites_headers(p.spans)) {
+    headers = std::move(p.wire_headers);
+    set_bytes(p, p.bytes - headers_size(p.request->headers));
+  }
+  effects_.produce(record_tag(p.id, kind), *kept, std::move(headers));
 }
 
 void Requests::drop_record(Pending& p, RecordKind kind) {
@@ -429,7 +440,7 @@ void Requests::on_time(Clock::time_point now) {
       continue;
     }
     const auto& record = p.records[static_cast<std::size_t>(kind)];
-    if (record) effects_.produce(record_tag(id, kind), *record);
+    if (record) effects_.produce(record_tag(id, kind), *record, nullptr);
   }
 }
 

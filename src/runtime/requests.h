@@ -77,6 +77,7 @@ struct Pending {
   std::weak_ptr<HandlerCall> call;
   RequestSpans spans;
   std::array<std::optional<core::OutgoingRecord>, 3> records;  // per RecordKind, until acknowledged
+  kafka::WireHeaders wire_headers;  // the request's headers as librdkafka parsed them, until its reply takes them
   int unacked = 0;
   int retries = 0;
   std::size_t bytes = 0;  // memory it holds (see Requests::bytes())
@@ -85,8 +86,9 @@ struct Pending {
 class Requests {
  public:
   struct Effects {
-    // Produce `record`; its delivery comes back to delivered() with `tag`.
-    std::function<void(std::uint64_t tag, const core::OutgoingRecord& record)> produce;
+    // Produce `record`; its delivery comes back to delivered() with `tag`. `headers`: librdkafka's
+    // list of exactly record.headers when there is one (a reply's first produce), else null.
+    std::function<void(std::uint64_t tag, const core::OutgoingRecord& record, kafka::WireHeaders headers)> produce;
     // The request's outcome is acknowledged (once per request): its offset may be committed.
     std::function<void(const Pending& p)> outcome_written;
     // A record's topic cannot be written at all; the connector must stop.
@@ -105,8 +107,10 @@ class Requests {
   Requests& operator=(const Requests&) = delete;
 
   // A consumed request of a partition assignment `generation`: starts it now or queues it
-  // behind its key. Returns its id.
-  std::uint64_t admit(Request&& request, std::uint64_t generation, Clock::time_point now);
+  // behind its key. Returns its id. `headers`: librdkafka's list of its headers, if the
+  // consumer kept it; its reply's first produce hands it on.
+  std::uint64_t admit(Request&& request, std::uint64_t generation, Clock::time_point now,
+                      kafka::WireHeaders headers = nullptr);
   // A handler's answer (the AnswerSink posts it to the executor; tests may call it directly).
   void answered(std::uint64_t id, Result<Reply> answer, Clock::time_point now);
   // A delivery report of a record produced through Effects::produce.

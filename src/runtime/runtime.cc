@@ -116,7 +116,7 @@ class Runtime::Impl {
 
  private:
   // --- Kafka events ---
-  void on_message(Request&& request);
+  void on_message(Request&& request, kafka::WireHeaders headers);
   void on_assigned(const std::vector<TopicPartition>& partitions);
   void on_revoked(const std::vector<TopicPartition>& partitions, bool lost);
   void on_outcome_written(const Pending& p);
@@ -215,7 +215,9 @@ int Runtime::Impl::run(bool handle_signals) {
       RequestSettings{config_.processing.ordering, config_.processing.deadline, config_.reply.topic,
                       config_.errors.dlq_topic, config_.log.bodies},
       *handler_, io_.get_executor(), *observer_,
-      Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) { producer_->send(r, tag); },
+      Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r, kafka::WireHeaders h) {
+                          producer_->send(r, tag, std::move(h));
+                        },
                         [this](const Pending& p) { on_outcome_written(p); },
                         [this](const std::string& why) { unusable_topic(why); },
                         [this](const std::string& why) { fatal(why); }, [this] { after_event(); }},
@@ -268,7 +270,7 @@ int Runtime::Impl::run(bool handle_signals) {
   // librdkafka anchors only the start of a pattern: the whole topic name must match.
   auto subscription = config_.input.topic.empty() ? "^(" + config_.input.pattern + ")$" : config_.input.topic;
   kafka::Consumer::Events events;
-  events.message = [this](Request&& r) { on_message(std::move(r)); };
+  events.message = [this](Request&& r, kafka::WireHeaders h) { on_message(std::move(r), std::move(h)); };
   events.assigned = [this](const std::vector<TopicPartition>& parts) { on_assigned(parts); };
   events.revoked = [this](const std::vector<TopicPartition>& parts, bool lost) { on_revoked(parts, lost); };
   events.committed = [this](const TopicPartition& tp, std::int64_t offset, bool ok) {
@@ -432,7 +434,7 @@ void Runtime::Impl::finish_stop(bool drained) {
 
 // --- Kafka events ----------------------------------------------------------------------------
 
-void Runtime::Impl::on_message(Request&& request) {
+void Runtime::Impl::on_message(Request&& request, kafka::WireHeaders headers) {
   auto generation = partitions_.admit({request.topic, request.partition}, request.offset);
   if (!generation) {
     // Not served here (a stale message after a revoke): its next owner reads it. Nothing is lost.
@@ -440,7 +442,7 @@ void Runtime::Impl::on_message(Request&& request) {
                   request.offset);
     return;
   }
-  requests_->admit(std::move(request), *generation, Clock::now());
+  requests_->admit(std::move(request), *generation, Clock::now(), std::move(headers));
   after_event();
 }
 

@@ -95,11 +95,11 @@ class World {
     intake_ = std::make_unique<Intake>(max_requests_, max_bytes_, milliseconds(5000));
     requests_ = std::make_unique<Requests>(
         settings, handler_, io_.get_executor(), observer_,
-        Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) { produced(tag, r); },
-                          [this](const Pending& p) { ++written_[p.id]; },
-                          [](const std::string&) { FUZZ_CHECK(!"no destination failure is scripted"); },
-                          [](const std::string&) { FUZZ_CHECK(!"no fatal failure is scripted"); },
-                          [this] { intake_changed(); }});
+        Requests::Effects{
+            [this](std::uint64_t tag, const core::OutgoingRecord& r, kafka::WireHeaders) { produced(tag, r); },
+            [this](const Pending& p) { ++written_[p.id]; },
+            [](const std::string&) { FUZZ_CHECK(!"no destination failure is scripted"); },
+            [](const std::string&) { FUZZ_CHECK(!"no fatal failure is scripted"); }, [this] { intake_changed(); }});
   }
   ~World() {
     handler_.calls.clear();  // before the Requests they answer to

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -28,18 +29,20 @@ class HeldHandler final : public Handler {
 struct Produced {
   std::uint64_t tag;
   core::OutgoingRecord record;
+  const rd_kafka_headers_t* wire = nullptr;  // the header list handed on with it, if any
   RecordKind kind() const { return read_record_tag(tag).second; }
   std::string code() const { return std::string(boost::json::parse(record.value).at("error").at("code").as_string()); }
 };
 
 class RequestsTest : public ::testing::Test {
  protected:
-  void make(RequestSettings settings = {}) {
+  void make(RequestSettings settings = {}, RequestObserver* observer = nullptr) {
     if (settings.reply_topic.empty()) settings.reply_topic = "out";
     requests_ = std::make_unique<Requests>(
-        settings, handler_, io_.get_executor(), observer_,
-        Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r) {
-                            produced_.push_back({tag, r});
+        settings, handler_, io_.get_executor(), observer ? *observer : observer_,
+        Requests::Effects{[this](std::uint64_t tag, const core::OutgoingRecord& r, kafka::WireHeaders h) {
+                            produced_.push_back({tag, r, h.get()});
+                            handed_.push_back(std::move(h));  // as librdkafka would: freed later
                           },
                           [this](const Pending& p) { written_.push_back(p.request->offset); },
                           [this](const std::string& why) { unusable_.push_back(why); },
@@ -75,6 +78,7 @@ class RequestsTest : public ::testing::Test {
   std::unique_ptr<Requests> requests_;
   Clock::time_point now_ = Clock::now();
   std::vector<Produced> produced_;
+  std::vector<kafka::WireHeaders> handed_;
   std::vector<std::int64_t> written_;
   std::vector<std::string> unusable_, fatal_;
 };
@@ -301,6 +305,66 @@ TEST_F(RequestsTest, OrderingNoneRunsRequestsOfOneKeyAtOnce) {
   admit("a", 2);
   EXPECT_EQ(handler_.calls.size(), 3u);
   EXPECT_EQ(requests_->handling(), 3u);
+}
+
+// The consumer's own list of a request's headers (librdkafka's) goes out with the first produce
+// of its reply or error reply, which carry exactly those headers; never with a dead letter (it
+// adds headers), a retry (it was taken) or a reply whose trace header tracing rewrote.
+TEST_F(RequestsTest, AReplyTakesTheConsumersHeaderListOnceAndADeadLetterNever) {
+  make({config::Ordering::key, seconds(30), "out", "dlq", false});
+  auto admit_with_list = [&](const std::string& key, std::int64_t offset, const std::string& body) {
+    kafka::WireHeaders list(rd_kafka_headers_new(1));
+    rd_kafka_header_add(list.get(), "processInstanceUuid", -1, key.data(), static_cast<ssize_t>(key.size()));
+    const rd_kafka_headers_t* raw = list.get();
+    Request r;
+    r.topic = "in";
+    r.offset = offset;
+    r.key = key;
+    r.headers = {{"processInstanceUuid", key}};
+    r.body = body;
+    requests_->admit(std::move(r), 1, now_, std::move(list));
+    return raw;
+  };
+  const rd_kafka_headers_t* a = admit_with_list("a", 0, R"({"n":1})");
+  handler_.calls[0]->reply(Reply{R"({"ok":true})"});
+  settle();
+  ASSERT_EQ(produced_.size(), 1u);
+  EXPECT_EQ(produced_[0].wire, a) << "the reply's first produce takes the request's list";
+  fail(produced_[0], kafka::ProduceFailure::transient, /*maybe_written=*/true);
+  advance(seconds(1));
+  ASSERT_EQ(produced_.size(), 2u);
+  EXPECT_EQ(produced_[1].kind(), RecordKind::reply);
+  EXPECT_EQ(produced_[1].wire, nullptr) << "a retry builds its headers from the record";
+  ack(produced_[1]);
+
+  const rd_kafka_headers_t* b = admit_with_list("b", 1, "not json");
+  ASSERT_EQ(produced_.size(), 4u) << "a dead letter and an error reply";
+  EXPECT_EQ(produced_[2].kind(), RecordKind::dead_letter);
+  EXPECT_EQ(produced_[2].wire, nullptr) << "a dead letter has headers of its own";
+  EXPECT_EQ(produced_[3].kind(), RecordKind::error_reply);
+  EXPECT_EQ(produced_[3].wire, b);
+  ack(produced_[2]);
+  ack(produced_[3]);
+  handler_.calls.clear();
+  EXPECT_EQ(requests_->bytes(), 0u) << "the list was counted while held and uncounted when handed on";
+
+  // Tracing rewrites a reply's trace header when the request came with one: the list no longer matches.
+  RequestObserver traced(std::make_shared<observability::Tracer>(*observability::Sampler::parse("always"), nullptr),
+                         "group", "held");
+  make({config::Ordering::key, seconds(30), "out", "", false}, &traced);
+  kafka::WireHeaders list(rd_kafka_headers_new(1));
+  Request r;
+  r.topic = "in";
+  r.offset = 2;
+  r.headers = {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}};
+  r.body = "{}";
+  requests_->admit(std::move(r), 1, now_, std::move(list));
+  handler_.calls.back()->reply(Reply{"{}"});
+  settle();
+  ASSERT_EQ(produced_.size(), 5u);
+  EXPECT_EQ(produced_[4].wire, nullptr);
+  EXPECT_NE(produced_[4].record.headers[0].value, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+      << "the reply names the connector's producer span";
 }
 
 TEST_F(RequestsTest, BytesCountWhatARequestHoldsUntilItIsGone) {

@@ -89,7 +89,7 @@ class FakeConsumer final : public kafka::Consumer {
 class FakeProducer final : public kafka::Producer {
  public:
   explicit FakeProducer(World& w) : w_(w) {}
-  void send(const core::OutgoingRecord& record, std::uint64_t tag) override {
+  void send(const core::OutgoingRecord& record, std::uint64_t tag, kafka::WireHeaders) override {
     {
       std::lock_guard lock(w_.mutex);
       w_.sent.emplace_back(tag, record);
@@ -169,7 +169,7 @@ class RuntimeTest : public ::testing::Test {
       r.key = key;
       r.headers = {{"processInstanceUuid", key}};
       r.body = R"({"n":1})";
-      world_.consumer.message(std::move(r));
+      world_.consumer.message(std::move(r), nullptr);
     });
   }
   bool eventually(const std::string& call) {
