@@ -60,6 +60,10 @@
 #   FXC_BENCH_PROFILE=callgrind the first echo run under valgrind's callgrind: the instructions the
 #                               connector executed, per request (machine noise does not move that
 #                               count; 50 times slower: with FXC_BENCH_MESSAGES=20000)
+#   FXC_BENCH_CALLGRIND_OPTS    more valgrind options for that run, split at spaces, e.g.
+#                               "--cache-sim=yes": callgrind then also counts simulated cache
+#                               misses (D1mr, D1mw: first-level data read and write misses), printed
+#                               with the instructions
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -157,7 +161,11 @@ echo_run() {
   if [[ "$name" == echo ]]; then
     case "${FXC_BENCH_PROFILE:-0}" in
       1) wrap=("$(command -v perf)" record -q -e cpu-clock -F 1999 -o "$DIR/echo.perf.data" --) ;;
-      callgrind) wrap=("$(command -v valgrind)" --tool=callgrind "--callgrind-out-file=$DIR/echo.callgrind.out") ;;
+      callgrind)
+        # shellcheck disable=SC2206  # split on purpose: several options in one variable
+        local extra=(${FXC_BENCH_CALLGRIND_OPTS:-})
+        wrap=("$(command -v valgrind)" --tool=callgrind "--callgrind-out-file=$DIR/echo.callgrind.out" "${extra[@]}")
+        ;;
     esac
   fi
   "$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
@@ -209,9 +217,12 @@ echo_="$(sed -n 2p <<<"$median_pair")"
 ratios="$(sed -n 3p <<<"$median_pair")"
 say "echo_ratio of each pair: $ratios; the median pair's figures are reported"
 if [[ "${FXC_BENCH_PROFILE:-0}" == callgrind ]]; then
-  total="$(sed -n 's/^totals: *//p' "$DIR/echo.callgrind.out")"
+  totals="$(sed -n 's/^totals: *//p' "$DIR/echo.callgrind.out")"
+  total="${totals%% *}"  # Ir, the first event
   say "callgrind: the echo connector executed $total instructions for $N requests, $((total / N)) per request" \
     "(start-up and stop included; $DIR/echo.callgrind.out, callgrind_annotate reads it)"
+  # Every event counted, by name (more than Ir with FXC_BENCH_CALLGRIND_OPTS=--cache-sim=yes).
+  say "callgrind: $(sed -n 's/^events: *//p' "$DIR/echo.callgrind.out") = $totals"
 fi
 if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]]; then
   say "profile of the echo connector ($DIR/echo.perf.data): shared objects, then symbols"
