@@ -325,28 +325,36 @@ TEST_F(RequestsTest, AReplyTakesTheConsumersHeaderListOnceAndADeadLetterNever) {
     requests_->admit(std::move(r), 1, now_, std::move(list));
     return raw;
   };
+  admit("z", 9);  // the same request without a list
+  const auto without = requests_->bytes();
   const rd_kafka_headers_t* a = admit_with_list("a", 0, R"({"n":1})");
+  EXPECT_GT(requests_->bytes(), 2 * without) << "the list is counted while the request holds it";
   handler_.calls[0]->reply(Reply{R"({"ok":true})"});
+  handler_.calls[1]->reply(Reply{R"({"ok":true})"});
   settle();
-  ASSERT_EQ(produced_.size(), 1u);
-  EXPECT_EQ(produced_[0].wire, a) << "the reply's first produce takes the request's list";
-  fail(produced_[0], kafka::ProduceFailure::transient, /*maybe_written=*/true);
-  advance(seconds(1));
   ASSERT_EQ(produced_.size(), 2u);
-  EXPECT_EQ(produced_[1].kind(), RecordKind::reply);
-  EXPECT_EQ(produced_[1].wire, nullptr) << "a retry builds its headers from the record";
-  ack(produced_[1]);
+  EXPECT_EQ(produced_[0].wire, nullptr) << "a request without a list";
+  EXPECT_EQ(produced_[1].wire, a) << "the reply's first produce takes the request's list";
+  const auto both = requests_->bytes();
+  ack(produced_[0]);
+  EXPECT_EQ(both, 2 * requests_->bytes()) << "handed on, the list is no longer counted";
+  fail(produced_[1], kafka::ProduceFailure::transient, /*maybe_written=*/true);
+  advance(seconds(1));
+  ASSERT_EQ(produced_.size(), 3u);
+  EXPECT_EQ(produced_[2].kind(), RecordKind::reply);
+  EXPECT_EQ(produced_[2].wire, nullptr) << "a retry builds its headers from the record";
+  ack(produced_[2]);
 
   const rd_kafka_headers_t* b = admit_with_list("b", 1, "not json");
-  ASSERT_EQ(produced_.size(), 4u) << "a dead letter and an error reply";
-  EXPECT_EQ(produced_[2].kind(), RecordKind::dead_letter);
-  EXPECT_EQ(produced_[2].wire, nullptr) << "a dead letter has headers of its own";
-  EXPECT_EQ(produced_[3].kind(), RecordKind::error_reply);
-  EXPECT_EQ(produced_[3].wire, b);
-  ack(produced_[2]);
+  ASSERT_EQ(produced_.size(), 5u) << "a dead letter and an error reply";
+  EXPECT_EQ(produced_[3].kind(), RecordKind::dead_letter);
+  EXPECT_EQ(produced_[3].wire, nullptr) << "a dead letter has headers of its own";
+  EXPECT_EQ(produced_[4].kind(), RecordKind::error_reply);
+  EXPECT_EQ(produced_[4].wire, b);
   ack(produced_[3]);
+  ack(produced_[4]);
   handler_.calls.clear();
-  EXPECT_EQ(requests_->bytes(), 0u) << "the list was counted while held and uncounted when handed on";
+  EXPECT_EQ(requests_->bytes(), 0u);
 
   // Tracing rewrites a reply's trace header when the request came with one: the list no longer matches.
   RequestObserver traced(std::make_shared<observability::Tracer>(*observability::Sampler::parse("always"), nullptr),
@@ -361,9 +369,9 @@ TEST_F(RequestsTest, AReplyTakesTheConsumersHeaderListOnceAndADeadLetterNever) {
   requests_->admit(std::move(r), 1, now_, std::move(list));
   handler_.calls.back()->reply(Reply{"{}"});
   settle();
-  ASSERT_EQ(produced_.size(), 5u);
-  EXPECT_EQ(produced_[4].wire, nullptr);
-  EXPECT_NE(produced_[4].record.headers[0].value, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+  ASSERT_EQ(produced_.size(), 6u);
+  EXPECT_EQ(produced_[5].wire, nullptr);
+  EXPECT_NE(produced_[5].record.headers[0].value, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
       << "the reply names the connector's producer span";
 }
 
