@@ -178,6 +178,7 @@ class ActiveSpan {
   };
   std::unique_ptr<State> state_;  // null: tracing off
 };
+static_assert(sizeof(ActiveSpan) == sizeof(void*), "a span with tracing off stays one pointer");
 
 // The OpenTelemetry messaging attributes fxconnect puts on the spans of Kafka records, on both
 // sides (the connector's consume/publish spans, the engine simulator's send/receive spans).
