@@ -60,10 +60,11 @@
 #   FXC_BENCH_PROFILE=callgrind the first echo run under valgrind's callgrind: the instructions the
 #                               connector executed, per request (machine noise does not move that
 #                               count; 50 times slower: with FXC_BENCH_MESSAGES=20000)
-#   FXC_BENCH_CALLGRIND_OPTS    more valgrind options for that run, split at spaces, e.g.
-#                               "--cache-sim=yes": callgrind then also counts simulated cache
-#                               misses (D1mr, D1mw: first-level data read and write misses), printed
-#                               with the instructions
+#   FXC_BENCH_PROFILE_OPTS      more options for the profiler of FXC_BENCH_PROFILE, split at spaces:
+#                               for perf e.g. "-F 999 --call-graph dwarf,16384" (call chains, for
+#                               `perf report --children`), for callgrind e.g. "--cache-sim=yes"
+#                               (simulated cache misses too: D1mr, D1mw, first-level data read and
+#                               write misses, printed with the instructions)
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -159,11 +160,11 @@ echo_run() {
   if [[ -n "$edit" ]]; then "$edit" "$cfg"; fi
   local wrap=()
   if [[ "$name" == echo ]]; then
+    # shellcheck disable=SC2206  # split on purpose: several options in one variable
+    local extra=(${FXC_BENCH_PROFILE_OPTS:-})
     case "${FXC_BENCH_PROFILE:-0}" in
-      1) wrap=("$(command -v perf)" record -q -e cpu-clock -F 1999 -o "$DIR/echo.perf.data" --) ;;
+      1) wrap=("$(command -v perf)" record -q -e cpu-clock -F 1999 "${extra[@]}" -o "$DIR/echo.perf.data" --) ;;
       callgrind)
-        # shellcheck disable=SC2206  # split on purpose: several options in one variable
-        local extra=(${FXC_BENCH_CALLGRIND_OPTS:-})
         wrap=("$(command -v valgrind)" --tool=callgrind "--callgrind-out-file=$DIR/echo.callgrind.out" "${extra[@]}")
         ;;
     esac
@@ -221,15 +222,16 @@ if [[ "${FXC_BENCH_PROFILE:-0}" == callgrind ]]; then
   total="${totals%% *}"  # Ir, the first event
   say "callgrind: the echo connector executed $total instructions for $N requests, $((total / N)) per request" \
     "(start-up and stop included; $DIR/echo.callgrind.out, callgrind_annotate reads it)"
-  # Every event counted, by name (more than Ir with FXC_BENCH_CALLGRIND_OPTS=--cache-sim=yes).
+  # Every event counted, by name (more than Ir with FXC_BENCH_PROFILE_OPTS=--cache-sim=yes).
   say "callgrind: $(sed -n 's/^events: *//p' "$DIR/echo.callgrind.out") = $totals"
 fi
 if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]]; then
   say "profile of the echo connector ($DIR/echo.perf.data): shared objects, then symbols"
-  # (|| true: head ends the pipe early, which pipefail would count as a failure)
-  perf report -i "$DIR/echo.perf.data" --no-children --comm fxconnect --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' |
+  # (|| true: head ends the pipe early, which pipefail would count as a failure; -g none: flat,
+  # also when FXC_BENCH_PROFILE_OPTS recorded call chains)
+  perf report -i "$DIR/echo.perf.data" -g none --no-children --comm fxconnect --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' |
     head -8 || true
-  perf report -i "$DIR/echo.perf.data" --no-children --comm fxconnect --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' |
+  perf report -i "$DIR/echo.perf.data" -g none --no-children --comm fxconnect --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' |
     cut -c1-140 | head -20 || true
 fi
 if [[ "${FXC_BENCH_ONLY:-}" == echo ]]; then

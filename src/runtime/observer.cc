@@ -77,13 +77,14 @@ void RequestObserver::failed(RequestSpans& spans, const Request& request, const 
   }
 }
 
-void RequestObserver::sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record,
+bool RequestObserver::sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record,
                               const Request& request) {
-  if (!tracer_ || kind == RecordKind::dead_letter) return;
+  if (!tracer_ || kind == RecordKind::dead_letter) return false;
   spans.producer = spans.consumer.child("publish " + record.topic, obs::SpanKind::producer);
   obs::set_messaging_attributes(
       spans.producer, {"publish", record.topic, std::nullopt, std::nullopt, "", request.process_instance_uuid(), ""});
   obs::inject(record.headers, spans.producer.context(), spans.formats);
+  return !spans.formats.empty();  // the request's trace headers, now naming the producer span
 }
 
 void RequestObserver::delivered(RequestSpans& spans, RecordKind kind) {

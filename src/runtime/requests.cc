@@ -289,7 +289,7 @@ void Requests::decide_error(Pending& p, const Error& error) {
 }
 
 void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
-  observer_.sending(p.spans, kind, record, *p.request);
+  const bool rewritten = observer_.sending(p.spans, kind, record, *p.request);
   auto& kept = p.records[static_cast<std::size_t>(kind)];
   if (kept) set_bytes(p, p.bytes - 2 * record_size(*kept));
   kept = std::move(record);
@@ -299,7 +299,7 @@ void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
   // A reply (or error reply) carries exactly the request's headers unless tracing rewrote its
   // trace header: then librdkafka's own list of them can go out as they are, once.
   kafka::WireHeaders headers;
-  if (p.wire_headers && kind != RecordKind::dead_letter && !observer_.rewrites_headers(p.spans)) {
+  if (p.wire_headers && kind != RecordKind::dead_letter && !rewritten) {
     headers = std::move(p.wire_headers);
     set_bytes(p, p.bytes - headers_size(p.request->headers));
   }
