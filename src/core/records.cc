@@ -4,7 +4,7 @@
 
 namespace fxconnect::core {
 
-OutgoingRecord make_reply(const Request& request, const std::string& reply_topic, std::string body) {
+OutgoingRecord make_reply(const Request& request, const std::string& reply_topic, std::string body, bool copy_headers) {
   OutgoingRecord r;
   r.topic = reply_topic;
   if (auto uuid = first_value(request.headers, "processInstanceUuid"); uuid && !uuid->empty()) {
@@ -12,7 +12,7 @@ OutgoingRecord make_reply(const Request& request, const std::string& reply_topic
   } else {
     r.key = request.key;
   }
-  r.headers = request.headers;
+  if (copy_headers) r.headers = request.headers;
   r.value = std::move(body);
   return r;
 }

@@ -21,8 +21,10 @@ struct OutgoingRecord {
 inline constexpr std::string_view added_header_prefix = "fxconnect-";
 
 // The reply: on `reply_topic`, key = processInstanceUuid (else the request key), every request
-// header copied in order, byte for byte.
-OutgoingRecord make_reply(const Request& request, const std::string& reply_topic, std::string body);
+// header copied in order, byte for byte. `copy_headers` false: no headers copied, for a caller that
+// sends them another way (a list librdkafka already holds) and fills them in when it needs them.
+OutgoingRecord make_reply(const Request& request, const std::string& reply_topic, std::string body,
+                          bool copy_headers = true);
 
 // The dead letter: on `dlq_topic`, the request's key, headers and bytes, plus
 // fxconnect-error-{code,message,retriable,field} and fxconnect-source-{topic,partition,offset}.

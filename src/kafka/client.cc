@@ -225,8 +225,10 @@ HeadersPtr to_kafka_headers(const Headers& headers) {
 void WireHeadersFree::operator()(rd_kafka_headers_t* headers) const noexcept { rd_kafka_headers_destroy(headers); }
 
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque,
-                            rd_kafka_topic_t* topic, WireHeaders ready) {
-  HeadersPtr headers = ready ? HeadersPtr(ready.release()) : to_kafka_headers(record.headers);
+                            rd_kafka_topic_t* topic, WireHeaders* ready) {
+  const bool given = ready && *ready;
+  HeadersPtr built = given ? nullptr : to_kafka_headers(record.headers);
+  rd_kafka_headers_t* headers = given ? ready->get() : built.get();
   const void* key = record.key ? record.key->data() : nullptr;
   std::size_t key_size = record.key ? record.key->size() : 0;
   void* value = const_cast<char*>(record.value.data());  // copied (RD_KAFKA_MSG_F_COPY)
@@ -234,11 +236,17 @@ rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& re
   rd_kafka_resp_err_t err =
       topic ? rd_kafka_producev(producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_KEY(key, key_size),
                                 RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END)
+                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END)
             : rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
                                 RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) handed_to_librdkafka(headers);
+                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (given) {
+      handed_to_librdkafka(*ready);
+    } else {
+      handed_to_librdkafka(built);
+    }
+  }
   return err;
 }
 

@@ -62,10 +62,10 @@ HeadersPtr to_kafka_headers(const Headers& headers);
 // (e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__QUEUE_FULL) or NO_ERROR.
 // `topic`, when given, is the producer's handle of record.topic: librdkafka then skips looking the
 // topic up by name (a write lock on the whole client and a search of its topics, per record).
-// `headers`, when given, is a list equal to record.headers: librdkafka takes it if it takes the
-// record (else it is freed), instead of one built from record.headers.
+// `headers`, when it points at a list, is the record's headers (record.headers is not read): librdkafka
+// takes the list if it takes the record; else it stays with the caller, e.g. for the next attempt.
 rd_kafka_resp_err_t produce(rd_kafka_t* producer, const core::OutgoingRecord& record, void* opaque,
-                            rd_kafka_topic_t* topic = nullptr, WireHeaders headers = nullptr);
+                            rd_kafka_topic_t* topic = nullptr, WireHeaders* headers = nullptr);
 
 // Creates the topics that do not exist yet (`partitions` each, the cluster's default replication
 // factor: 1 on a development broker, 3 on scripts/kafka.sh's three-node cluster) and waits until their leaders are
@@ -102,8 +102,8 @@ std::string explain_refusal(int err, std::string_view reason);
 
 // librdkafka took what `owned` holds (rd_kafka_new() keeps its conf on success, rd_kafka_producev()
 // its headers): stop owning it, without freeing it.
-template <class T>
-void handed_to_librdkafka(std::unique_ptr<T, Deleter>& owned) {
+template <class T, class Free>
+void handed_to_librdkafka(std::unique_ptr<T, Free>& owned) {
   static_cast<void>(owned.release());
 }
 

@@ -112,8 +112,8 @@ class Producer {
 
   virtual ~Producer() = default;
   // Sends a copy of `record`; its Delivery comes back with `tag`. Never blocks: a full local
-  // queue holds records back, in order. `headers`, when given, is librdkafka's list of exactly
-  // record.headers: the producer may send it instead of building one (it is freed otherwise).
+  // queue holds records back, in order. `headers`, when given, is librdkafka's list of the
+  // record's headers, sent instead of record.headers (then empty).
   virtual void send(const core::OutgoingRecord& record, std::uint64_t tag, WireHeaders headers) = 0;
   // Waits up to `timeout` for every record sent to be reported.
   virtual void flush(std::chrono::milliseconds timeout) = 0;
@@ -130,6 +130,9 @@ class Producer {
   // Why the cluster refused this client's connections, if it did: its credentials (SASL) or its
   // TLS setup (an untrusted or unverifiable certificate). Set by check_topics().
   virtual std::optional<std::string> refused() const { return std::nullopt; }
+  // How many records send() held back because librdkafka's queue was full
+  // (queue.buffering.max.messages or .kbytes reached).
+  virtual std::uint64_t held_back() const { return 0; }
 };
 
 }  // namespace fxconnect::kafka

@@ -119,14 +119,15 @@ Replier::~Replier() {
 }
 
 void Replier::send(const core::OutgoingRecord& record, std::uint64_t tag, WireHeaders headers) {
-  // (Held back, a record is produced later with headers built from record.headers.)
   if (!backlog_.empty()) {  // keep the order: nothing overtakes what waits for room
-    backlog_.emplace_back(record, tag);
+    backlog_.push_back(Held{record, tag, std::move(headers)});
+    ++held_back_;
     return;
   }
-  auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic), std::move(headers));
+  auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic), &headers);
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-    backlog_.emplace_back(record, tag);
+    backlog_.push_back(Held{record, tag, std::move(headers)});
+    ++held_back_;
     produce_backlog();
     return;
   }
@@ -146,8 +147,8 @@ rd_kafka_topic_t* Replier::handle_of(const std::string& topic) const {
 
 void Replier::produce_backlog() {
   while (!backlog_.empty()) {
-    auto& [record, tag] = backlog_.front();
-    auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic));
+    auto& [record, tag, headers] = backlog_.front();
+    auto err = produce(producer_.get(), record, tag_as_opaque(tag), handle_of(record.topic), &headers);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       backlog_timer_.expires_after(kQueueFullRetry);
       backlog_timer_.async_wait([this](auto ec) {

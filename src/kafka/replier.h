@@ -36,6 +36,7 @@ class Replier final : public Producer {
   // there is room. A record refused before sending (too large, say) is reported from the loop.
   void send(const core::OutgoingRecord& record, std::uint64_t tag, WireHeaders headers) override;
   void flush(std::chrono::milliseconds timeout) override;
+  std::uint64_t held_back() const override { return held_back_; }
   // Asks the cluster for the topics' metadata (allow.auto.create.topics is off unless the user
   // turned it on): a topic the cluster does not know, or will not describe to this client, is a
   // problem. Blocks up to `timeout`: for startup only.
@@ -70,7 +71,15 @@ class Replier final : public Producer {
   // The handles of the topics named at construction: they keep their metadata fresh, and
   // send() hands librdkafka the handle instead of the name (handle_of).
   std::vector<std::pair<std::string, TopicPtr>> topics_;
-  std::deque<std::pair<core::OutgoingRecord, std::uint64_t>> backlog_;  // waiting for queue room
+  // Waiting for queue room: a copy of the record, its tag, and the list of its headers when
+  // send() was given one (the record's own headers are then empty).
+  struct Held {
+    core::OutgoingRecord record;
+    std::uint64_t tag;
+    WireHeaders headers;
+  };
+  std::deque<Held> backlog_;
+  std::uint64_t held_back_ = 0;
   boost::asio::steady_timer backlog_timer_;
   boost::asio::steady_timer tick_;
 };

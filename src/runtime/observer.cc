@@ -77,14 +77,13 @@ void RequestObserver::failed(RequestSpans& spans, const Request& request, const 
   }
 }
 
-bool RequestObserver::sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record,
+void RequestObserver::sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record,
                               const Request& request) {
-  if (!tracer_ || kind == RecordKind::dead_letter) return false;
+  if (!tracer_ || kind == RecordKind::dead_letter) return;
   spans.producer = spans.consumer.child("publish " + record.topic, obs::SpanKind::producer);
   obs::set_messaging_attributes(
       spans.producer, {"publish", record.topic, std::nullopt, std::nullopt, "", request.process_instance_uuid(), ""});
-  obs::inject(record.headers, spans.producer.context(), spans.formats);
-  return !spans.formats.empty();  // the request's trace headers, now naming the producer span
+  if (rewrites_headers(spans)) obs::inject(record.headers, spans.producer.context(), spans.formats);
 }
 
 void RequestObserver::delivered(RequestSpans& spans, RecordKind kind) {

@@ -59,15 +59,18 @@ class RequestObserver {
   RequestObserver(std::shared_ptr<const observability::Tracer> tracer, std::string group_id, std::string handler_name);
 
   void consumed(RequestSpans& spans, const Request& request);
+  // Whether sending() changes a reply's headers from the request's: it does when tracing and the
+  // request came with trace headers (they then name the connector's producer span).
+  bool rewrites_headers(const RequestSpans& spans) const { return tracer_ && !spans.formats.empty(); }
   void handler_started(RequestSpans& spans);
   // The handler answered after `elapsed` (`error`: with a failure).
   void handler_answered(RequestSpans& spans, const Error* error, Clock::duration elapsed);
   // The request's outcome is an error: the log line, and the spans marked failed.
   void failed(RequestSpans& spans, const Request& request, const Error& error, bool log_body);
   // A record is about to be produced: a reply or error reply gets a producer span, and its trace
-  // headers are rewritten to point at it (the engine's next span is its child). Returns whether
-  // it changed record.headers.
-  bool sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record, const Request& request);
+  // headers are rewritten to point at it (the engine's next span is its child) when
+  // rewrites_headers(spans).
+  void sending(RequestSpans& spans, RecordKind kind, core::OutgoingRecord& record, const Request& request);
   void delivered(RequestSpans& spans, RecordKind kind);
   void produce_failed(const Request& request, RecordKind kind, const std::string& topic, const std::string& error,
                       bool maybe_written);

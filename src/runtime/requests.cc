@@ -39,6 +39,14 @@ std::size_t record_size(const core::OutgoingRecord& r) {
          r.value.size();
 }
 
+// The memory a record of `p` not yet acknowledged holds: the copy kept here for retries and
+// librdkafka's, whose headers are the request's list when the copy here left them out.
+std::size_t kept_size(const Pending& p, RecordKind kind) {
+  const auto i = static_cast<std::size_t>(kind);
+  if (!p.records[i]) return 0;
+  return 2 * record_size(*p.records[i]) + (p.headers_left_out[i] ? headers_size(p.request->headers) : 0);
+}
+
 // A JSON memory resource that counts what is allocated through it: what a parsed body really
 // holds (about ten times its text for small objects). Boost.JSON keeps the resource as a member
 // of its own wrapper, so the count lives outside it.
@@ -256,7 +264,7 @@ void Requests::take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_p
     return;
   }
   leave_handling(p);
-  send(p, RecordKind::reply, core::make_reply(*p.request, settings_.reply_topic, std::move(answer.value().body)));
+  send_reply(p, RecordKind::reply, std::move(answer.value().body));
 }
 
 void Requests::on_deadline(Pending& p, Clock::time_point) {
@@ -285,31 +293,39 @@ void Requests::decide_error(Pending& p, const Error& error) {
   if (!settings_.dlq_topic.empty()) {
     send(p, RecordKind::dead_letter, core::make_dead_letter(*p.request, settings_.dlq_topic, error));
   }
-  send(p, RecordKind::error_reply, core::make_reply(*p.request, settings_.reply_topic, core::error_reply_body(error)));
+  send_reply(p, RecordKind::error_reply, core::error_reply_body(error));
 }
 
-void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record) {
-  const bool rewritten = observer_.sending(p.spans, kind, record, *p.request);
-  auto& kept = p.records[static_cast<std::size_t>(kind)];
-  if (kept) set_bytes(p, p.bytes - 2 * record_size(*kept));
-  kept = std::move(record);
-  set_bytes(p, p.bytes + 2 * record_size(*kept));  // kept here for retries, and librdkafka's copy
+void Requests::send_reply(Pending& p, RecordKind kind, std::string body) {
+  // A reply carries exactly the request's headers unless tracing rewrites its trace header. Else,
+  // when the consumer kept librdkafka's list of them, that list goes out as it is (once), and the
+  // record kept here is built without a copy of them (a copy per reply was ~4 % of the loop's
+  // time: docs/performance.md).
+  const bool wire = p.wire_headers && !observer_.rewrites_headers(p.spans);
+  send(p, kind, core::make_reply(*p.request, settings_.reply_topic, std::move(body), /*copy_headers=*/!wire), wire);
+}
+
+void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record, bool wire) {
+  observer_.sending(p.spans, kind, record, *p.request);
+  const auto i = static_cast<std::size_t>(kind);
+  set_bytes(p, p.bytes - kept_size(p, kind));
+  p.records[i] = std::move(record);
+  p.headers_left_out[i] = wire;
+  kafka::WireHeaders headers;
+  if (wire) {
+    headers = std::move(p.wire_headers);
+    set_bytes(p, p.bytes - headers_size(p.request->headers));  // counted with the record from here on
+  }
+  set_bytes(p, p.bytes + kept_size(p, kind));
   ++p.unacked;
   counts_changed();
-  // A reply (or error reply) carries exactly the request's headers unless tracing rewrote its
-  // trace header: then librdkafka's own list of them can go out as they are, once.
-  kafka::WireHeaders headers;
-  if (p.wire_headers && kind != RecordKind::dead_letter && !rewritten) {
-    headers = std::move(p.wire_headers);
-    set_bytes(p, p.bytes - headers_size(p.request->headers));
-  }
-  effects_.produce(record_tag(p.id, kind), *kept, std::move(headers));
+  effects_.produce(record_tag(p.id, kind), *p.records[i], std::move(headers));
 }
 
 void Requests::drop_record(Pending& p, RecordKind kind) {
-  auto& kept = p.records[static_cast<std::size_t>(kind)];
-  if (kept) set_bytes(p, p.bytes - 2 * record_size(*kept));
-  kept.reset();
+  set_bytes(p, p.bytes - kept_size(p, kind));
+  p.records[static_cast<std::size_t>(kind)].reset();
+  p.headers_left_out[static_cast<std::size_t>(kind)] = false;
   --p.unacked;
 }
 
@@ -439,8 +455,16 @@ void Requests::on_time(Clock::time_point now) {
       if (p.unacked == 0) let_go(p, now);
       continue;
     }
-    const auto& record = p.records[static_cast<std::size_t>(kind)];
-    if (record) effects_.produce(record_tag(id, kind), *record, nullptr);
+    const auto i = static_cast<std::size_t>(kind);
+    auto& record = p.records[i];
+    if (!record) continue;
+    if (p.headers_left_out[i]) {  // they went with the first produce, in the request's list
+      set_bytes(p, p.bytes - kept_size(p, kind));
+      record->headers = p.request->headers;
+      p.headers_left_out[i] = false;
+      set_bytes(p, p.bytes + kept_size(p, kind));
+    }
+    effects_.produce(record_tag(id, kind), *record, nullptr);
   }
 }
 

@@ -77,6 +77,9 @@ struct Pending {
   std::weak_ptr<HandlerCall> call;
   RequestSpans spans;
   std::array<std::optional<core::OutgoingRecord>, 3> records;  // per RecordKind, until acknowledged
+  // Per RecordKind: the record kept holds no copy of the request's headers; they went out in the
+  // request's own list (wire_headers) and a retry copies them in.
+  std::array<bool, 3> headers_left_out{};
   kafka::WireHeaders wire_headers;  // the request's headers as librdkafka parsed them, until its reply takes them
   int unacked = 0;
   int retries = 0;
@@ -86,8 +89,9 @@ struct Pending {
 class Requests {
  public:
   struct Effects {
-    // Produce `record`; its delivery comes back to delivered() with `tag`. `headers`: librdkafka's
-    // list of exactly record.headers when there is one (a reply's first produce), else null.
+    // Produce `record`; its delivery comes back to delivered() with `tag`. `headers`: when not null
+    // (a reply's first produce), librdkafka's list of the headers the record carries, and
+    // record.headers is empty: the list replaces it.
     std::function<void(std::uint64_t tag, const core::OutgoingRecord& record, kafka::WireHeaders headers)> produce;
     // The request's outcome is acknowledged (once per request): its offset may be committed.
     std::function<void(const Pending& p)> outcome_written;
@@ -151,7 +155,11 @@ class Requests {
   void take_answer(std::uint64_t id, Result<Reply> answer, Clock::time_point now);
   void start(Pending& p, Clock::time_point now);
   void decide_error(Pending& p, const Error& error);
-  void send(Pending& p, RecordKind kind, core::OutgoingRecord record);
+  // The reply or error reply with `body`, sent (see send()).
+  void send_reply(Pending& p, RecordKind kind, std::string body);
+  // Keeps `record` until acknowledged and produces it. `wire`: its headers are the request's and
+  // left out of it; the request's list (p.wire_headers) goes with it instead.
+  void send(Pending& p, RecordKind kind, core::OutgoingRecord record, bool wire = false);
   void retry_later(Pending& p, RecordKind kind, Clock::time_point now);
   void acknowledged(Pending& p);
   void drop_record(Pending& p, RecordKind kind);

@@ -345,12 +345,12 @@ int Runtime::Impl::run(bool handle_signals) {
       "stopped: exit={} consumed={} replied_ok={} replied_error={} dead_lettered={} produce_retries={} "
       "undeliverable={} late_completions={} in_flight_mean={:.1f} in_flight_max={} handling_mean={:.1f} "
       "handling_max={} in_flight_bytes_max={} busy_s={:.3f} end_to_end_p50_ms={:.2f} end_to_end_p99_ms={:.2f} "
-      "consume_delay_p50_ms={:.2f} consume_delay_p99_ms={:.2f} fetch_wakeups={}",
+      "consume_delay_p50_ms={:.2f} consume_delay_p99_ms={:.2f} fetch_wakeups={} produce_held_back={}",
       exit_code_, s.consumed, s.replied_ok, s.replied_error, s.dead_lettered, s.produce_retries, s.undeliverable,
       s.late_completions, s.mean_in_flight, s.max_in_flight, s.mean_handling, s.max_handling, s.max_in_flight_bytes,
       s.busy_seconds, s.end_to_end.quantile(0.5) * 1e3, s.end_to_end.quantile(0.99) * 1e3,
       s.consume_delay.quantile(0.5) * 1e3, s.consume_delay.quantile(0.99) * 1e3,
-      consumer_ ? consumer_->fetch_wakeups() : 0);
+      consumer_ ? consumer_->fetch_wakeups() : 0, producer_ ? producer_->held_back() : 0);
   return exit_code_;
 }
 

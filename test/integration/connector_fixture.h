@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -75,6 +76,13 @@ inline std::map<std::string, std::vector<ConsumedRecord>> by_uuid(const std::vec
     out[uuid ? std::string(*uuid) : std::string()].push_back(r);
   }
   return out;
+}
+
+// A figure of the connector's stop line ("stopped: exit=0 consumed=... handling_max=..."), or -1.
+inline double stop_figure(const std::string& log, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex("stopped: .*\\b" + name + "=([0-9.]+)"))) return -1;
+  return std::stod(m[1]);
 }
 
 }  // namespace fxconnect::testing

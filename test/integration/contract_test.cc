@@ -29,11 +29,32 @@ Headers engine_headers(int i, const std::string& uuid) {
   };
 }
 
-TEST_F(ConnectorTest, EveryReplyCarriesTheRequestHeadersUnchangedAndIsKeyedByProcessInstance) {
+// 1,000 requests with those headers, answered by echo through a connector whose producer has
+// `producer_properties`: every reply carries its request's headers unchanged and is keyed by its
+// process instance. The connector's log goes to `log`.
+class ReplyHeadersTest : public ConnectorTest {
+ protected:
+  void replies_carry_the_request_headers(const std::string& producer_properties, std::string* log = nullptr);
+};
+
+TEST_F(ReplyHeadersTest, EveryReplyCarriesTheRequestHeadersUnchangedAndIsKeyedByProcessInstance) {
+  replies_carry_the_request_headers("");
+}
+
+// With room for 4 records in librdkafka's queue, most replies wait in the connector's backlog
+// first (kafka::Replier): they carry the request's headers all the same (the consumer's list of
+// them, which a reply's first produce hands on instead of a copy, waits with them).
+TEST_F(ReplyHeadersTest, RepliesHeldBackByAFullProducerQueueCarryTheRequestHeadersToo) {
+  std::string log;
+  replies_carry_the_request_headers("queue.buffering.max.messages: '4'", &log);
+  EXPECT_GT(stop_figure(log, "produce_held_back"), 0) << "no reply was held back\n" << log;
+}
+
+void ReplyHeadersTest::replies_carry_the_request_headers(const std::string& producer_properties, std::string* log) {
   constexpr int kRequests = 1000;
   kafka_->create_topic(in_, 3);
   kafka_->create_topic(out_, 3);
-  auto connector = start_connector(config("  name: echo\n", "  ordering: key\n"));
+  auto connector = start_connector(config("  name: echo\n", "  ordering: key\n", false, producer_properties));
 
   std::vector<core::OutgoingRecord> requests;
   std::map<std::string, Headers> sent;
@@ -62,6 +83,7 @@ TEST_F(ConnectorTest, EveryReplyCarriesTheRequestHeadersUnchangedAndIsKeyedByPro
 
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0) << connector->log();
+  if (log) *log = connector->log();
 }
 
 struct BadCase {

@@ -23,12 +23,6 @@ double peak_rss_mib(pid_t pid) {
   return -1;
 }
 
-double stop_figure(const std::string& log, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(log, m, std::regex(name + "=([0-9.]+)"))) return -1;
-  return std::stod(m[1]);
-}
-
 // Requests of 1, 10 and 50 MB (the engine's limit is 50 MB) are all answered, and the byte bound
 // holds what is in flight to what a request really holds: its body, its parsed JSON, its reply
 // (twice: fxconnect's copy and librdkafka's). Figures: the connector's peak RSS.

@@ -24,13 +24,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 
-// A figure of the connector's stop line ("stopped: exit=0 consumed=... handling_max=..."), or -1.
-double stop_figure(const std::string& log, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(log, m, std::regex("stopped: .*\\b" + name + "=([0-9.]+)"))) return -1;
-  return std::stod(m[1]);
-}
-
 core::OutgoingRecord request(const std::string& topic, const std::string& uuid, const std::string& body,
                              Headers extra_headers = {}) {
   Headers headers{{"processInstanceUuid", uuid}};

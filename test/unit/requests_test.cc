@@ -335,14 +335,20 @@ TEST_F(RequestsTest, AReplyTakesTheConsumersHeaderListOnceAndADeadLetterNever) {
   ASSERT_EQ(produced_.size(), 2u);
   EXPECT_EQ(produced_[0].wire, nullptr) << "a request without a list";
   EXPECT_EQ(produced_[1].wire, a) << "the reply's first produce takes the request's list";
+  EXPECT_TRUE(produced_[1].record.headers.empty()) << "the list replaces the record's headers, not copied";
+  EXPECT_EQ(produced_[0].record.headers, (Headers{{"processInstanceUuid", "z"}}));
   const auto both = requests_->bytes();
   ack(produced_[0]);
-  EXPECT_EQ(both, 2 * requests_->bytes()) << "handed on, the list is no longer counted";
+  const auto with_list = requests_->bytes();
+  EXPECT_LT(with_list, both - with_list)
+      << "its reply holds no copy of the headers: less than the same request without";
   fail(produced_[1], kafka::ProduceFailure::transient, /*maybe_written=*/true);
   advance(seconds(1));
   ASSERT_EQ(produced_.size(), 3u);
   EXPECT_EQ(produced_[2].kind(), RecordKind::reply);
-  EXPECT_EQ(produced_[2].wire, nullptr) << "a retry builds its headers from the record";
+  EXPECT_EQ(produced_[2].wire, nullptr) << "the list went with the first attempt";
+  EXPECT_EQ(produced_[2].record.headers, (Headers{{"processInstanceUuid", "a"}})) << "a retry carries the headers";
+  EXPECT_GT(requests_->bytes(), with_list) << "the copy for the retry is counted";
   ack(produced_[2]);
 
   const rd_kafka_headers_t* b = admit_with_list("b", 1, "not json");
@@ -351,6 +357,8 @@ TEST_F(RequestsTest, AReplyTakesTheConsumersHeaderListOnceAndADeadLetterNever) {
   EXPECT_EQ(produced_[3].wire, nullptr) << "a dead letter has headers of its own";
   EXPECT_EQ(produced_[4].kind(), RecordKind::error_reply);
   EXPECT_EQ(produced_[4].wire, b);
+  EXPECT_TRUE(produced_[4].record.headers.empty());
+  EXPECT_FALSE(produced_[3].record.headers.empty());
   ack(produced_[3]);
   ack(produced_[4]);
   handler_.calls.clear();
