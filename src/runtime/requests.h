@@ -180,7 +180,7 @@ class Requests {
   bool reads_json_;  // the handler's reads_json(): else the body is only validated
   std::shared_ptr<AnswerSink> answers_;
 
-  std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;
+  std::unordered_map<std::uint64_t, Pending> pending_;
   KeyLanes lanes_;
   // Deadlines in consumption order: with one deadline for all, they come due in this order.
   std::deque<std::pair<Clock::time_point, std::uint64_t>> deadlines_;
