@@ -299,8 +299,8 @@ void Requests::decide_error(Pending& p, const Error& error) {
 void Requests::send_reply(Pending& p, RecordKind kind, std::string body) {
   // A reply carries exactly the request's headers unless tracing rewrites its trace header. Else,
   // when the consumer kept librdkafka's list of them, that list goes out as it is (once), and the
-  // record kept here is built without a copy of them (a copy per reply was ~4 % of the loop's
-  // time: docs/performance.md).
+  // record kept here is built without a copy of them (callgrind counted 7 % fewer instructions
+  // per echo request without that copy: docs/performance.md).
   const bool wire = p.wire_headers && !observer_.rewrites_headers(p.spans);
   send(p, kind, core::make_reply(*p.request, settings_.reply_topic, std::move(body), /*copy_headers=*/!wire), wire);
 }
