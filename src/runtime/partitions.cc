@@ -25,22 +25,22 @@ std::size_t Partitions::revoked(const std::vector<TopicPartition>& partitions, b
     it->second.revoking = true;
     in_flight += it->second.tracker.pending();
   }
-  if (!lost && !revoking().empty()) {
+  if (!lost && draining()) {
     // One grace for what is draining: a later revoke during a drain extends it.
     grace_end_ = grace_end_ ? std::max(*grace_end_, grace_end) : grace_end;
   }
-  if (revoking().empty()) grace_end_.reset();
+  if (!draining()) grace_end_.reset();
   return in_flight;
 }
 
-std::optional<std::uint64_t> Partitions::admit(const TopicPartition& tp, std::int64_t offset) {
+std::optional<std::uint64_t> Partitions::admit(PartitionRef tp, std::int64_t offset) {
   auto it = records_.find(tp);
   if (it == records_.end() || it->second.revoking) return std::nullopt;
   if (!it->second.tracker.add(offset)) return std::nullopt;  // not above what was consumed: a replay
   return it->second.generation;
 }
 
-bool Partitions::completed(const TopicPartition& tp, std::uint64_t generation, std::int64_t offset) {
+bool Partitions::completed(PartitionRef tp, std::uint64_t generation, std::int64_t offset) {
   auto it = records_.find(tp);
   if (it == records_.end() || it->second.generation != generation) return false;  // an earlier assignment's
   auto before = it->second.tracker.committable();
@@ -78,7 +78,7 @@ std::optional<Partitions::Release> Partitions::releasable(PartitionClock::time_p
 
 void Partitions::forget(const std::vector<TopicPartition>& partitions) {
   for (const auto& tp : partitions) records_.erase(tp);
-  if (revoking().empty()) grace_end_.reset();
+  if (!draining()) grace_end_.reset();
 }
 
 std::optional<PartitionClock::time_point> Partitions::next_wakeup() const { return grace_end_; }
@@ -97,6 +97,10 @@ std::vector<TopicPartition> Partitions::revoking() const {
     if (r.revoking) out.push_back(tp);
   }
   return out;
+}
+
+bool Partitions::draining() const {
+  return std::any_of(records_.begin(), records_.end(), [](const auto& entry) { return entry.second.revoking; });
 }
 
 std::vector<std::pair<TopicPartition, std::int64_t>> Partitions::committed_offsets() const {

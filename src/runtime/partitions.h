@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,16 @@ namespace fxconnect::runtime {
 
 using kafka::TopicPartition;
 using PartitionClock = std::chrono::steady_clock;
+
+// A partition named without a copy of its topic: what each request's lookups take (a topic name
+// is usually longer than std::string's 15 inline bytes: a TopicPartition per lookup allocated).
+struct PartitionRef {
+  PartitionRef(std::string_view topic, std::int32_t partition) : topic(topic), partition(partition) {}
+  // Implicit: every TopicPartition names a partition.
+  PartitionRef(const TopicPartition& tp) : topic(tp.first), partition(tp.second) {}
+  std::string_view topic;
+  std::int32_t partition;
+};
 
 class Partitions {
  public:
@@ -30,9 +41,9 @@ class Partitions {
 
   // A consumed message: its assignment's generation, or nullopt when the partition is not
   // served (not assigned, or revoked and draining: its next owner reads it).
-  std::optional<std::uint64_t> admit(const TopicPartition& tp, std::int64_t offset);
+  std::optional<std::uint64_t> admit(PartitionRef tp, std::int64_t offset);
   // A request's outcome is written. True when its partition's committable offset moved.
-  bool completed(const TopicPartition& tp, std::uint64_t generation, std::int64_t offset);
+  bool completed(PartitionRef tp, std::uint64_t generation, std::int64_t offset);
 
   // Committable offsets not stored yet (of `only`, else of every partition); marked stored.
   std::vector<std::pair<TopicPartition, std::int64_t>> to_store(const std::vector<TopicPartition>* only = nullptr);
@@ -54,6 +65,8 @@ class Partitions {
   // Assigned partitions (with or without those draining after a revoke).
   std::vector<TopicPartition> assigned_partitions(bool include_revoking) const;
   std::vector<TopicPartition> revoking() const;
+  // Whether any partition is draining after a revoke (revoking() not empty), without building the list.
+  bool draining() const;
   bool empty() const { return records_.empty(); }
   // (partition, last committed offset) of each assigned partition with a commit.
   std::vector<std::pair<TopicPartition, std::int64_t>> committed_offsets() const;
@@ -66,7 +79,15 @@ class Partitions {
     std::int64_t committed = -1;  // last offset reported committed
     bool revoking = false;
   };
-  std::map<TopicPartition, Record> records_;
+  // Orders TopicPartitions and finds them by PartitionRef too.
+  struct Less {
+    using is_transparent = void;
+    bool operator()(PartitionRef a, PartitionRef b) const {
+      const int c = a.topic.compare(b.topic);
+      return c < 0 || (c == 0 && a.partition < b.partition);
+    }
+  };
+  std::map<TopicPartition, Record, Less> records_;
   std::uint64_t next_generation_ = 1;
   std::optional<PartitionClock::time_point> grace_end_;  // of the revoke being drained
 };

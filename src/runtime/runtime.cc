@@ -448,7 +448,7 @@ void Runtime::Impl::on_message(Request&& request, kafka::WireHeaders headers) {
 
 void Runtime::Impl::on_outcome_written(const Pending& p) {
   if (partitions_.completed({p.request->topic, p.request->partition}, p.generation, p.request->offset)) request_store();
-  if (!partitions_.revoking().empty() && !revoke_check_posted_) {
+  if (partitions_.draining() && !revoke_check_posted_) {
     revoke_check_posted_ = true;
     asio::post(io_, [this] {
       revoke_check_posted_ = false;

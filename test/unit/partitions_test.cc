@@ -1,5 +1,7 @@
 #include "runtime/partitions.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace fxconnect::runtime {
@@ -25,6 +27,31 @@ TEST(Partitions, StoresOnlyUpToTheFirstUnfinishedRequest) {
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].second, 12) << "the next offset to read: 12 is unfinished";
   EXPECT_TRUE(parts.to_store().empty()) << "stored once";
+}
+
+// Requests look their partition up by a view of their topic (PartitionRef): each view finds its
+// own topic's partition, never one of a topic it is a prefix of, or another partition.
+TEST(Partitions, AViewOfTheTopicFindsExactlyItsPartition) {
+  Partitions parts;
+  const std::vector<TopicPartition> tps{{"orders", 0}, {"orders", 1}, {"orders.v2", 0}, {"order", 0}};
+  parts.assigned(tps);
+  std::vector<std::uint64_t> generations;
+  for (const auto& tp : tps) {
+    const std::string topic = tp.first;  // a string of its own, not the key's
+    auto gen = parts.admit(PartitionRef(topic, tp.second), 3);
+    ASSERT_TRUE(gen) << tp.first << "/" << tp.second;
+    generations.push_back(*gen);
+  }
+  auto distinct = generations;
+  std::sort(distinct.begin(), distinct.end());
+  EXPECT_EQ(std::unique(distinct.begin(), distinct.end()), distinct.end()) << "four partitions, four records";
+  EXPECT_FALSE(parts.admit(PartitionRef("orders.v", 0), 4)) << "not assigned";
+  EXPECT_FALSE(parts.admit(PartitionRef("orders", 2), 4)) << "not assigned";
+  EXPECT_TRUE(parts.completed(PartitionRef(std::string_view("orders.v2"), 0), generations[2], 3));
+  const TopicPartition finished{"orders.v2", 0};
+  for (const auto& [tp, offset] : parts.to_store()) {
+    EXPECT_EQ(offset, tp == finished ? 4 : 3) << tp.first << "/" << tp.second << ": only orders.v2/0 finished";
+  }
 }
 
 TEST(Partitions, ACompletionFromAnEarlierAssignmentNeverTouchesTheNewOne) {
