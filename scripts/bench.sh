@@ -242,6 +242,9 @@ print(f"echo_ratio_pairs {' '.join(str(r) for r in json.loads(sys.argv[3]))} (th
 print(f"raw_msgs_per_s {raw['msgs_per_s']:.0f} (cpu {raw['cpu_us_per_msg']} us/msg)")
 print(f"echo_msgs_per_s {echo['msgs_per_s']:.0f} (cpu {echo['cpu_us_per_msg']} us/msg, peak RSS {echo['peak_rss_mb']} MB)")
 print(f"echo_ratio {echo['msgs_per_s'] / raw['msgs_per_s']:.3f}  cpu_ratio {echo['cpu_us_per_msg'] / raw['cpu_us_per_msg']:.3f}")
+# CPU seconds each program used per second of its run: when both got the same, the rate followed
+# the CPU per message and echo_ratio is 1 / cpu_ratio (docs/performance.md).
+print(f"cpu_s_per_s raw {raw['cpu_s'] / raw['span_s']:.2f} echo {echo['cpu_s'] / echo['span_s']:.2f}")
 PY
   exit 0
 fi
