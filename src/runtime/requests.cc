@@ -44,7 +44,7 @@ std::size_t record_size(const core::OutgoingRecord& r) {
 std::size_t kept_size(const Pending& p, RecordKind kind) {
   const auto i = static_cast<std::size_t>(kind);
   if (!p.records[i]) return 0;
-  return 2 * record_size(*p.records[i]) + (p.headers_left_out[i] ? headers_size(p.request->headers) : 0);
+  return 2 * record_size(*p.records[i]) + (p.headers_left_out[i] ? p.header_bytes : 0);
 }
 
 // A JSON memory resource that counts what is allocated through it: what a parsed body really
@@ -162,8 +162,9 @@ std::uint64_t Requests::admit(Request&& request, std::uint64_t generation, Clock
   observer_.consumed(p.spans, req);
   // (librdkafka's list of the headers, kept for the reply, about as large as the copy)
   p.wire_headers = std::move(headers);
+  p.header_bytes = headers_size(req.headers);
   set_bytes(p, kRequestOverhead + req.body.size() + (req.key ? req.key->size() : 0) +
-                   headers_size(req.headers) * (p.wire_headers ? 2 : 1));
+                   p.header_bytes * (p.wire_headers ? 2 : 1));
   // The engine waits from the moment the request is consumed, queued behind its key or not.
   deadlines_.emplace_back(now + settings_.deadline, id);
   if (!p.in_lane || lanes_.enter(p.lane, id)) {
@@ -314,7 +315,7 @@ void Requests::send(Pending& p, RecordKind kind, core::OutgoingRecord record, bo
   kafka::WireHeaders headers;
   if (wire) {
     headers = std::move(p.wire_headers);
-    set_bytes(p, p.bytes - headers_size(p.request->headers));  // counted with the record from here on
+    set_bytes(p, p.bytes - p.header_bytes);  // counted with the record from here on
   }
   set_bytes(p, p.bytes + kept_size(p, kind));
   ++p.unacked;

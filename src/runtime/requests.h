@@ -81,6 +81,7 @@ struct Pending {
   // request's own list (wire_headers) and a retry copies them in.
   std::array<bool, 3> headers_left_out{};
   kafka::WireHeaders wire_headers;  // the request's headers as librdkafka parsed them, until its reply takes them
+  std::size_t header_bytes = 0;     // headers_size(request->headers), counted once at admission
   int unacked = 0;
   int retries = 0;
   std::size_t bytes = 0;  // memory it holds (see Requests::bytes())

@@ -151,6 +151,18 @@ TEST_F(EndpointSecurity, HttpsMetricsNeedTheTokenAndSpansReachACollectorOverTlsW
   json::object with_key{
       {"method", "POST"}, {"url", base + "/v1/traces"}, {"headers", {{"x-api-key", {{"equalTo", api_key}}}}}};
   ASSERT_GE(wm_->wait_for_count(with_key, 1, std::chrono::seconds(30)), 1U) << connector->log();
+  // The spans go out in batches: on a busy machine the first request's may come in a later one than
+  // the first batch, so wait (up to 30 s) until one carries them.
+  auto first_request_exported = [&] {
+    for (const auto& r : wm_->find(with_key)) {
+      if (std::string(r.at("body").as_string()).find("secure-0") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (auto end = std::chrono::steady_clock::now() + seconds(30);
+       !first_request_exported() && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   std::string bodies;
   for (const auto& r : wm_->find(with_key)) {
     EXPECT_EQ(std::string(r.at("absoluteUrl").as_string()).rfind("https://", 0), 0U) << json::serialize(r);
