@@ -8,13 +8,18 @@
 //       creates REPLY_TOPIC, starts COMMAND, reads REPLY_TOPIC until COUNT replies arrived, stops
 //       COMMAND (SIGTERM) and prints one JSON line: the replies' throughput over their own
 //       timestamps (LogAppendTime: first to last appended by the broker, so start-up is not
-//       counted), COMMAND's CPU time per reply and its peak resident memory.
+//       counted), COMMAND's CPU time per reply and its peak resident memory; and, read from
+//       /proc just before the SIGTERM, COMMAND's four busiest threads: name, seconds on a CPU and
+//       seconds runnable but waiting for one (schedstat), beside life_s, the seconds it ran. A
+//       thread whose run + wait is near life_s was never idle: that thread set the rate.
 #include <librdkafka/rdkafka.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include <chrono>
@@ -81,6 +86,40 @@ int preload(const std::string& bootstrap, const std::string& topic, int partitio
   return rd_kafka_flush(producer.get(), 120'000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 1;
 }
 
+struct ThreadTimes {
+  std::string name;
+  double run_s = 0;   // on a CPU
+  double wait_s = 0;  // runnable, waiting for a CPU
+};
+
+// The threads of process `pid` from /proc/PID/task/*/{comm,schedstat}, busiest first (empty
+// where /proc does not tell).
+std::vector<ThreadTimes> thread_times(pid_t pid) {
+  std::vector<ThreadTimes> out;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream comm(task.path() / "comm"), sched(task.path() / "schedstat");
+    ThreadTimes t;
+    double run_ns = 0, wait_ns = 0;
+    if (!std::getline(comm, t.name) || !(sched >> run_ns >> wait_ns)) continue;
+    t.run_s = run_ns / 1e9;
+    t.wait_s = wait_ns / 1e9;
+    out.push_back(std::move(t));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.run_s > b.run_s; });
+  return out;
+}
+
+// [["name",run_s,wait_s],...] of the `most` busiest threads (names are librdkafka's and ours:
+// no quotes or backslashes to escape).
+std::string threads_json(const std::vector<ThreadTimes>& threads, std::size_t most) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < threads.size() && i < most; ++i) {
+    out += fmt::format(R"({}["{}",{:.3f},{:.3f}])", i ? "," : "", threads[i].name, threads[i].run_s, threads[i].wait_s);
+  }
+  return out + "]";
+}
+
 int measure(const std::string& bootstrap, const std::string& topic, long count, int timeout_s, char** command) {
   // Broker time, set when a reply is appended (acknowledged), not when the producer was called.
   if (auto problems = kafka::create_topics(bootstrap, {topic}, 3, std::chrono::seconds(30),
@@ -137,6 +176,8 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
     ++got;
   }
   progress(true);
+  const double life_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto threads = thread_times(pid);
   ::kill(pid, SIGTERM);
   int status = 0;
   struct rusage usage {};
@@ -146,11 +187,11 @@ int measure(const std::string& bootstrap, const std::string& topic, long count, 
                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   double span_s = got > 1 ? static_cast<double>(last_ts - first_ts) / 1000.0 : 0;
   std::printf(
-      R"({"replies":%ld,"expected":%ld,"span_s":%.3f,"msgs_per_s":%.1f,"cpu_s":%.3f,"cpu_us_per_msg":%.2f,"peak_rss_mb":%.1f,"exit":%d})"
+      R"({"replies":%ld,"expected":%ld,"span_s":%.3f,"msgs_per_s":%.1f,"cpu_s":%.3f,"cpu_us_per_msg":%.2f,"peak_rss_mb":%.1f,"exit":%d,"life_s":%.3f,"threads":%s})"
       "\n",
       got, count, span_s, span_s > 0 ? static_cast<double>(got - 1) / span_s : 0.0, cpu_s,
       got > 0 ? cpu_s * 1e6 / static_cast<double>(got) : 0.0, static_cast<double>(usage.ru_maxrss) / 1024.0,
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), life_s, threads_json(threads, 4).c_str());
   return got == count ? 0 : 1;
 }
 

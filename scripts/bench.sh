@@ -48,7 +48,9 @@
 # run writes a few GB of topics). Env: FXC_BENCH_MESSAGES (200000), FXC_KAFKA_BOOTSTRAP,
 #   FXC_BENCH_ONLY=latency      only the raw loop, the echo run (for its rate) and the latency runs
 #   FXC_BENCH_ONLY=echo         only the raw loop and the echo run: their figures and ratios (quick,
-#                               to see how the two move across runs)
+#                               to see how the two move across runs), the CPU seconds each program
+#                               used per second, and each one's busiest threads: seconds on a CPU
+#                               and seconds runnable but waiting for one (from /proc, fxc_bench)
 #   FXC_BENCH_IN_FLIGHT         the echo run's max_in_flight (5000)
 #   FXC_BENCH_PAIRS             how many raw loop + echo pairs to run (3; 1 for the old single pair)
 #   FXC_BENCH_KAFKA_PROPERTIES  more librdkafka properties for every connector run, as YAML map
@@ -64,7 +66,8 @@
 #                               for perf e.g. "-F 999 --call-graph dwarf,16384" (call chains, for
 #                               `perf report --children`), for callgrind e.g. "--cache-sim=yes"
 #                               (simulated cache misses too: D1mr, D1mw, first-level data read and
-#                               write misses, printed with the instructions)
+#                               write misses, printed with the instructions) or "--separate-threads=yes"
+#                               (a file and a count per thread; thread 01 is the loop)
 set -euo pipefail
 
 SCRIPTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -165,6 +168,7 @@ echo_run() {
     case "${FXC_BENCH_PROFILE:-0}" in
       1) wrap=("$(command -v perf)" record -q -e cpu-clock -F 1999 "${extra[@]}" -o "$DIR/echo.perf.data" --) ;;
       callgrind)
+        rm -f -- "$DIR"/echo.callgrind.out*  # (with --separate-threads=yes, one file per thread)
         wrap=("$(command -v valgrind)" --tool=callgrind "--callgrind-out-file=$DIR/echo.callgrind.out" "${extra[@]}")
         ;;
     esac
@@ -218,12 +222,25 @@ echo_="$(sed -n 2p <<<"$median_pair")"
 ratios="$(sed -n 3p <<<"$median_pair")"
 say "echo_ratio of each pair: $ratios; the median pair's figures are reported"
 if [[ "${FXC_BENCH_PROFILE:-0}" == callgrind ]]; then
-  totals="$(sed -n 's/^totals: *//p' "$DIR/echo.callgrind.out")"
+  # One file, or with FXC_BENCH_PROFILE_OPTS=--separate-threads=yes one per thread
+  # (echo.callgrind.out-01 is the loop: the main thread), summed here and listed.
+  files=()
+  for f in "$DIR"/echo.callgrind.out "$DIR"/echo.callgrind.out-*; do
+    if [[ -s "$f" ]]; then files+=("$f"); fi
+  done
+  totals="$(sed -n 's/^totals: *//p' "${files[@]}" | awk '{ for (i = 1; i <= NF; i++) t[i] += $i; if (NF > n) n = NF }
+    END { for (i = 1; i <= n; i++) printf "%s%d", (i > 1 ? " " : ""), t[i] }')"
   total="${totals%% *}"  # Ir, the first event
   say "callgrind: the echo connector executed $total instructions for $N requests, $((total / N)) per request" \
-    "(start-up and stop included; $DIR/echo.callgrind.out, callgrind_annotate reads it)"
+    "(start-up and stop included; $DIR/echo.callgrind.out*, callgrind_annotate reads them)"
   # Every event counted, by name (more than Ir with FXC_BENCH_PROFILE_OPTS=--cache-sim=yes).
-  say "callgrind: $(sed -n 's/^events: *//p' "$DIR/echo.callgrind.out") = $totals"
+  say "callgrind: $(sed -n 's/^events: *//p' "${files[0]}") = $totals"
+  if ((${#files[@]} > 1)); then
+    for f in "${files[@]}"; do
+      ir="$(sed -n 's/^totals: *//p' "$f")"
+      say "callgrind: thread ${f##*-}: ${ir%% *} instructions"
+    done
+  fi
 fi
 if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]]; then
   say "profile of the echo connector ($DIR/echo.perf.data): shared objects, then symbols"
@@ -245,6 +262,12 @@ print(f"echo_ratio {echo['msgs_per_s'] / raw['msgs_per_s']:.3f}  cpu_ratio {echo
 # CPU seconds each program used per second of its run: when both got the same, the rate followed
 # the CPU per message and echo_ratio is 1 / cpu_ratio (docs/performance.md).
 print(f"cpu_s_per_s raw {raw['cpu_s'] / raw['span_s']:.2f} echo {echo['cpu_s'] / echo['span_s']:.2f}")
+# Each program's busiest threads over its life (fxc_bench, from /proc schedstat): seconds on a
+# CPU / seconds runnable but waiting for one. A thread busy (run + wait) for most of life_s was
+# never idle: it set the rate.
+for name, run in (("raw", raw), ("echo", echo)):
+    threads = ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in run.get("threads", []))
+    print(f"threads {name} (life {run.get('life_s', 0):.2f} s; run/wait s): {threads}")
 PY
   exit 0
 fi
