@@ -8,6 +8,9 @@
 #                             the median ratio gives these rows, echo_ratio_pairs lists every ratio
 #   cpu_us_per_msg, cpu_ratio, peak_rss_mb   of that fxconnect process (its whole life, start-up
 #                             included); cpu_ratio = its CPU per message / the raw loop's
+#   echo_threads, raw_threads of those two processes, their busiest threads over their life
+#                             (echo_life_s, raw_life_s): [name, seconds on a CPU, seconds runnable
+#                             but waiting for one] (/proc schedstat, read by fxc_bench)
 #   echo_nowake_*             the same with kafka.fetch_wakeup: false (librdkafka 2.0.2's fetch
 #                             stall left as it is: kafka/fetch_waker.h)
 #   echo_prefetch64_*         the same with librdkafka's own prefetch bound (queued.max.messages.kbytes
@@ -616,6 +619,11 @@ out = {
     "cpu_us_per_msg": echo["cpu_us_per_msg"],
     "raw_cpu_us_per_msg": raw["cpu_us_per_msg"],
     "cpu_ratio": round(echo["cpu_us_per_msg"] / raw["cpu_us_per_msg"], 3) if raw["cpu_us_per_msg"] else 0,
+    # [name, seconds on a CPU, seconds waiting for one] of the busiest threads, over life_s
+    "echo_threads": echo.get("threads", []),
+    "echo_life_s": echo.get("life_s", 0),
+    "raw_threads": raw.get("threads", []),
+    "raw_life_s": raw.get("life_s", 0),
     "echo_nowake_msgs_per_s": round(nowake["msgs_per_s"]),
     "echo_nowake_ratio": round(nowake["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
     "echo_nowake_cpu_us_per_msg": nowake["cpu_us_per_msg"],
@@ -656,6 +664,11 @@ rows = [
     ("cpu_us_per_msg", out["cpu_us_per_msg"], f"fxconnect process (raw loop: {out['raw_cpu_us_per_msg']})"),
     ("cpu_ratio", out["cpu_ratio"], "fxconnect / raw loop; target <= 1.5"),
     ("peak_rss_mb", out["peak_rss_mb"], f"fxconnect echo, 5000 in flight; target <= 128 (raw loop: {out['raw_peak_rss_mb']})"),
+    ("  busiest thread", "/".join(f"{x:.2f}" for x in out["echo_threads"][0][1:]) if out["echo_threads"] else "-",
+     f"s on a CPU/waiting for one, of {out['echo_life_s']:.2f} s, the echo connector's: "
+     + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["echo_threads"][:2])
+     + f"; the raw loop's (of {out['raw_life_s']:.2f} s): "
+     + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["raw_threads"][:2])),
     ("echo_nowake_msgs_per_s", out["echo_nowake_msgs_per_s"], f"kafka.fetch_wakeup false: ratio {out['echo_nowake_ratio']}, cpu {out['echo_nowake_cpu_us_per_msg']} us/msg"),
     ("echo_traced_msgs_per_s", out["echo_traced_msgs_per_s"], f"tracing on, sampler always (cpu {out['echo_traced_cpu_us_per_msg']} us/msg)"),
     ("tracing_ratio", out["tracing_ratio"], "traced / untraced; target >= 0.9"),
