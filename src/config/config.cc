@@ -415,6 +415,7 @@ ConnectorConfig build(Loader& in, const std::string& source) {
   c.kafka.security = kafka_security(in, "kafka.security", resolve);
   c.kafka.write_check = in.text("kafka.write_check") == "true";
   c.kafka.fetch_wakeup = in.text("kafka.fetch_wakeup") == "true";
+  c.kafka.decode_thread = in.text("kafka.decode_thread") == "true";
   c.input.topic = in.text("input.topic");
   c.input.pattern = in.text("input.pattern");
   c.reply.topic = in.text("reply.topic");

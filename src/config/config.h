@@ -135,8 +135,9 @@ struct ConnectorConfig {
     std::vector<Property> consumer_properties;  // consumer only, after `properties`
     std::vector<Property> producer_properties;  // producer only, after `properties`
     KafkaSecurity security;
-    bool write_check = true;   // kafka.write_check: the startup WRITE check (runtime.cc)
-    bool fetch_wakeup = true;  // kafka.fetch_wakeup: kafka/fetch_waker.h
+    bool write_check = true;    // kafka.write_check: the startup WRITE check (runtime.cc)
+    bool fetch_wakeup = true;   // kafka.fetch_wakeup: kafka/fetch_waker.h
+    bool decode_thread = true;  // kafka.decode_thread: kafka/decoder.h
   } kafka;
   struct {
     std::string topic;  // exactly one of topic and pattern is set

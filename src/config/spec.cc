@@ -45,6 +45,12 @@ constexpr std::array kFields = {
           "again only when its broker thread next wakes, up to a second later: a connector faster than one "
           "prefetch queue per second then idles most of each second (docs/performance.md). Off: no such "
           "requests, and that stall."},
+    Field{"kafka.decode_thread", Kind::boolean, "true", false,
+          "Copy consumed records into requests on a thread of their own (librdkafka's parse of the headers "
+          "included), so that the connector's loop thread only takes and admits them: the loop sets the "
+          "connector's rate at full load, and this was about 29 % of its work (docs/performance.md). Order, the "
+          "in-flight bounds and rebalances are kept as without it. Off: the loop copies them itself (one thread "
+          "less, e.g. for a container given a single CPU)."},
     Field{"kafka.security", Kind::section, "", false,
           "TLS and SASL to the brokers (docs/security.md). Unset: plaintext, no authentication. Set here, not "
           "through `security.protocol`, `ssl.*` or `sasl.*` librdkafka properties (those are refused beside it)."},

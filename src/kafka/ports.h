@@ -51,6 +51,10 @@ class Consumer {
     std::function<void(const std::string& why)> unauthorized = nullptr;
     // Every broker unreachable (true), or one reachable again (false). Reported on changes only.
     std::function<void(bool down)> brokers_down = nullptr;
+    // How many more requests, and bytes, the runtime takes before its in-flight bound: the
+    // consumer takes no more than that at once (at least one message, so that group events are
+    // served). Null: no bound.
+    std::function<std::pair<std::size_t, std::size_t>()> room = nullptr;
   };
 
   virtual ~Consumer() = default;

@@ -39,6 +39,8 @@ struct ConsumerSettings : ClientSettings {
   std::chrono::milliseconds commit_interval{1'000};
   // Wake the fetcher once a quarter of the prefetch queue is taken (kafka/fetch_waker.h).
   bool fetch_wakeup = true;
+  // Copy consumed records into Requests on a thread of their own (kafka/decoder.h).
+  bool decode_thread = true;
 };
 
 struct ProducerSettings : ClientSettings {};

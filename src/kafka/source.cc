@@ -1,5 +1,9 @@
 #include "kafka/source.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <tuple>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -8,8 +12,12 @@
 namespace fxconnect::kafka {
 namespace {
 
-// Messages delivered per turn of the loop before completions get a turn.
+// Messages polled per batch (and polls per turn of the loop, errors included) before completions
+// get a turn.
 constexpr int kMessageBudget = 256;
+// A batch holds at most this share of the bytes the in-flight bound has room for (past its first
+// message): a request holds up to about ten times its record's size (see source.h).
+constexpr std::size_t kBytesPerRecordByte = 16;
 // Polled this often even without a wakeup: a safety net, and it keeps the group membership
 // alive (max.poll.interval.ms) while every partition is paused.
 constexpr std::chrono::milliseconds kTickPeriod{100};
@@ -52,10 +60,20 @@ Source::Source(boost::asio::io_context& io, const ConsumerSettings& settings, st
   rd_kafka_poll_set_consumer(consumer_.get());
   queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
   if (settings.fetch_wakeup) fetch_waker_ = std::make_unique<FetchWaker>(consumer_.get());
+  link_ = std::make_shared<Link>(Link{this});
+  if (settings.decode_thread) {
+    decoder_ = std::make_unique<Decoder>([&io = io_, link = link_](std::vector<Decoded> batch) {
+      boost::asio::post(io, [link, batch = std::move(batch)]() mutable {
+        if (link->source) link->source->decoded(std::move(batch));
+      });
+    });
+  }
 }
 
 Source::~Source() {
-  closed_ = true;  // destroying a consumer that was not closed revokes: release without events
+  closed_ = true;           // destroying a consumer that was not closed revokes: release without events
+  link_->source = nullptr;  // (on the loop, as are the decoder's posts)
+  decoder_.reset();         // every message it had is destroyed: the consumer can go (null: decode_thread off)
   fetch_waker_.reset();
   wakeup_.reset();
   queue_.reset();
@@ -90,10 +108,21 @@ void Source::resume_taking() {
 }
 
 void Source::drain() {
-  for (int i = 0; i < kMessageBudget; ++i) {
-    if (closed_ || !taking_) return;
+  if (decoding_) return;  // the batch in the decoder comes back first, and drains again then
+  std::size_t room = SIZE_MAX, room_bytes = SIZE_MAX;
+  if (events_.room) std::tie(room, room_bytes) = events_.room();
+  // At least one message: polling is also how group events are served (while the runtime holds
+  // intake at its bound it pauses the partitions, so then nothing but events comes).
+  const std::size_t most = std::clamp<std::size_t>(room, 1, kMessageBudget);
+  const std::size_t most_bytes = room_bytes / kBytesPerRecordByte;
+  std::vector<MessagePtr> batch;
+  decoding_revokes_.clear();
+  std::size_t bytes = 0;
+  int polls = 0;
+  for (; polls < kMessageBudget && batch.size() < most && (batch.empty() || bytes < most_bytes); ++polls) {
+    if (closed_ || !taking_) break;
     MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), 0));
-    if (!m) return;
+    if (!m) break;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
     if (m->err) {
       std::string what = fmt::format("{}{}: {}", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
@@ -114,14 +143,52 @@ void Source::drain() {
     }
     set_brokers_down(false);  // a message: a broker answered
     if (fetch_waker_) fetch_waker_->taken(m->len + m->key_len);
-    Request request = to_request(*m);
-    // librdkafka's parse of the headers, taken over (no copy) for the reply (see WireHeaders).
-    rd_kafka_headers_t* headers = nullptr;
-    WireHeaders wire;
-    if (rd_kafka_message_detach_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) wire.reset(headers);
-    events_.message(std::move(request), std::move(wire));
+    bytes += m->len + m->key_len;
+    batch.push_back(std::move(m));
+    decoding_revokes_.push_back(revokes_);
   }
-  boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
+  if (!batch.empty() && decoder_) {
+    decoding_ = true;
+    decoder_->decode(std::move(batch));
+    return;
+  }
+  if (!batch.empty()) {  // kafka.decode_thread off: decoded here, on the loop
+    std::vector<Decoded> out;
+    out.reserve(batch.size());
+    for (auto& m : batch) {
+      out.push_back(decode_message(*m));
+      m.reset();
+    }
+    deliver(out);
+  }
+  if (!batch.empty() || polls == kMessageBudget) {
+    boost::asio::post(io_, [this] { drain(); });  // more may be waiting: after other work
+  }
+}
+
+void Source::decoded(std::vector<Decoded> batch) {
+  decoding_ = false;
+  deliver(batch);
+  if (closed_) return;
+  // The next batch goes to the decoder while the loop does other work (answers, reports); when
+  // the queue is empty the wakeup calls drain() again.
+  drain();
+}
+
+void Source::deliver(std::vector<Decoded>& batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (closed_) return;  // closing: not delivered, never stored, read again by the next owner
+    auto& d = batch[i];
+    if (const auto polled_at = decoding_revokes_[i]; polled_at != revokes_) {
+      auto it = revoked_at_.find({d.request.topic, d.request.partition});
+      if (it != revoked_at_.end() && it->second > polled_at) {
+        spdlog::debug("message from {}[{}] offset {} polled before its partition was revoked: not delivered",
+                      d.request.topic, d.request.partition, d.request.offset);
+        continue;
+      }
+    }
+    events_.message(std::move(d.request), std::move(d.headers));
+  }
 }
 
 void Source::schedule_tick() {
@@ -180,6 +247,7 @@ void Source::close() {
   if (closed_) return;
   closed_ = true;  // from here the rebalance callback releases at once (see rebalance_cb)
   tick_.cancel();
+  if (decoder_) decoder_->stop();  // its messages destroyed before the consumer closes (a batch on its way is dropped)
   if (fetch_waker_) fetch_waker_->stop();
   rd_kafka_consumer_close(consumer_.get());
   wakeup_.reset();
@@ -198,6 +266,10 @@ void Source::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
     if (!self->closed_) self->events_.assigned(partitions);
     return;
   }
+  // A batch polled before this revoke and still in the decoder must not deliver these partitions'
+  // messages (see decoded()).
+  ++self->revokes_;
+  for (const auto& tp : partitions) self->revoked_at_[tp] = self->revokes_;
   if (self->closed_) {  // closing: the runtime has drained and committed everything already
     self->release(partitions);
     return;

@@ -8,10 +8,26 @@
 // assignment lost (librdkafka #4059, fixed upstream in 2.6). The application cannot see the join
 // state; librdkafka's own committer runs on its thread and commits only in the steady state, and
 // commits revoked partitions' stored offsets during the unassign, before the member rejoins.
+//
+// Messages are polled on the loop in batches and copied into Requests by a Decoder on its own
+// thread (kafka/decoder.h; kafka.decode_thread, on by default); the loop delivers a batch once it
+// is back and only then polls the next.
+// What that changes, and how it is kept as it was:
+// - The in-flight bounds: a batch holds no more requests than Events::room allows, and no more
+//   than a sixteenth of the bytes it allows, once past its first message (a request holds up to
+//   about ten times its record's size: its copy, a parsed document of small values, replies), so
+//   the bound is crossed by one request at most, as when messages were taken one by one.
+// - Rebalances: a message polled before its partition was revoked and back after is not
+//   delivered. Its offset is never stored; whoever owns the partition next (this member too,
+//   after a new assignment) reads it again from the committed offset.
+// - Pausing discards what librdkafka prefetched and resumes after the last message polled: a
+//   batch polled before the pause is delivered as usual.
+// - Closing drops the batch in the decoder: nothing after it was delivered, nothing of it stored.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +38,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "kafka/client.h"
+#include "kafka/decoder.h"
 #include "kafka/fetch_waker.h"
 #include "kafka/ports.h"
 #include "kafka/queue_wakeup.h"
@@ -66,6 +83,10 @@ class Source final : public Consumer {
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static int stats_cb(rd_kafka_t* rk, char* json, std::size_t len, void* opaque);
   void drain();
+  // A batch back from the decoder (on the loop).
+  void decoded(std::vector<Decoded> batch);
+  // Hands a decoded batch to the runtime, but for what a revoke or the close made stale.
+  void deliver(std::vector<Decoded>& batch);
   void schedule_tick();
   void set_brokers_down(bool down);
 
@@ -77,6 +98,20 @@ class Source final : public Consumer {
   QueuePtr queue_;
   std::unique_ptr<QueueWakeup> wakeup_;
   std::unique_ptr<FetchWaker> fetch_waker_;  // see fetch_waker.h: librdkafka 2.0.2 fetches again only when woken
+  // Where the decoder's batches go: this Source, until it is destroyed (a batch may still be on
+  // its way to the loop then).
+  struct Link {
+    Source* source;
+  };
+  std::shared_ptr<Link> link_;
+  std::unique_ptr<Decoder> decoder_;  // null: kafka.decode_thread off, messages decoded on the loop
+  bool decoding_ = false;             // a batch is in the decoder: the next one is polled when it is back
+  // Revokes seen so far, and for each partition ever revoked the count at its last revoke.
+  // decoding_revokes_[i]: the count when the batch's message i was polled (a rebalance callback
+  // runs inside a poll, so a revoke can fall between two messages of one batch).
+  std::uint64_t revokes_ = 0;
+  std::vector<std::uint64_t> decoding_revokes_;
+  std::map<TopicPartition, std::uint64_t> revoked_at_;
   boost::asio::steady_timer tick_;
   bool closed_ = false;
   bool taking_ = true;

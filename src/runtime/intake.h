@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 namespace fxconnect::runtime {
 
@@ -32,6 +33,10 @@ class Intake {
   // The time passed: pause when held long enough.
   Action on_time(Clock::time_point now);
   std::optional<Clock::time_point> next_wakeup() const;
+  // How many more requests, and bytes, fit below the bound (zero when at or over it).
+  std::pair<std::size_t, std::size_t> room(std::size_t requests, std::size_t bytes) const {
+    return {requests < max_requests_ ? max_requests_ - requests : 0, bytes < max_bytes_ ? max_bytes_ - bytes : 0};
+  }
   // After stopping: no more resuming.
   void stop() { stopped_ = true; }
 

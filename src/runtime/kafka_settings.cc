@@ -28,6 +28,7 @@ kafka::ConsumerSettings consumer_settings(const config::ConnectorConfig& c) {
   s.group_id = c.kafka.group_id;
   s.commit_interval = c.processing.commit_interval;
   s.fetch_wakeup = c.kafka.fetch_wakeup;
+  s.decode_thread = c.kafka.decode_thread;
   return s;
 }
 

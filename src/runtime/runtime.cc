@@ -283,6 +283,7 @@ int Runtime::Impl::run(bool handle_signals) {
   events.fatal = [this](const std::string& why) { fatal(why); };
   events.unauthorized = [this](const std::string& why) { unusable_topic(why); };
   events.brokers_down = [this](bool down) { brokers_down_ = down; };
+  events.room = [this] { return intake_.room(requests_->in_flight(), requests_->bytes()); };
   consumer_ = clients_.consumer(io_, subscription, std::move(events));
   consumer_->start();
 
@@ -435,6 +436,13 @@ void Runtime::Impl::finish_stop(bool drained) {
 // --- Kafka events ----------------------------------------------------------------------------
 
 void Runtime::Impl::on_message(Request&& request, kafka::WireHeaders headers) {
+  if (stopping_) {
+    // Polled before the stop paused every partition (the consumer's decoder had it): not taken,
+    // never stored, so the partition's next reader gets it. Nothing after it is taken either.
+    spdlog::debug("message from {}[{}] offset {} arrived while stopping; left for the next reader", request.topic,
+                  request.partition, request.offset);
+    return;
+  }
   auto generation = partitions_.admit({request.topic, request.partition}, request.offset);
   if (!generation) {
     // Not served here (a stale message after a revoke): its next owner reads it. Nothing is lost.

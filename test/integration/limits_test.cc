@@ -69,6 +69,30 @@ TEST_F(ConnectorTest, RequestsUpToTheEnginesFiftyMegabytesAreAnsweredWithinTheBy
   EXPECT_GE(held_max, 4.0 * 50'000'000) << "a 50 MB request held less than its body, JSON and reply: not counted";
 }
 
+// processing.max_in_flight is a bound, not a target: with thousands of requests waiting in the
+// partition, the connector never holds more than the bound in flight, and reaches it. (Messages
+// are taken in batches and copied on the consumer's decoder thread: a batch is sized to the room
+// left below the bound, else it would overshoot by a batch.)
+TEST_F(ConnectorTest, TheInFlightBoundHoldsExactlyWhileRequestsWaitInThePartition) {
+  kafka_->create_topic(in_, 1);
+  kafka_->create_topic(out_, 1);
+  constexpr int kRequests = 2000;
+  std::vector<core::OutgoingRecord> requests;
+  for (int i = 0; i < kRequests; ++i) {
+    auto key = "instance-" + std::to_string(i);  // every request its own key: all may run at once
+    requests.push_back({in_, key, {{"processInstanceUuid", key}}, R"({"n":)" + std::to_string(i) + "}"});
+  }
+  kafka_->produce(requests);  // all waiting before the connector starts
+  TopicReader replies(bootstrap_, out_);
+  auto connector = start_connector(config("  name: echo\n  options: { delay: 20ms }\n", "  max_in_flight: 10\n"));
+  ASSERT_TRUE(replies.wait_for(kRequests, seconds(120))) << connector->log();
+  connector->signal(SIGTERM);
+  ASSERT_EQ(connector->wait(seconds(60)), 0) << connector->log();
+  auto log = connector->log();
+  EXPECT_EQ(stop_figure(log, "in_flight_max"), 10) << log;
+  EXPECT_EQ(stop_figure(log, "replied_ok"), kRequests) << log;
+}
+
 // The reply topic must exist before anything is consumed: a connector whose replies can never be
 // written would hold its partitions' commits forever.
 TEST_F(ConnectorTest, AMissingReplyTopicIsRefusedAtStartupWithExitTwo) {
