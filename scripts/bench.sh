@@ -11,6 +11,8 @@
 #   echo_threads, raw_threads of those two processes, their busiest threads over their life
 #                             (echo_life_s, raw_life_s): [name, seconds on a CPU, seconds runnable
 #                             but waiting for one] (/proc schedstat, read by fxc_bench)
+#   echo_nodecode_*           the same with kafka.decode_thread: false (records copied into
+#                             requests on the loop thread instead of the decoder's: kafka/decoder.h)
 #   echo_nowake_*             the same with kafka.fetch_wakeup: false (librdkafka 2.0.2's fetch
 #                             stall left as it is: kafka/fetch_waker.h)
 #   echo_prefetch64_*         the same with librdkafka's own prefetch bound (queued.max.messages.kbytes
@@ -59,6 +61,8 @@
 #   FXC_BENCH_KAFKA_PROPERTIES  more librdkafka properties for every connector run, as YAML map
 #                               entries (e.g. "queued.max.messages.kbytes: '24576'"): what a
 #                               changed default would give, measured before changing it
+#   FXC_BENCH_KAFKA_SETTINGS    one more `kafka:` key of every connector run, as a YAML line
+#                               (e.g. "decode_thread: false"): the same for fxconnect's own settings
 #   FXC_BENCH_PROFILE=1         the first echo run under `perf record -e cpu-clock` (Debian's linux-perf);
 #                               prints the top shared objects and symbols of the connector (its
 #                               figures then include perf's own cost)
@@ -135,7 +139,8 @@ connector_config() {
 kafka:
   bootstrap: $B
   group_id: bench-${6:-$1}-$RUN
-  properties: { auto.offset.reset: earliest${FXC_BENCH_KAFKA_PROPERTIES:+, $FXC_BENCH_KAFKA_PROPERTIES} }
+  properties: { auto.offset.reset: earliest${FXC_BENCH_KAFKA_PROPERTIES:+, $FXC_BENCH_KAFKA_PROPERTIES} }${FXC_BENCH_KAFKA_SETTINGS:+
+  $FXC_BENCH_KAFKA_SETTINGS}
 input:
   topic: $2
 reply:
@@ -183,6 +188,7 @@ trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    
 # (a bound given by FXC_BENCH_KAFKA_PROPERTIES is taken out first: one key, not two)
 prefetch_64mb() { sed -i -E "s/, queued\.max\.messages\.kbytes: '?[0-9]+'?//; s/auto.offset.reset: earliest/auto.offset.reset: earliest, queued.max.messages.kbytes: '65536'/" "$1"; }
 no_wakeup() { sed -i "s/^  group_id: .*/&\n  fetch_wakeup: false/" "$1"; }
+no_decode_thread() { sed -i "s/^  group_id: .*/&\n  decode_thread: false/" "$1"; }
 
 if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]] && ! command -v perf >/dev/null; then
   say "FXC_BENCH_PROFILE=1 needs perf: apt-get install linux-perf"
@@ -279,6 +285,9 @@ if [[ "${FXC_BENCH_ONLY:-}" != latency ]]; then
 say "fxconnect echo, kafka.fetch_wakeup false: $N messages"
 nowake="$(echo_run nowake 6 "$N" 0ms 5000 no_wakeup)"
 say "nowake: $nowake"
+say "fxconnect echo, kafka.decode_thread false: $N messages"
+nodecode="$(echo_run nodecode 6 "$N" 0ms 5000 no_decode_thread)"
+say "nodecode: $nodecode"
 say "fxconnect echo, traced (sampler always): $N messages"
 traced="$(echo_run traced 6 "$N" 0ms 5000 trace_always)"
 say "traced: $traced"
@@ -598,9 +607,10 @@ print(f"latency_p99_le_50ms_up_to_per_s {summary['latency_p99_le_50ms_up_to_per_
 PY
 if [[ "${FXC_BENCH_ONLY:-}" == latency ]]; then exit 0; fi
 
-python3 - "$raw" "$echo_" "$slow" "$DIR/latency-summary.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" "$ratios" <<'PY'
+python3 - "$raw" "$echo_" "$slow" "$DIR/latency-summary.json" "$rate" "$FXC_BUILD/bench.json" "$echo64" "$traced" "$http" "$onboarding_cpp" "$onboarding_flow" "$nowake" "$ratios" "$nodecode" <<'PY'
 import json, sys
 nowake = json.loads(sys.argv[12])
+nodecode = json.loads(sys.argv[14])
 sweep = json.load(open(sys.argv[4]))
 by_name = {run["name"]: run for run in sweep["runs"]}
 lat, low = by_name["latency"], by_name["latency-1000"]  # half of the echo rate; 1,000/s
@@ -627,6 +637,9 @@ out = {
     "echo_nowake_msgs_per_s": round(nowake["msgs_per_s"]),
     "echo_nowake_ratio": round(nowake["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
     "echo_nowake_cpu_us_per_msg": nowake["cpu_us_per_msg"],
+    "echo_nodecode_msgs_per_s": round(nodecode["msgs_per_s"]),
+    "echo_nodecode_ratio": round(nodecode["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
+    "echo_nodecode_cpu_us_per_msg": nodecode["cpu_us_per_msg"],
     "peak_rss_mb": echo["peak_rss_mb"],
     "echo_traced_msgs_per_s": round(traced["msgs_per_s"]),
     "tracing_ratio": round(traced["msgs_per_s"] / echo["msgs_per_s"], 3) if echo["msgs_per_s"] else 0,
@@ -666,9 +679,10 @@ rows = [
     ("peak_rss_mb", out["peak_rss_mb"], f"fxconnect echo, 5000 in flight; target <= 128 (raw loop: {out['raw_peak_rss_mb']})"),
     ("  busiest thread", "/".join(f"{x:.2f}" for x in out["echo_threads"][0][1:]) if out["echo_threads"] else "-",
      f"s on a CPU/waiting for one, of {out['echo_life_s']:.2f} s, the echo connector's: "
-     + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["echo_threads"][:2])
+     + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["echo_threads"][:3])
      + f"; the raw loop's (of {out['raw_life_s']:.2f} s): "
      + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["raw_threads"][:2])),
+    ("echo_nodecode_msgs_per_s", out["echo_nodecode_msgs_per_s"], f"kafka.decode_thread false: ratio {out['echo_nodecode_ratio']}, cpu {out['echo_nodecode_cpu_us_per_msg']} us/msg"),
     ("echo_nowake_msgs_per_s", out["echo_nowake_msgs_per_s"], f"kafka.fetch_wakeup false: ratio {out['echo_nowake_ratio']}, cpu {out['echo_nowake_cpu_us_per_msg']} us/msg"),
     ("echo_traced_msgs_per_s", out["echo_traced_msgs_per_s"], f"tracing on, sampler always (cpu {out['echo_traced_cpu_us_per_msg']} us/msg)"),
     ("tracing_ratio", out["tracing_ratio"], "traced / untraced; target >= 0.9"),
