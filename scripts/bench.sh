@@ -254,10 +254,11 @@ fi
 if [[ "${FXC_BENCH_PROFILE:-0}" == 1 ]]; then
   say "profile of the echo connector ($DIR/echo.perf.data): shared objects, then symbols"
   # (|| true: head ends the pipe early, which pipefail would count as a failure; -g none: flat,
-  # also when FXC_BENCH_PROFILE_OPTS recorded call chains)
-  perf report -i "$DIR/echo.perf.data" -g none --no-children --comm fxconnect --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' |
+  # also when FXC_BENCH_PROFILE_OPTS recorded call chains; the connector's own threads: the loop,
+  # the consumer's decoder and the fetch waker, not librdkafka's rdk:*)
+  perf report -i "$DIR/echo.perf.data" -g none --no-children --comm fxconnect,fxc-decoder,fxc-fetchwaker --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' |
     head -8 || true
-  perf report -i "$DIR/echo.perf.data" -g none --no-children --comm fxconnect --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' |
+  perf report -i "$DIR/echo.perf.data" -g none --no-children --comm fxconnect,fxc-decoder,fxc-fetchwaker --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' |
     cut -c1-140 | head -20 || true
 fi
 if [[ "${FXC_BENCH_ONLY:-}" == echo ]]; then
