@@ -11,6 +11,8 @@
 #   echo_threads, raw_threads of those two processes, their busiest threads over their life
 #                             (echo_life_s, raw_life_s): [name, seconds on a CPU, seconds runnable
 #                             but waiting for one] (/proc schedstat, read by fxc_bench)
+#   echo_broker_cpu_us_per_msg, raw_broker_cpu_us_per_msg   the broker's CPU per message while
+#                             each of those two ran (/proc: what serving it cost the broker)
 #   echo_nodecode_*           the same with kafka.decode_thread: false (records copied into
 #                             requests on the loop thread instead of the decoder's: kafka/decoder.h)
 #   echo_nowake_*             the same with kafka.fetch_wakeup: false (librdkafka 2.0.2's fetch
@@ -132,6 +134,32 @@ fxc_private_jaeger bench
 B="$FXC_KAFKA_BOOTSTRAP"
 say() { printf 'bench: %s\n' "$*" >&2; }
 
+# cpu_s PID: the CPU seconds (user + system) process PID has used so far; 0 when there is none.
+cpu_s() {
+  local stat
+  if [[ -z "$1" ]] || ! stat="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)"; then
+    echo 0
+    return
+  fi
+  # After "pid (comm) ", utime and stime (fields 14 and 15 of proc(5)) are the 12th and 13th.
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }' <<<"$stat"
+}
+# delta A B: B - A, for CPU seconds read with cpu_s.
+delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
+# The private broker's java process (its CPU is part of every request's cost); none with FXC_KAFKA_BOOTSTRAP.
+broker_pid=""
+if [[ -n "${FXC_PRIVATE_KAFKA_DIR:-}" && -s "$FXC_PRIVATE_KAFKA_DIR/pid" ]]; then broker_pid="$(<"$FXC_PRIVATE_KAFKA_DIR/pid")"; fi
+
+# with_broker_cpu JSON CPU_BEFORE COUNT: fxc_bench's JSON line with the broker's CPU per message
+# since CPU_BEFORE (cpu_s of the broker) added as broker_cpu_us_per_msg: what serving that run cost
+# the broker (the program's fetches and produces, fxc_bench's fetches of the replies; 0 without
+# our own broker). A program that fetches or produces in smaller batches costs the broker more.
+with_broker_cpu() {
+  local after
+  after="$(cpu_s "$broker_pid")"
+  sed "s/}\$/,\"broker_cpu_us_per_msg\":$(awk -v a="$2" -v b="$after" -v n="$3" 'BEGIN { printf "%.2f", n ? (b - a) * 1e6 / n : 0 }')}/" <<<"$1"
+}
+
 # connector_config NAME INPUT REPLY DELAY MAX_IN_FLIGHT [GROUP] → path of an echo connector config
 connector_config() {
   local path="$DIR/$1.yaml"
@@ -156,9 +184,12 @@ YAML
 
 # raw_run NAME → the raw loop's figures (JSON) on its own topics
 raw_run() {
+  local before out
   "$BIN/fxc_bench" preload "$B" "bench.$1.in.$RUN" 6 "$N" 10000 1024
-  "$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "$N" 300 -- \
-    "$BIN/raw_relay" "$B" "bench.$1.in.$RUN" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "bench-$1-$RUN" 2>"$DIR/$1.log"
+  before="$(cpu_s "$broker_pid")"
+  out="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "$N" 300 -- \
+    "$BIN/raw_relay" "$B" "bench.$1.in.$RUN" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "bench-$1-$RUN" 2>"$DIR/$1.log")"
+  with_broker_cpu "$out" "$before" "$N"
 }
 
 # echo_run NAME PARTITIONS COUNT DELAY MAX_IN_FLIGHT [CONFIG_EDIT]: preloads COUNT requests, runs an
@@ -181,8 +212,11 @@ echo_run() {
         ;;
     esac
   fi
-  "$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
-    "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log"
+  local before out
+  before="$(cpu_s "$broker_pid")"
+  out="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
+    "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log")"
+  with_broker_cpu "$out" "$before" "$count"
 }
 trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
 # (a bound given by FXC_BENCH_KAFKA_PROPERTIES is taken out first: one key, not two)
@@ -272,6 +306,8 @@ print(f"echo_ratio {echo['msgs_per_s'] / raw['msgs_per_s']:.3f}  cpu_ratio {echo
 # CPU seconds each program used per second of its run: when both got the same, the rate followed
 # the CPU per message and echo_ratio is 1 / cpu_ratio (docs/performance.md).
 print(f"cpu_s_per_s raw {raw['cpu_s'] / raw['span_s']:.2f} echo {echo['cpu_s'] / echo['span_s']:.2f}")
+# What serving each run cost the broker, which shares the 2 cores with it.
+print(f"broker_cpu_us_per_msg raw {raw.get('broker_cpu_us_per_msg', 0)} echo {echo.get('broker_cpu_us_per_msg', 0)}")
 # Each program's busiest threads over its life (fxc_bench, from /proc schedstat): seconds on a
 # CPU / seconds runnable but waiting for one. A thread busy (run + wait) for most of life_s was
 # never idle: it set the rate.
@@ -374,22 +410,6 @@ nodes:
     key: reply
 YAML
 "$BIN/fxconnect" engine prepare "$DIR/latency-process.yaml" >/dev/null
-
-# cpu_s PID: the CPU seconds (user + system) process PID has used so far; 0 when there is none.
-cpu_s() {
-  local stat
-  if [[ -z "$1" ]] || ! stat="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)"; then
-    echo 0
-    return
-  fi
-  # After "pid (comm) ", utime and stime (fields 14 and 15 of proc(5)) are the 12th and 13th.
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }' <<<"$stat"
-}
-# delta A B: B - A, for CPU seconds read with cpu_s.
-delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
-# The private broker's java process (its CPU is part of every request's cost); none with FXC_KAFKA_BOOTSTRAP.
-broker_pid=""
-if [[ -n "${FXC_PRIVATE_KAFKA_DIR:-}" && -s "$FXC_PRIVATE_KAFKA_DIR/pid" ]]; then broker_pid="$(<"$FXC_PRIVATE_KAFKA_DIR/pid")"; fi
 
 # quiet_broker: waits (at most 120 s) until the broker uses less than a fifth of a core, and says how
 # long that took, so that no latency run measures work a run before it left to the broker. (In the
@@ -635,6 +655,9 @@ out = {
     "echo_life_s": echo.get("life_s", 0),
     "raw_threads": raw.get("threads", []),
     "raw_life_s": raw.get("life_s", 0),
+    # the broker's CPU per message while each of those two ran (it shares the machine's cores)
+    "echo_broker_cpu_us_per_msg": echo.get("broker_cpu_us_per_msg", 0),
+    "raw_broker_cpu_us_per_msg": raw.get("broker_cpu_us_per_msg", 0),
     "echo_nowake_msgs_per_s": round(nowake["msgs_per_s"]),
     "echo_nowake_ratio": round(nowake["msgs_per_s"] / raw["msgs_per_s"], 3) if raw["msgs_per_s"] else 0,
     "echo_nowake_cpu_us_per_msg": nowake["cpu_us_per_msg"],
@@ -683,6 +706,7 @@ rows = [
      + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["echo_threads"][:3])
      + f"; the raw loop's (of {out['raw_life_s']:.2f} s): "
      + ", ".join(f"{t[0]} {t[1]:.2f}/{t[2]:.2f}" for t in out["raw_threads"][:2])),
+    ("  broker cpu_us_per_msg", out["echo_broker_cpu_us_per_msg"], f"the broker's CPU per message during the echo run (raw loop's run: {out['raw_broker_cpu_us_per_msg']})"),
     ("echo_nodecode_msgs_per_s", out["echo_nodecode_msgs_per_s"], f"kafka.decode_thread false: ratio {out['echo_nodecode_ratio']}, cpu {out['echo_nodecode_cpu_us_per_msg']} us/msg"),
     ("echo_nowake_msgs_per_s", out["echo_nowake_msgs_per_s"], f"kafka.fetch_wakeup false: ratio {out['echo_nowake_ratio']}, cpu {out['echo_nowake_cpu_us_per_msg']} us/msg"),
     ("echo_traced_msgs_per_s", out["echo_traced_msgs_per_s"], f"tracing on, sampler always (cpu {out['echo_traced_cpu_us_per_msg']} us/msg)"),
