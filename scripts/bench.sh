@@ -35,6 +35,9 @@
 #                             from its stop line: consume_delay (record timestamp → consumed: the
 #                             engine's producer, the broker, the prefetch queue) and end_to_end
 #                             (consumed → reply acknowledged: the connector and its producer)
+#                             and the simulator's own: send_lag (due → sent: its backlog when its
+#                             one thread cannot keep the rate) and reply_delay (the reply's record
+#                             timestamp → the simulator took it: the broker and its consumer)
 #   latency_sweep             after a warm-up at 1,000/s (not counted: 10 s passes until the
 #                             broker's JIT compiler is nearly idle), the same open loop at
 #                             1,000/s and at each of FXC_BENCH_LATENCY_RATES
@@ -597,6 +600,10 @@ for name, r in (x.split(":") for x in sys.argv[3:]):
     runs.append({"name": name, "rate_per_s": r, "timed_out": lat["timed_out"],
                  **{f"{q}_ms": round(node[q], 2) for q in ("p50", "p99", "p999", "max")},
                  "connector_ms": stop_line(f"{d}/{name}.log"),
+                 # the simulator's own share: how late its sends went out (its backlog), and each
+                 # reply's wait from its record timestamp until the simulator took it
+                 "engine_ms": {f"{k}_{q}_ms": round(lat[f"{k}_ms"][q], 2)
+                               for k in ("send_lag", "reply_delay") for q in ("p50", "p99")},
                  "cpu_us_per_request": us, "cores_used": round(sum(known) * r / 1e6, 2),
                  # the broker's CPU seconds in its JIT and GC threads, its GC pauses (count, ms)
                  "broker": {k[7:]: v for k, v in cpu.items() if k.startswith("broker_") and k != "broker_cpu_s"},
@@ -613,13 +620,14 @@ json.dump(summary, open(f"{d}/latency-summary.json", "w"), indent=2)
 for i, w in enumerate(warmup, 1):
     print(f"warm-up pass {i}: p99 {w['p99_ms']} ms, broker CPU {w['broker_cpu_s']} s "
           f"(JIT {w.get('broker_jit_cpu_s')}, GC {w.get('broker_gc_cpu_s')})")
-print(f"{'rate/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'conn e2e p99':>13} {'consume p99':>12}   "
+print(f"{'rate/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'send lag p99':>13} {'conn e2e p99':>13} {'consume p99':>12} "
+      f"{'reply p99':>10}   "
       "CPU us per request: engine / connector / broker = cores of 2;  broker: JIT s, GC s, GC pauses n / total ms /"
       " max ms (its CPU ms);  machine idle %, steal % (most in 100 ms)")
 for x in runs:
-    u, c, b = x["cpu_us_per_request"], x["connector_ms"], x["broker"]
-    print(f"{x['rate_per_s']:>8} {x['p50_ms']:>9} {x['p99_ms']:>9} {c.get('end_to_end_p99_ms', 0):>13} "
-          f"{c.get('consume_delay_p99_ms', 0):>12}   {u['engine']} / {u['connector']} / {u['broker']} = {x['cores_used']};  "
+    u, c, b, e = x["cpu_us_per_request"], x["connector_ms"], x["broker"], x["engine_ms"]
+    print(f"{x['rate_per_s']:>8} {x['p50_ms']:>9} {x['p99_ms']:>9} {e['send_lag_p99_ms']:>13} "
+          f"{c.get('end_to_end_p99_ms', 0):>13} {c.get('consume_delay_p99_ms', 0):>12} {e['reply_delay_p99_ms']:>10}   {u['engine']} / {u['connector']} / {u['broker']} = {x['cores_used']};  "
           f"{b.get('jit_cpu_s')}, {b.get('gc_cpu_s')}, {b.get('gc_pauses')} / {b.get('gc_pause_total_ms')} / "
           f"{b.get('gc_pause_max_ms')} ({b.get('gc_pause_max_cpu_ms')});  "
           f"{x['machine']['idle_pct']}, {x['machine']['steal_pct']} ({x['machine']['steal_max_100ms_pct']})")
@@ -688,6 +696,7 @@ out = {
     "latency_ms": {"p50": lat["p50_ms"], "p99": lat["p99_ms"], "p999": lat["p999_ms"], "max": lat["max_ms"]},
     "latency_timed_out": lat["timed_out"],
     "connector_latency_ms": conn,
+    "engine_latency_ms": lat["engine_ms"],
     "connector_latency_1000_per_s_ms": conn_low,
     "latency_1000_per_s_ms": {"p50": low["p50_ms"], "p99": low["p99_ms"], "p999": low["p999_ms"]},
     "latency_sweep": sweep["runs"],
@@ -722,7 +731,9 @@ rows = [
     ("latency_ms p99", out["latency_ms"]["p99"], "target <= 50"),
     ("latency_ms p999", out["latency_ms"]["p999"], ""),
     ("  connector consume_delay", f"{conn.get('consume_delay_p50_ms', 0)}/{conn.get('consume_delay_p99_ms', 0)}", "p50/p99 ms: engine send -> connector consume (producer, broker, prefetch)"),
+    ("  engine send_lag", f"{lat['engine_ms']['send_lag_p50_ms']}/{lat['engine_ms']['send_lag_p99_ms']}", "p50/p99 ms: due -> sent (the simulator's own backlog)"),
     ("  connector end_to_end", f"{conn.get('end_to_end_p50_ms', 0)}/{conn.get('end_to_end_p99_ms', 0)}", "p50/p99 ms: consume -> reply acknowledged (the connector)"),
+    ("  engine reply_delay", f"{lat['engine_ms']['reply_delay_p50_ms']}/{lat['engine_ms']['reply_delay_p99_ms']}", "p50/p99 ms: reply's timestamp -> taken by the simulator (broker, its consumer)"),
     ("latency at 1000/s p50", out["latency_1000_per_s_ms"]["p50"], "the same, far from saturation"),
     ("latency at 1000/s p99", out["latency_1000_per_s_ms"]["p99"], ""),
     ("  connector at 1000/s", f"{conn_low.get('consume_delay_p99_ms', 0)}/{conn_low.get('end_to_end_p99_ms', 0)}", "p99 ms: consume_delay / end_to_end"),

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -125,6 +126,8 @@ class Simulator {
   std::unordered_map<std::uint64_t, std::unique_ptr<Instance>> running_;
   Correlator correlator_;
   std::map<std::string, std::vector<double>> latencies_;
+  std::vector<double> send_lags_;     // open loop: each instance's first send, ms after it was due
+  std::vector<double> reply_delays_;  // each reply: ms from its record timestamp until taken
   // Every reply's latency (all receive nodes) for the progress line's p99: O(1) per tick
   // however long the run (the exact figures of the summary come from latencies_).
   observability::QuantileHistogram progress_latency_;
@@ -251,6 +254,8 @@ RunResult Simulator::run() {
     if (const auto* r = std::get_if<ReceiveNode>(&n))
       summary_.receive_nodes.push_back({r->name, summarize(latencies_[r->name])});
   }
+  summary_.send_lag = summarize(std::move(send_lags_));
+  summary_.reply_delay = summarize(std::move(reply_delays_));
   // Stopped early (no assignment, a fatal client error): what never ran or never ended failed.
   summary_.failed += opt_.instances - started_;
   for (const auto& [index, inst] : running_) summary_.failed += inst->status == Status::running ? 1 : 0;
@@ -338,7 +343,11 @@ void Simulator::advance(Instance& inst) {
         headers.push_back({name, std::move(value).value()});
       }
       // Open loop: the first send counts from when it was due; later ones from when they go out.
-      if (!first_send) inst.sent_at = Clock::now();
+      if (!first_send) {
+        inst.sent_at = Clock::now();
+      } else if (opt_.rate > 0) {
+        send_lags_.push_back(ms_between(inst.sent_at, Clock::now()));
+      }
       first_send = false;
       if (tracer_) {
         // The send node's span: a new trace for the instance's first send, else a child of its
@@ -410,6 +419,12 @@ void Simulator::on_reply(Request&& reply) {
   inst.timeout.cancel();
   const auto& node = std::get<ReceiveNode>(def_.nodes[inst.node]);
   latencies_[node.name].push_back(ms_between(inst.sent_at, Clock::now()));
+  if (reply.timestamp >= 0) {
+    auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    reply_delays_.push_back(static_cast<double>(std::max<std::int64_t>(0, now_ms - reply.timestamp)));
+  }
   progress_latency_.observe(latencies_[node.name].back() / 1000);
   if (opt_.timeline) replies_[node.name].push_back({since_first_send(), latencies_[node.name].back()});
   if (!headers_came_back(inst.sent_headers, reply.headers)) {

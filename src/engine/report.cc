@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -49,6 +50,12 @@ boost::json::object Summary::to_json() const {
     nodes[n.name] = boost::json::object{{"replies", n.latency.count}, {"latency_ms", std::move(lat)}};
   }
   o["receive_nodes"] = std::move(nodes);
+  auto share = [](const LatencySummary& l) {
+    return boost::json::object{{"count", l.count}, {"p50", l.p50},   {"p90", l.p90},
+                               {"p99", l.p99},     {"p999", l.p999}, {"max", l.max}};
+  };
+  o["send_lag_ms"] = share(send_lag);
+  o["reply_delay_ms"] = share(reply_delay);
   if (!trace_ids.empty()) {
     boost::json::array ids;
     for (const auto& id : trace_ids) ids.push_back(boost::json::string(id));
@@ -73,11 +80,14 @@ std::string Summary::to_table() const {
   row("header mismatches", header_mismatches, "replies whose headers did not come back unchanged");
   t += fmt::format("\n  {:<28}{:>8}{:>9}{:>9}{:>9}{:>9}{:>9}   (latency, ms)\n", "receive node", "replies", "p50",
                    "p90", "p99", "p99.9", "max");
-  for (const auto& n : receive_nodes) {
-    const auto& l = n.latency;
-    t += fmt::format("  {:<28}{:>8}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}\n", n.name, l.count, l.p50, l.p90, l.p99,
+  auto line = [&](std::string_view name, const LatencySummary& l) {
+    t += fmt::format("  {:<28}{:>8}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}\n", name, l.count, l.p50, l.p90, l.p99,
                      l.p999, l.max);
-  }
+  };
+  for (const auto& n : receive_nodes) line(n.name, n.latency);
+  // The simulator's own share: what of the latencies is neither the broker's nor the connector's.
+  if (send_lag.count > 0) line("(sent after due: send lag)", send_lag);
+  if (reply_delay.count > 0) line("(reply's timestamp -> taken)", reply_delay);
   return t;
 }
 

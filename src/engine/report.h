@@ -35,6 +35,13 @@ struct Summary {
     LatencySummary latency;
   };
   std::vector<Node> receive_nodes;
+  // The simulator's own share of the latencies above, ms. send_lag (open loop only, else count 0):
+  // how late each instance's first request went out after it was due (the simulator's backlog:
+  // its one thread could not keep the rate). reply_delay, every reply: from the reply record's
+  // timestamp (set by the connector's producer, or by the broker with LogAppendTime) until the
+  // simulator took it (the broker and the simulator's consumer).
+  LatencySummary send_lag;
+  LatencySummary reply_delay;
   std::vector<std::string> trace_ids;  // of the first instances, when tracing (to look them up in Jaeger)
 
   // Exit code for gating: non-zero when an instance timed out or failed, or a header came back changed.

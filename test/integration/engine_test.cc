@@ -1,5 +1,6 @@
 // The engine simulator end to end: `fxconnect engine run` against real connectors on a real
 // broker, judged by its JSON summary and exit code.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -104,6 +105,9 @@ TEST_F(EngineTest, RunsInstancesThroughTheExampleConnector) {
   EXPECT_GT(node.at("latency_ms").at("p50").to_number<double>(), 0.0);
   EXPECT_LE(node.at("latency_ms").at("p50").to_number<double>(), node.at("latency_ms").at("p999").to_number<double>());
   EXPECT_THAT(run.output, ::testing::HasSubstr("\"birthDate\":\"1990-02-24\"")) << "--show prints the stored reply";
+  // Closed loop: nothing is due, so no send lag; every reply's delay since its timestamp is known.
+  EXPECT_EQ(run.summary.at("send_lag_ms").at("count").to_number<int>(), 0);
+  EXPECT_EQ(run.summary.at("reply_delay_ms").at("count").to_number<int>(), 300);
   connector->signal(SIGTERM);
   EXPECT_EQ(connector->wait(seconds(60)), 0);
 }
@@ -126,6 +130,20 @@ TEST_F(EngineTest, TwoConnectorsInSequenceTheSecondUsingWhatTheFirstReturned) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(count(run.summary, "completed"), 200u) << run.output;
   EXPECT_EQ(run.summary.at("receive_nodes").at("account_opened").at("replies").to_number<int>(), 200);
+  // The simulator's own share, open loop: each instance's first send, late or not, and each of the
+  // 400 replies. A reply is stamped after its request was sent, so its delay since the stamp is
+  // within the node's latency (1 ms for the stamp's resolution; in ms, not s or us).
+  const auto& lag = run.summary.at("send_lag_ms");
+  EXPECT_EQ(lag.at("count").to_number<int>(), 200);
+  EXPECT_GE(lag.at("p50").to_number<double>(), 0.0);
+  const auto& delay = run.summary.at("reply_delay_ms");
+  EXPECT_EQ(delay.at("count").to_number<int>(), 400);
+  double slowest = 0;
+  for (const auto& [name, node] : run.summary.at("receive_nodes").as_object())
+    slowest = std::max(slowest, node.at("latency_ms").at("max").to_number<double>());
+  EXPECT_LE(delay.at("max").to_number<double>(), slowest + 1.0) << run.output;
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("\\(sent after due: send lag\\) +200 "));
+  EXPECT_THAT(run.output, ::testing::ContainsRegex("\\(reply's timestamp -> taken\\) +400 "));
   EXPECT_THAT(run.output, ::testing::HasSubstr("\"account\":{\"customerRef\":\"C-1\",\"amountMinor\":123456"))
       << "the second call carried data the first returned";
   for (auto* c : {first.get(), second.get()}) {

@@ -81,5 +81,19 @@ TEST(EngineReport, ARunShorterThanOneBinStillDrawsLines) {
   EXPECT_NEAR(value_at(html, "throughput", ys.front()), 100, 1);
 }
 
+TEST(EngineReport, TheSimulatorsShareIsARowOnlyWhenMeasuredAndAlwaysInTheJson) {
+  Summary s = summary_of(4, 1);
+  s.reply_delay = summarize({1, 2, 3, 40});
+  const auto table = s.to_table();
+  EXPECT_EQ(table.find("send lag"), std::string::npos) << "closed loop: nothing was due\n" << table;
+  EXPECT_NE(table.find("(reply's timestamp -> taken)       4     2.00    40.00"), std::string::npos) << table;
+  const auto json = s.to_json();
+  EXPECT_EQ(json.at("send_lag_ms").at("count").to_number<int>(), 0);
+  EXPECT_EQ(json.at("reply_delay_ms").at("max").to_number<double>(), 40.0);
+  EXPECT_EQ(json.at("reply_delay_ms").at("p99").to_number<double>(), 40.0);
+  s.send_lag = summarize({0.5});
+  EXPECT_NE(s.to_table().find("(sent after due: send lag)         1     0.50"), std::string::npos) << s.to_table();
+}
+
 }  // namespace
 }  // namespace fxconnect::engine
