@@ -191,7 +191,7 @@ raw_run() {
   "$BIN/fxc_bench" preload "$B" "bench.$1.in.$RUN" 6 "$N" 10000 1024
   before="$(cpu_s "$broker_pid")"
   out="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "$N" 300 -- \
-    "$BIN/raw_relay" "$B" "bench.$1.in.$RUN" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "bench-$1-$RUN" 2>"$DIR/$1.log")"
+    "$BIN/raw_relay" "$B" "bench.$1.in.$RUN" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "bench-$1-$RUN" 2>"$DIR/$1.log")" || return
   with_broker_cpu "$out" "$before" "$N"
 }
 
@@ -218,7 +218,7 @@ echo_run() {
   local before out
   before="$(cpu_s "$broker_pid")"
   out="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
-    "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log")"
+    "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log")" || return
   with_broker_cpu "$out" "$before" "$count"
 }
 trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
