@@ -153,14 +153,18 @@ delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
 broker_pid=""
 if [[ -n "${FXC_PRIVATE_KAFKA_DIR:-}" && -s "$FXC_PRIVATE_KAFKA_DIR/pid" ]]; then broker_pid="$(<"$FXC_PRIVATE_KAFKA_DIR/pid")"; fi
 
-# with_broker_cpu JSON CPU_BEFORE COUNT: fxc_bench's JSON line with the broker's CPU per message
-# since CPU_BEFORE (cpu_s of the broker) added as broker_cpu_us_per_msg: what serving that run cost
-# the broker (the program's fetches and produces, fxc_bench's fetches of the replies; 0 without
-# our own broker). A program that fetches or produces in smaller batches costs the broker more.
-with_broker_cpu() {
-  local after
+# measured TOPIC COUNT LOG CMD...: `fxc_bench measure` of CMD (their stderr to LOG) until COUNT
+# replies on TOPIC; prints its JSON line with the broker's CPU per message over the run added as
+# broker_cpu_us_per_msg: what serving that run cost the broker (the program's fetches and
+# produces, fxc_bench's fetches of the replies; 0 without our own broker). A program that fetches
+# or produces in smaller batches costs the broker more.
+measured() {
+  local topic=$1 count=$2 log=$3 before out after
+  shift 3
+  before="$(cpu_s "$broker_pid")"
+  out="$("$BIN/fxc_bench" measure "$B" "$topic" "$count" 300 -- "$@" 2>"$log")" || return
   after="$(cpu_s "$broker_pid")"
-  sed "s/}\$/,\"broker_cpu_us_per_msg\":$(awk -v a="$2" -v b="$after" -v n="$3" 'BEGIN { printf "%.2f", n ? (b - a) * 1e6 / n : 0 }')}/" <<<"$1"
+  sed "s/}\$/,\"broker_cpu_us_per_msg\":$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.2f", n ? (b - a) * 1e6 / n : 0 }')}/" <<<"$out"
 }
 
 # connector_config NAME INPUT REPLY DELAY MAX_IN_FLIGHT [GROUP] → path of an echo connector config
@@ -187,12 +191,9 @@ YAML
 
 # raw_run NAME → the raw loop's figures (JSON) on its own topics
 raw_run() {
-  local before out
   "$BIN/fxc_bench" preload "$B" "bench.$1.in.$RUN" 6 "$N" 10000 1024
-  before="$(cpu_s "$broker_pid")"
-  out="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "$N" 300 -- \
-    "$BIN/raw_relay" "$B" "bench.$1.in.$RUN" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "bench-$1-$RUN" 2>"$DIR/$1.log")" || return
-  with_broker_cpu "$out" "$before" "$N"
+  measured "ai.flowx.dev.engine.receive.bench.$1.$RUN" "$N" "$DIR/$1.log" \
+    "$BIN/raw_relay" "$B" "bench.$1.in.$RUN" "ai.flowx.dev.engine.receive.bench.$1.$RUN" "bench-$1-$RUN"
 }
 
 # echo_run NAME PARTITIONS COUNT DELAY MAX_IN_FLIGHT [CONFIG_EDIT]: preloads COUNT requests, runs an
@@ -215,11 +216,8 @@ echo_run() {
         ;;
     esac
   fi
-  local before out
-  before="$(cpu_s "$broker_pid")"
-  out="$("$BIN/fxc_bench" measure "$B" "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" 300 -- \
-    "${wrap[@]}" "$BIN/fxconnect" run "$cfg" 2>"$DIR/$name.log")" || return
-  with_broker_cpu "$out" "$before" "$count"
+  measured "ai.flowx.dev.engine.receive.bench.$name.$RUN" "$count" "$DIR/$name.log" \
+    "${wrap[@]}" "$BIN/fxconnect" run "$cfg"
 }
 trace_always() { printf 'observability:\n  tracing:\n    otlp_endpoint: %s\n    sampler: always\n' "$FXC_JAEGER_OTLP" >>"$1"; }
 # (a bound given by FXC_BENCH_KAFKA_PROPERTIES is taken out first: one key, not two)

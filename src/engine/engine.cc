@@ -418,12 +418,14 @@ void Simulator::on_reply(Request&& reply) {
   Instance& inst = *it->second;
   inst.timeout.cancel();
   const auto& node = std::get<ReceiveNode>(def_.nodes[inst.node]);
+  // The wall clock (a record timestamp's) first, then the latency's: a pause between the two reads
+  // lengthens the latency, never the delay, so a reply's delay stays within its latency.
+  const auto wall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   latencies_[node.name].push_back(ms_between(inst.sent_at, Clock::now()));
   if (reply.timestamp >= 0) {
-    auto now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    reply_delays_.push_back(static_cast<double>(std::max<std::int64_t>(0, now_ms - reply.timestamp)));
+    reply_delays_.push_back(static_cast<double>(std::max<std::int64_t>(0, wall_ms - reply.timestamp)));
   }
   progress_latency_.observe(latencies_[node.name].back() / 1000);
   if (opt_.timeline) replies_[node.name].push_back({since_first_send(), latencies_[node.name].back()});
